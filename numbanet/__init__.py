@@ -1,0 +1,48 @@
+"""numbanet: a deep-learning micro-framework whose kernels are compiled with Numba.
+
+>>> import numbanet as nb
+>>> x = nb.randn(3, 4, requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad.shape
+(3, 4)
+"""
+from . import autograd
+from .autograd import enable_grad, no_grad, set_grad_enabled
+from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
+                           log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,
+                           relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh,
+                           transpose, unsqueeze, var, where)
+from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, tensor,
+                       zeros, zeros_like)
+from .device import device
+from .dtypes import DType as dtype
+from .dtypes import bool_ as bool
+from .dtypes import float32, float64, int64
+from .random import initial_seed, manual_seed
+from .serialization import load, save
+from .tensor import Tensor
+
+float = float32
+double = float64
+long = int64
+
+__version__ = "0.1.0"
+
+
+def clone(x: Tensor) -> Tensor:
+    return x.clone()
+
+
+def pow(x, exponent):
+    from .autograd.ops import pow as pow_
+    return pow_(x, exponent)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def set_printoptions(**kwargs):
+    import numpy as np
+    np.set_printoptions(**kwargs)

@@ -1,0 +1,81 @@
+"""Dynamic autograd: every op records itself; ``backward`` walks the record.
+
+- ``Function``: define an op with static ``forward``/``backward`` (``function.py``).
+- ``backward``, ``grad``: run the engine (``engine.py``).
+- ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``set_detect_anomaly``.
+- ``gradcheck``: check a backward against central differences.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .engine import run_backward
+from .function import Function, Node
+from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled,
+                        no_grad, set_detect_anomaly, set_grad_enabled)
+from .gradcheck import gradcheck
+
+
+def _seed_grads(outputs, grad_outputs, what: str):
+    grads = []
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if not o.requires_grad:
+            raise RuntimeError(f"{what}: element {i} of the outputs does not require grad and "
+                               "has no grad_fn: nothing recorded a graph for it (was it made "
+                               "under no_grad, or from tensors without requires_grad=True?)")
+        if g is None:
+            if o.numel() != 1:
+                raise RuntimeError(f"{what}: a gradient can only be created implicitly for a "
+                                   f"scalar output, but this output has shape {o.shape}; pass "
+                                   "gradient= (a tensor of that shape), or reduce it first, "
+                                   "e.g. loss.sum().backward()")
+            from ..creation import ones
+            g = ones(o.shape, dtype=o.dtype, device=o.device)
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"{what}: gradients must be Tensors, got {type(g).__name__}")
+        elif g.shape != o.shape:
+            raise ValueError(f"{what}: the gradient has shape {g.shape} but the output has "
+                             f"shape {o.shape}")
+        grads.append(g.detach() if g.grad_fn is None else g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False):
+    """Accumulate into the leaves' ``.grad`` the gradients of ``tensors``."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    grads = _seed_grads(tensors, list(grad_tensors), "backward")
+    run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph,
+                 create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         allow_unused: bool = False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple
+    (``.grad`` fields are left alone)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grads = _seed_grads(outputs, list(grad_outputs), "grad")
+    return run_backward(outputs, grads, create_graph if retain_graph is None else retain_graph,
+                        create_graph, inputs=inputs, allow_unused=allow_unused)
+
+
+def Variable(tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+    """Legacy wrapper from PyTorch 0.3: returns a tensor sharing ``tensor``'s data."""
+    if not isinstance(tensor, Tensor):
+        from ..creation import tensor as make
+        tensor = make(tensor)
+    out = tensor.detach()
+    out.requires_grad = requires_grad
+    return out
+
+
+__all__ = ["Function", "Node", "Variable", "backward", "grad", "gradcheck", "no_grad",
+           "enable_grad", "set_grad_enabled", "is_grad_enabled", "set_detect_anomaly",
+           "detect_anomaly", "is_anomaly_enabled"]

@@ -1,0 +1,189 @@
+"""``Function``: an op with a forward and a backward, and the graph node it leaves.
+
+A custom op subclasses ``Function`` with two static methods::
+
+    class MyReLU(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad_y):
+            x, = ctx.saved_tensors
+            grad_x = grad_y.clone()
+            grad_x[x < 0] = 0
+            return grad_x
+
+    y = MyReLU.apply(x)
+
+Every built-in op of numbanet is a Function too (``autograd/ops``), so there is
+one place where the graph is recorded: ``Function.apply``.
+"""
+from __future__ import annotations
+
+import traceback
+
+from ..tensor import Tensor
+from .grad_mode import state
+
+_STATIC_FORM = """
+    class {name}(numbanet.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return ...
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            x, = ctx.saved_tensors
+            return ...
+
+    y = {name}.apply(x)"""
+
+
+def _legacy_error(cls):
+    return RuntimeError(
+        f"{cls.__name__} is an old-style autograd Function (forward and backward as instance "
+        "methods, called as an object). numbanet, like PyTorch since 1.3, needs the static "
+        "form: write forward(ctx, ...) and backward(ctx, ...) as @staticmethod, keep state on "
+        "ctx instead of self, and call the class's apply:" + _STATIC_FORM.format(name=cls.__name__))
+
+
+class Node:
+    """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs."""
+
+    def __init__(self, fn):
+        self._fn = fn
+        self.needs_input_grad = ()
+        self._edges = None
+        self._saved = ()
+        self._freed = False
+        self._outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
+        self._retained = None  # output_nr -> tensor that asked for retain_grad
+        self._trace = None
+        self.materialize_grads = True
+
+    # ---- the ctx API ------------------------------------------------------------------
+    def save_for_backward(self, *tensors):
+        self._saved = tuple((t, t._vc[0]) if isinstance(t, Tensor) else (t, None)
+                            for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (or to read saved "
+                f"tensors of {self.name()} after they were freed). The saved tensors are freed "
+                "after the first backward; call .backward(retain_graph=True) or "
+                "autograd.grad(..., retain_graph=True) if you need to backward twice.")
+        for t, version in self._saved:
+            if version is not None and t._vc[0] != version:
+                raise RuntimeError(
+                    f"one of the tensors needed by {self.name()} to compute gradients has been "
+                    f"modified by an in-place operation: a tensor of shape {t.shape} is at "
+                    f"version {t._vc[0]}; expected version {version}. Use an out-of-place op "
+                    "(x = x + y instead of x += y) or clone() the tensor before changing it.")
+        return tuple(t for t, _ in self._saved)
+
+    def set_materialize_grads(self, value: bool):
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors):
+        pass  # in-place Functions are versioned through Tensor._vc already
+
+    def mark_non_differentiable(self, *tensors):
+        for t in tensors:
+            t._requires_grad = False
+            t.grad_fn = None
+
+    # ---- graph inspection ----------------------------------------------------------
+    def name(self) -> str:
+        return f"{self._fn.__name__}Backward"
+
+    @property
+    def next_functions(self):
+        """((node or leaf tensor or None, output index), ...) for each input, like PyTorch's."""
+        return tuple((None, 0) if e is None else (e[0], e[1]) for e in (self._edges or ()))
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    def _run_backward(self, grads):
+        return self._fn.backward(self, *grads)
+
+
+def _edge(t: Tensor):
+    """Where the gradient of input ``t`` goes: its node and output index, or the leaf."""
+    target = t.grad_fn if t.grad_fn is not None else t
+    return (target, t._output_nr, t._shape, t._dtype)
+
+
+class Function:
+    """Base class of differentiable ops; see the module docstring for an example."""
+
+    _legacy = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fwd = cls.__dict__.get("forward")
+        if fwd is not None and not isinstance(fwd, staticmethod):
+            cls._legacy = True
+
+    def __call__(self, *args, **kwargs):
+        raise _legacy_error(type(self))
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define @staticmethod forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass must define @staticmethod backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        if cls._legacy:
+            raise _legacy_error(cls)
+        ctx = Node(cls)
+        enabled = state.enabled
+        if enabled:
+            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            record = True in needs
+        else:
+            needs = (False,) * len(args)
+            record = False
+        ctx.needs_input_grad = needs
+        state.enabled = False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            state.enabled = enabled
+        if record:
+            ctx._edges = [_edge(a) if n else None for a, n in zip(args, ctx.needs_input_grad)]
+            out = _connect(ctx, out, args)
+            if state.anomaly:
+                ctx._trace = "".join(traceback.format_stack()[:-2])
+        return out
+
+
+def _connect(ctx: Node, out, args):
+    """Make ``ctx`` the grad_fn of the outputs of its forward."""
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    result = []
+    metas = []
+    for nr, o in enumerate(outs):
+        if isinstance(o, Tensor):
+            if any(o is a for a in args):  # an input returned as is: give it a new identity
+                o = o._alias()
+            if o._dtype.is_floating_point:
+                o._requires_grad = True
+                o.grad_fn = ctx
+                o._output_nr = nr
+            metas.append((o._shape, o._dtype, o._device))
+        else:
+            metas.append(None)
+        result.append(o)
+    ctx._outputs = tuple(metas)
+    return result[0] if single else tuple(result)

@@ -1,0 +1,101 @@
+"""From tensors to backend calls: device checks, dtype promotion, broadcasting, output
+allocation. Forward passes of ops use these; nothing here records a graph."""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtypes as dt
+from ...shapes import broadcast_shapes
+from ...tensor import Tensor
+
+SCALARS = (int, float, bool, np.integer, np.floating, np.bool_)
+
+
+def wrap(data, device, dtype, base=None) -> Tensor:
+    return Tensor._wrap(data, device, dtype, base)
+
+
+def new_empty(shape, dtype, device) -> Tensor:
+    return Tensor._wrap(device.backend.empty(shape, dtype), device, dtype)
+
+
+def same_device(op: str, *tensors: Tensor):
+    dev = tensors[0]._device
+    for t in tensors[1:]:
+        if t._device is not dev:
+            raise RuntimeError(f"{op}: expected all tensors on the same device, got {dev} and "
+                               f"{t._device}; move one with .to('{dev}') first")
+    return dev
+
+
+def as_tensor_operand(x, like: Tensor, op: str):
+    """``x`` as a Tensor or a Python/NumPy scalar that an op can take beside ``like``."""
+    if isinstance(x, Tensor) or isinstance(x, SCALARS):
+        return x
+    if isinstance(x, np.ndarray):
+        if x.ndim == 0:
+            return x.item()
+        from ...creation import tensor
+        return tensor(x, device=like._device)
+    raise TypeError(f"{op}: unsupported operand of type {type(x).__name__}; expected a Tensor "
+                    "or a number")
+
+
+def raw_cast(t: Tensor, dtype: dt.DType):
+    """The backend array of ``t`` converted to ``dtype`` (no graph)."""
+    if t._dtype is dtype:
+        return t._data
+    be = t._device.backend
+    out = be.empty(t._shape, dtype)
+    be.unary("to_bool" if dtype is dt.bool_ else "identity", t._data, out)
+    return out
+
+
+def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
+    """Run elementwise ``op`` on two operands (at least one a Tensor).
+
+    ``kind``: ``'same'`` gives the promoted dtype, ``'float'`` promotes integers to
+    float32 first, ``'bool'`` gives a bool result (comparisons)."""
+    if isinstance(a, Tensor):
+        dev = a._device
+        if isinstance(b, Tensor):
+            if b._device is not dev:
+                same_device(name, a, b)
+            dtype = a._dtype if a._dtype is b._dtype else dt.promote(a._dtype, b._dtype)
+            shape = a._shape if a._shape == b._shape else \
+                broadcast_shapes(name, a._shape, b._shape)
+        else:
+            b = as_tensor_operand(b, a, name)
+            if isinstance(b, Tensor):
+                return binary(op, a, b, name, kind)
+            dtype = dt.promote_scalar(a._dtype, b)
+            shape = a._shape
+    else:
+        a = as_tensor_operand(a, b, name)
+        if isinstance(a, Tensor):
+            return binary(op, a, b, name, kind)
+        dev = b._device
+        dtype = dt.promote_scalar(b._dtype, a)
+        shape = b._shape
+    if kind == "float" and not dtype.is_floating_point:
+        dtype = dt.DEFAULT_FLOAT
+    ad = raw_cast(a, dtype) if isinstance(a, Tensor) else dtype.numpy.type(a)
+    bd = raw_cast(b, dtype) if isinstance(b, Tensor) else dtype.numpy.type(b)
+    out_dtype = dt.bool_ if kind == "bool" else dtype
+    be = dev.backend
+    out = be.empty(shape, out_dtype)
+    be.binary(op, ad, bd, out)
+    return Tensor._wrap(out, dev, out_dtype)
+
+
+def unary(op: str, x: Tensor, kind: str = "same") -> Tensor:
+    """Run elementwise ``op`` on a tensor; ``kind='float'`` computes integers as float32."""
+    dtype = x._dtype
+    if kind == "float" and not dtype.is_floating_point:
+        dtype = dt.DEFAULT_FLOAT
+    elif kind == "bool":
+        dtype = dt.bool_
+    be = x._device.backend
+    out = be.empty(x._shape, dtype)
+    be.unary(op, x._data if kind != "float" else raw_cast(x, dtype), out)
+    return Tensor._wrap(out, x._device, dtype)

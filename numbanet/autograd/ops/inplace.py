@@ -1,0 +1,138 @@
+"""In-place ops: ``x += y``, ``add_``, ``zero_``, ``fill_``, ``copy_``, ``x[k] = v``.
+
+Outside autograd they write into the tensor's memory and bump its version. When
+autograd records them (grad mode on and a tensor involved requires grad), the
+new value is computed out of place and written back, and the tensor takes the
+new op as its ``grad_fn`` (PyTorch's "rebase").
+"""
+from __future__ import annotations
+
+from ... import dtypes as dt
+from ...shapes import broadcast_shapes
+from ...tensor import Tensor
+from ..grad_mode import state
+from .dispatch import as_tensor_operand, raw_cast, same_device, wrap
+from .shape import clone
+
+
+def _check_writable(x: Tensor, op: str):
+    if not x._device.backend.is_writable(x._data):
+        raise RuntimeError(f"{op}: the tensor of shape {x.shape} can't be written in place: "
+                           "more than one of its elements refers to the same memory (it is an "
+                           "expand()ed view) or its memory is read-only; clone() it first")
+
+
+def _tracked(x: Tensor, other=None) -> bool:
+    return state.enabled and (x._requires_grad or
+                              (isinstance(other, Tensor) and other._requires_grad))
+
+
+def _rebase(x: Tensor, compute, op: str) -> Tensor:
+    """Record an in-place op: ``x`` becomes ``compute(previous x)``."""
+    if x.grad_fn is None and x._requires_grad:
+        raise RuntimeError(f"{op}: a leaf tensor that requires grad is being changed in place; "
+                           "do it inside `with nb.no_grad():` (as optimizers do) or on a clone")
+    if x._base is not None and x._base._requires_grad:
+        raise RuntimeError(f"{op}: changing in place a view of a tensor that requires grad is "
+                           "not supported; use an out-of-place op (e.g. nb.where) instead")
+    _check_writable(x, op)
+    previous = x._alias()
+    previous.grad_fn, previous._output_nr = x.grad_fn, x._output_nr
+    previous._requires_grad = x._requires_grad
+    new = compute(clone(previous))
+    be = x._device.backend
+    be.unary("identity", raw_cast(new, x._dtype), x._data)
+    x._bump_version()
+    x.grad_fn, x._output_nr, x._requires_grad = new.grad_fn, new._output_nr, new._requires_grad
+    return x
+
+
+def inplace(op: str, x: Tensor, other) -> Tensor:
+    """``x op= other`` for op in add, sub, mul, div."""
+    from . import elementwise
+    name = f"{op}_"
+    other = as_tensor_operand(other, x, name)
+    if _tracked(x, other):
+        fn = getattr(elementwise, op)
+        return _rebase(x, lambda prev: fn(prev, other), name)
+    _check_writable(x, name)
+    if isinstance(other, Tensor):
+        same_device(name, x, other)
+        result = dt.promote(x._dtype, other._dtype)
+        if broadcast_shapes(name, x._shape, other._shape) != x._shape:
+            raise ValueError(f"{name}: the result of shape "
+                             f"{broadcast_shapes(name, x._shape, other._shape)} does not fit "
+                             f"in place into the tensor of shape {x._shape}")
+        if other._vc is x._vc:
+            other = clone(other)
+        operand = raw_cast(other, x._dtype)
+    else:
+        result = dt.promote_scalar(x._dtype, other)
+        operand = x._dtype.numpy.type(other)
+    if op == "div" and not x._dtype.is_floating_point:
+        result = dt.float32
+    if result.category > x._dtype.category:
+        raise TypeError(f"{name}: the result type {result.name} can't be stored in place into a "
+                        f"{x._dtype.name} tensor; use an out-of-place op or convert the tensor")
+    x._device.backend.binary(op, x._data, operand, x._data)
+    x._bump_version()
+    return x
+
+
+def inplace_unary(x: Tensor, fn) -> Tensor:
+    """``x`` replaced by ``fn(x)`` (for clamp_, relu_)."""
+    if _tracked(x):
+        return _rebase(x, fn, "in-place op")
+    _check_writable(x, "in-place op")
+    from ..grad_mode import no_grad
+    with no_grad():
+        new = fn(x)
+    x._device.backend.unary("identity", raw_cast(new, x._dtype), x._data)
+    x._bump_version()
+    return x
+
+
+def fill_(x: Tensor, value) -> Tensor:
+    if isinstance(value, Tensor):
+        value = value.item()
+    if _tracked(x):
+        return _rebase(x, lambda prev: prev * 0 + value, "fill_")
+    _check_writable(x, "fill_")
+    x._device.backend.unary("identity", x._dtype.numpy.type(value), x._data)
+    x._bump_version()
+    return x
+
+
+def copy_(x: Tensor, src) -> Tensor:
+    from .shape import expand
+    if not isinstance(src, Tensor):
+        return fill_(x, src)
+    if src._device is not x._device:
+        src = src.to(x._device)
+    if _tracked(x, src):
+        return _rebase(x, lambda prev: prev * 0 + expand(src, x.shape).to(x.dtype), "copy_")
+    from .indexing import put
+    _check_writable(x, "copy_")
+    put(x, Ellipsis, src)
+    x._bump_version()
+    return x
+
+
+def setitem(x: Tensor, key, value):
+    from .indexing import IndexPut, put
+    if _tracked(x, value):
+        _rebase(x, lambda prev: IndexPut.apply(prev, value, key), "index assignment")
+        return
+    _check_writable(x, "index assignment")
+    put(x, key, value)
+    x._bump_version()
+
+
+def add_into(dst: Tensor, src: Tensor):
+    """``dst += src`` for gradient accumulation (no checks, no graph)."""
+    dst._device.backend.binary("add", dst._data, raw_cast(src, dst._dtype), dst._data)
+    dst._bump_version()
+
+
+def zeros_on(shape, dtype, device) -> Tensor:
+    return wrap(device.backend.full(shape, 0, dtype), device, dtype)

@@ -1,0 +1,73 @@
+"""Matrix products: ``mm``, ``matmul`` (batched, broadcasting like NumPy's)."""
+from __future__ import annotations
+
+from ... import dtypes as dt
+from ...shapes import broadcast_shapes
+from ...tensor import Tensor
+from ..function import Function
+from .dispatch import raw_cast, same_device, wrap
+from .shape import transpose, unsqueeze, squeeze
+
+
+class MatMul(Function):
+    """Product of tensors with at least 2 dims; batch dims broadcast (the engine sums the
+    gradient back over them)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        dtype = a._dtype if a._dtype is b._dtype else dt.promote(a._dtype, b._dtype)
+        out = a._device.backend.matmul(raw_cast(a, dtype), raw_cast(b, dtype))
+        return wrap(out, a._device, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = MatMul.apply(g, transpose(b, -1, -2)) if na else None
+        gb = MatMul.apply(transpose(a, -1, -2), g) if nb else None
+        return ga, gb
+
+
+def _check(op: str, a, b):
+    for x in (a, b):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(x).__name__}")
+        if x.dtype is dt.bool_:
+            raise TypeError(f"{op}: bool tensors cannot be multiplied; convert with .float()")
+    same_device(op, a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Product of two matrices: (n, k) @ (k, m) -> (n, m)."""
+    _check("mm", a, b)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}; "
+                         "use matmul for vectors and batches")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"mm: {a.shape} @ {b.shape}: inner dimensions {a.shape[1]} and "
+                         f"{b.shape[0]} differ")
+    return MatMul.apply(a, b)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """NumPy's matmul: vectors, matrices and broadcast batches of matrices."""
+    _check("matmul", a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
+                         f"{a.shape} and {b.shape}; use * to multiply by a scalar")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {inner_a} and "
+                         f"{inner_b} differ")
+    a2 = unsqueeze(a, 0) if a.ndim == 1 else a
+    b2 = unsqueeze(b, -1) if b.ndim == 1 else b
+    if a2.ndim > 2 or b2.ndim > 2:
+        broadcast_shapes("matmul", a2.shape[:-2], b2.shape[:-2])
+    out = MatMul.apply(a2, b2)
+    if a.ndim == 1:
+        out = squeeze(out, -2)
+    if b.ndim == 1:
+        out = squeeze(out, -1)
+    return out

@@ -1,0 +1,201 @@
+"""Reductions over any set of dims (sum, mean, var, max, min, argmax, any, all) and the
+softmax family composed from them."""
+from __future__ import annotations
+
+import builtins
+import collections
+
+from ... import dtypes as dt
+from ...shapes import normalize_dim, normalize_dims
+from ...tensor import Tensor
+from ..function import Function
+from .dispatch import raw_cast, wrap
+from .shape import expand, reshape
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def _kept_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _reduce(op, x, dims, keepdim, dtype):
+    out = x._device.backend.reduce(op, x._data, dims, dtype)
+    t = wrap(out, x._device, dtype)
+    return reshape(t, _kept_shape(x._shape, dims)) if keepdim else t
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = x._shape, dims, keepdim
+        dtype = x._dtype if x._dtype.is_floating_point else dt.int64
+        if not dims:
+            return x.clone() if dtype is x._dtype else wrap(raw_cast(x, dtype), x._device, dtype)
+        return _reduce("sum", x, dims, keepdim, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdim:
+            g = reshape(g, _kept_shape(ctx.shape, ctx.dims))
+        return expand(g, ctx.shape), None, None
+
+
+class Extreme(Function):
+    """max or min over dims, the gradient shared evenly among ties (as PyTorch's amax)."""
+
+    @staticmethod
+    def forward(ctx, x, op, dims, keepdim):
+        if x.numel() == 0:
+            raise ValueError(f"{op}(): cannot reduce an empty tensor of shape {x.shape}; "
+                             "there is no identity for max/min")
+        out = _reduce(op, x, dims, keepdim, x._dtype) if dims else x.clone()
+        ctx.dims, ctx.keepdim = dims, keepdim
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape = _kept_shape(x.shape, ctx.dims)
+        if not ctx.keepdim:
+            g, out = reshape(g, shape), reshape(out, shape)
+        hit = (x == out).to(g.dtype)
+        return g * hit / sum(hit, ctx.dims, keepdim=True), None, None, None
+
+
+class ExtremeAlong(Function):
+    """max or min along one dim, returning (values, indices); the gradient goes to the index."""
+
+    @staticmethod
+    def forward(ctx, x, op, dim, keepdim):
+        if x.shape[dim] == 0:
+            raise ValueError(f"{op}(): dimension {dim} of shape {x.shape} is empty")
+        be = x._device.backend
+        idx = wrap(be.argreduce(op, x._data, dim), x._device, dt.int64)
+        values = _reduce(op, x, (dim,), keepdim, x._dtype)
+        if keepdim:
+            idx = reshape(idx, values.shape)
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x._shape
+        ctx.save_for_backward(idx)
+        return values, idx
+
+    @staticmethod
+    def backward(ctx, g, _):
+        idx, = ctx.saved_tensors
+        from ...creation import arange
+        dim = ctx.dim
+        if not ctx.keepdim:
+            g, idx = g.unsqueeze(dim), idx.unsqueeze(dim)
+        positions = arange(ctx.shape[dim], device=g.device).reshape(
+            (-1,) + (1,) * (len(ctx.shape) - dim - 1))
+        return g * (positions == idx), None, None, None
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Sum over ``dim`` (an int, a tuple of ints, or None for all)."""
+    return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"mean(): the input must be a floating point tensor, got {x.dtype}; "
+                        "convert it first with .float()")
+    dims = normalize_dims(dim, x.ndim, "mean")
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    return Sum.apply(x, dims, keepdim) * (1.0 / count if count else float("nan"))
+
+
+def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
+        correction=None) -> Tensor:
+    """Variance; ``correction=1`` (the default, ``unbiased=True``) divides by N - 1."""
+    if correction is None:
+        correction = 1 if unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    centered = x - mean(x, dims, keepdim=True)
+    return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
+
+
+def _extreme(op, x, dim, keepdim, other):
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        from .elementwise import maximum, minimum
+        return (maximum if op == "max" else minimum)(x, dim)
+    if dim is None:
+        return Extreme.apply(x, op, tuple(range(x.ndim)), False)
+    d = normalize_dim(dim, x.ndim, op)
+    values, indices = ExtremeAlong.apply(x, op, d, keepdim) if x.ndim else (x.clone(), None)
+    return (MaxResult if op == "max" else MinResult)(values, indices)
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False):
+    """``x.max()`` the largest element; ``x.max(dim)`` a (values, indices) pair."""
+    return _extreme("max", x, dim, keepdim, None)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False):
+    return _extreme("min", x, dim, keepdim, None)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extreme.apply(x, "max", normalize_dims(dim, x.ndim, "amax"), keepdim)
+
+
+def _arg(op, x, dim, keepdim):
+    be = x._device.backend
+    if dim is None:
+        flat = reshape(x.detach(), (-1,))
+        out = wrap(be.argreduce(op, flat._data, 0), x._device, dt.int64)
+        return reshape(out, (1,) * x.ndim) if keepdim else out
+    d = normalize_dim(dim, x.ndim, "argmax" if op == "max" else "argmin")
+    out = wrap(be.argreduce(op, x._data, d), x._device, dt.int64)
+    return reshape(out, _kept_shape(x.shape, (d,))) if keepdim else out
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg("max", x, dim, keepdim)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg("min", x, dim, keepdim)
+
+
+def _logical(op, x, dim, keepdim):
+    dims = normalize_dims(dim, x.ndim, "any" if op == "max" else "all")
+    b = wrap(raw_cast(x, dt.bool_), x._device, dt.bool_)
+    if not dims:
+        return b
+    if x.numel() == 0:
+        from ...creation import full
+        return full(_kept_shape(x.shape, dims) if keepdim else
+                    tuple(s for i, s in enumerate(x.shape) if i not in dims),
+                    op == "min", dtype=dt.bool_, device=x.device)
+    return _reduce(op, b, dims, keepdim, dt.bool_)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _logical("max", x, dim, keepdim)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _logical("min", x, dim, keepdim)
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """log(softmax(x)), computed stably as x - max - log(sum(exp(x - max)))."""
+    d = normalize_dim(dim, x.ndim, "log_softmax")
+    shifted = x - amax(x.detach(), d, keepdim=True)
+    from .elementwise import exp, log
+    return shifted - log(sum(exp(shifted), d, keepdim=True))
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    d = normalize_dim(dim, x.ndim, "softmax")
+    from .elementwise import exp
+    e = exp(x - amax(x.detach(), d, keepdim=True))
+    return e / sum(e, d, keepdim=True)

@@ -1,0 +1,129 @@
+"""Backends: the kernels of one device each, behind one contract.
+
+A backend works on its own array type (NumPy ``ndarray`` on the CPU, Numba
+device arrays on CUDA) and knows nothing of tensors or autograd. The tensor
+layer decides shapes, dtypes and broadcasting, validates every argument and
+allocates outputs; a backend only runs the primitives below. ``Backend``
+lists them; ``cpu.py`` and ``cuda.py`` implement them, and
+``tests/backend/test_conformance.py`` checks every backend against NumPy.
+
+Conventions shared by all backends:
+
+- ``shape`` is a tuple of ints, ``dtype`` a :class:`numbanet.dtypes.DType`.
+- A *scalar* operand is a NumPy scalar already of the operand dtype.
+- Outputs passed as ``out`` are allocated by the caller with the result's
+  shape and dtype; they may be strided views (in-place ops write through).
+- Inputs may be strided views, including broadcast views with stride 0.
+"""
+from __future__ import annotations
+
+
+class Backend:
+    """The primitives every device implements. Elementwise ops are named by
+    the keys of ``backend.scalar.UNARY`` and ``backend.scalar.BINARY``;
+    reductions by the keys of ``backend.scalar.REDUCE``."""
+
+    name = "abstract"
+
+    # -- memory ---------------------------------------------------------------------------
+    def empty(self, shape, dtype):
+        raise NotImplementedError
+
+    def full(self, shape, value, dtype):
+        raise NotImplementedError
+
+    def arange(self, start, stop, step, dtype):
+        raise NotImplementedError
+
+    def from_host(self, array):
+        """A native array holding a copy of (or, on the CPU, the same memory as) a NumPy array."""
+        raise NotImplementedError
+
+    def to_host(self, a):
+        """A NumPy array with the values of ``a`` (a copy for devices other than the CPU)."""
+        raise NotImplementedError
+
+    # -- random numbers -----------------------------------------------------------------
+    def manual_seed(self, seed: int):
+        raise NotImplementedError
+
+    def rand(self, shape, dtype):
+        raise NotImplementedError
+
+    def randn(self, shape, dtype):
+        raise NotImplementedError
+
+    def randint(self, low, high, shape):
+        raise NotImplementedError
+
+    # -- views: never copy ------------------------------------------------------------
+    def basic_index(self, a, key):
+        """``a[key]`` for a tuple of ints and slices with positive steps: a view."""
+        raise NotImplementedError
+
+    def permute(self, a, perm):
+        raise NotImplementedError
+
+    def reshape_view(self, a, shape):
+        """A view of ``a`` with a new shape, or None when the strides do not allow one."""
+        raise NotImplementedError
+
+    def broadcast_to(self, a, shape):
+        """A read-only view with stride 0 along the broadcast dimensions."""
+        raise NotImplementedError
+
+    # -- elementwise -------------------------------------------------------------------
+    def unary(self, op: str, a, out):
+        """``out[...] = op(a)``, ``a`` broadcastable to ``out``; casts on store."""
+        raise NotImplementedError
+
+    def binary(self, op: str, a, b, out):
+        """``out[...] = op(a, b)`` with broadcasting; ``a`` or ``b`` may be scalars."""
+        raise NotImplementedError
+
+    def where(self, cond, a, b, out):
+        raise NotImplementedError
+
+    # -- reductions ------------------------------------------------------------------------
+    def reduce(self, op: str, a, axes: tuple, dtype):
+        """Reduce ``a`` over ``axes`` (non-empty, sorted) and drop them; result of ``dtype``.
+        ``sum`` and ``prod`` accumulate in float64 (floats) or int64 (integers)."""
+        raise NotImplementedError
+
+    def argreduce(self, op: str, a, axis: int):
+        """int64 indices of the first max (``op='max'``) or min along ``axis``; NaN counts as
+        the largest and the smallest value, as in PyTorch."""
+        raise NotImplementedError
+
+    # -- linear algebra ------------------------------------------------------------------
+    def matmul(self, a, b):
+        """Batched matrix product of arrays of at least 2 dimensions (batch dims broadcast)."""
+        raise NotImplementedError
+
+    # -- gather / scatter ----------------------------------------------------------------
+    def index_select(self, a, axis: int, index):
+        """``a`` gathered along ``axis`` at the int64 1-D ``index`` (already in bounds)."""
+        raise NotImplementedError
+
+    def index_add(self, dst, axis: int, index, src):
+        """``dst`` += ``src`` scattered along ``axis`` at ``index``; repeated indices add up."""
+        raise NotImplementedError
+
+    def index_put(self, dst, axis: int, index, src):
+        """``dst`` along ``axis`` at ``index`` is set to ``src``."""
+        raise NotImplementedError
+
+    def nonzero(self, a):
+        """int64 array (count, a.ndim) of the coordinates of the non-zero entries, in C order."""
+        raise NotImplementedError
+
+    def contiguous(self, a):
+        """``a`` itself when it is C-contiguous, else a C-contiguous copy."""
+        raise NotImplementedError
+
+    def is_contiguous(self, a) -> bool:
+        raise NotImplementedError
+
+    def is_writable(self, a) -> bool:
+        """False for broadcast views (two elements share memory) and read-only memory."""
+        raise NotImplementedError

@@ -1,0 +1,418 @@
+"""The CPU backend: ``@njit`` kernels over NumPy arrays.
+
+Elementwise kernels are two templates (a flat loop for contiguous operands, a
+4-D strided loop with broadcasting for everything else) specialised per op
+with the scalar definitions of ``backend/scalar.py``. Kernels are serial: on
+the small machines numbanet targets, NumPy's BLAS threads and a second Numba
+thread pool slow each other down (DESIGN.md), so only matmul runs threaded,
+inside BLAS. Every kernel is compiled on first use and cached on disk.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
+
+from . import Backend, scalar
+from .specialise import fingerprint, specialise
+
+_jit = njit(cache=True)
+_jit_reduce = njit(cache=True, fastmath={"reassoc"})
+
+
+# ---- operand access: an operand is an array or a scalar -------------------------------
+
+def _at1(x, i):
+    raise NotImplementedError  # compiled only, see the overload below
+
+
+def _flat(x):
+    raise NotImplementedError
+
+
+def _at4(x, i, j, k, l):
+    raise NotImplementedError
+
+
+@overload(_at1)
+def _at1_impl(x, i):
+    if isinstance(x, types.Array):
+        return lambda x, i: x[i]
+    return lambda x, i: x
+
+
+@overload(_flat)
+def _flat_impl(x):
+    if isinstance(x, types.Array):
+        return lambda x: x.ravel()
+    return lambda x: x
+
+
+@overload(_at4)
+def _at4_impl(x, i, j, k, l):
+    if isinstance(x, types.Array):
+        def at(x, i, j, k, l):
+            s = x.shape  # a dimension of size 1 broadcasts: min(i, 0) == 0
+            return x[min(i, s[0] - 1), min(j, s[1] - 1), min(k, s[2] - 1), min(l, s[3] - 1)]
+        return at
+    return lambda x, i, j, k, l: x
+
+
+# ---- elementwise templates (``fn`` is bound per op by ``specialise``) --------------------
+
+def fn(*args):
+    raise NotImplementedError  # placeholder name, replaced in each specialised copy
+
+
+def _unary_flat(a, out):
+    af = _flat(a)
+    of = out.ravel()
+    for i in range(of.shape[0]):
+        of[i] = fn(_at1(af, i))
+
+
+def _unary_strided(a, out):
+    n0, n1, n2, n3 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                for l in range(n3):
+                    out[i, j, k, l] = fn(_at4(a, i, j, k, l))
+
+
+def _binary_flat(a, b, out):
+    af = _flat(a)
+    bf = _flat(b)
+    of = out.ravel()
+    for i in range(of.shape[0]):
+        of[i] = fn(_at1(af, i), _at1(bf, i))
+
+
+def _binary_strided(a, b, out):
+    n0, n1, n2, n3 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                for l in range(n3):
+                    out[i, j, k, l] = fn(_at4(a, i, j, k, l), _at4(b, i, j, k, l))
+
+
+def _reduce_rows(a, out):
+    """Reduce each row of the 2-D ``a`` into ``out``, walking memory in order."""
+    rows, cols = a.shape
+    if a.strides[1] <= a.strides[0] or rows == 1:
+        for r in range(rows):
+            out[r] = a[r, 0]
+            acc = out[r]  # the accumulator takes the dtype of ``out``
+            for c in range(1, cols):
+                acc = fn(acc, a[r, c])
+            out[r] = acc
+    else:
+        for r in range(rows):
+            out[r] = a[r, 0]
+        for c in range(1, cols):
+            for r in range(rows):
+                out[r] = fn(out[r], a[r, c])
+
+
+@_jit
+def _where_strided(cond, a, b, out):
+    n0, n1, n2, n3 = out.shape
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                for l in range(n3):
+                    out[i, j, k, l] = (_at4(a, i, j, k, l) if _at4(cond, i, j, k, l)
+                                       else _at4(b, i, j, k, l))
+
+
+@_jit
+def _argreduce_rows(a, want_max, out):
+    rows, cols = a.shape
+    for r in range(rows):
+        best = a[r, 0]
+        where = 0
+        if best == best:  # a NaN wins at once
+            for c in range(1, cols):
+                v = a[r, c]
+                if v != v:
+                    where = c
+                    break
+                if (v > best) if want_max else (v < best):
+                    best = v
+                    where = c
+        out[r] = where
+
+
+@_jit
+def _gather(a, index, out):
+    outer, _, inner = a.shape
+    for o in range(outer):
+        for k in range(index.shape[0]):
+            src = index[k]
+            for i in range(inner):
+                out[o, k, i] = a[o, src, i]
+
+
+@_jit
+def _scatter(dst, index, src, accumulate):
+    outer, _, inner = dst.shape
+    for o in range(outer):
+        for k in range(index.shape[0]):
+            at = index[k]
+            for i in range(inner):
+                if accumulate:
+                    dst[o, at, i] += src[o, k, i]
+                else:
+                    dst[o, at, i] = src[o, k, i]
+
+
+@_jit
+def _nonzero(flat, shape):
+    n = 0
+    for i in range(flat.shape[0]):
+        if flat[i] != 0:
+            n += 1
+    out = np.empty((n, shape.shape[0]), dtype=np.int64)
+    row = 0
+    for i in range(flat.shape[0]):
+        if flat[i] != 0:
+            rest = i
+            for d in range(shape.shape[0] - 1, -1, -1):
+                out[row, d] = rest % shape[d]
+                rest //= shape[d]
+            row += 1
+    return out
+
+
+# ---- helpers ----------------------------------------------------------------------
+
+def _as4d(x, ndim):
+    """``x`` (array or scalar) as a 4-D view aligned to the right, as broadcasting aligns."""
+    if not isinstance(x, np.ndarray):
+        return x
+    return x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim != 4 else x
+
+
+def _is_flat(x, shape):
+    return not isinstance(x, np.ndarray) or (x.shape == shape and x.flags.c_contiguous)
+
+
+def _split_leading(x, i, ndim):
+    """The i-th sub-array along the leading of ``ndim`` broadcast dims (or ``x`` if it
+    does not reach that far or broadcasts there)."""
+    if not isinstance(x, np.ndarray) or x.ndim < ndim:
+        return x
+    return x[0] if x.shape[0] == 1 else x[i]
+
+
+class _Kernels(dict):
+    """op name -> compiled kernels, made on first use."""
+
+    def __init__(self, table, flat, strided):
+        super().__init__()
+        self.table, self.flat, self.strided = table, flat, strided
+
+    def __missing__(self, op):
+        fn_ = self.table[op]
+        suffix = f"{op}_{fingerprint(fn_)}"
+        scalar_fn = njit(fn_)
+        pair = (specialise(self.flat, _jit, suffix, fn=scalar_fn),
+                specialise(self.strided, _jit, suffix, fn=scalar_fn))
+        self[op] = pair
+        return pair
+
+
+class _ReduceKernels(dict):
+    def __missing__(self, op):
+        fn_ = scalar.REDUCE[op]
+        kernel = specialise(_reduce_rows, _jit_reduce if op == "sum" else _jit,
+                            f"{op}_{fingerprint(fn_)}", fn=njit(fn_))
+        self[op] = kernel
+        return kernel
+
+
+_UNARY = _Kernels(scalar.UNARY, _unary_flat, _unary_strided)
+_BINARY = _Kernels(scalar.BINARY, _binary_flat, _binary_strided)
+_REDUCE = _ReduceKernels()
+
+
+def _run_elementwise(kernels, operands, out):
+    flat, strided = kernels
+    shape = out.shape
+    if out.flags.c_contiguous and all(_is_flat(x, shape) for x in operands):
+        flat(*operands, out)
+    elif out.ndim <= 4:
+        strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4))
+    else:  # more than 4 dims: peel the leading one
+        nd = out.ndim
+        for i in range(shape[0]):
+            _run_elementwise(kernels, [_split_leading(x, i, nd) for x in operands], out[i])
+
+
+class CPUBackend(Backend):
+    name = "cpu"
+
+    def __init__(self):
+        self._rng = np.random.default_rng()
+
+    # -- memory ---------------------------------------------------------------------------
+    def empty(self, shape, dtype):
+        return np.empty(shape, dtype.numpy)
+
+    def full(self, shape, value, dtype):
+        return np.full(shape, value, dtype.numpy)
+
+    def arange(self, start, stop, step, dtype):
+        return np.arange(start, stop, step, dtype=dtype.numpy)
+
+    def from_host(self, array):
+        return array
+
+    def to_host(self, a):
+        return a
+
+    # -- random numbers -------------------------------------------------------------------
+    def manual_seed(self, seed):
+        self._rng = np.random.default_rng(seed)
+
+    def rand(self, shape, dtype):
+        return self._rng.random(shape, dtype=dtype.numpy)
+
+    def randn(self, shape, dtype):
+        return self._rng.standard_normal(shape, dtype=dtype.numpy)
+
+    def randint(self, low, high, shape):
+        return self._rng.integers(low, high, shape, dtype=np.int64)
+
+    # -- views ------------------------------------------------------------------------------
+    def basic_index(self, a, key):
+        return a[key]
+
+    def permute(self, a, perm):
+        return a.transpose(perm)
+
+    def reshape_view(self, a, shape):
+        try:
+            return np.reshape(a, shape, copy=False)
+        except ValueError:
+            return None
+
+    def broadcast_to(self, a, shape):
+        # as_strided keeps the view writable in NumPy's eyes, so kernels see one array type;
+        # the tensor layer refuses writes into it (is_writable).
+        lead = len(shape) - a.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
+                                      zip(a.shape, shape[lead:], a.strides))
+        return np.lib.stride_tricks.as_strided(a, shape, strides)
+
+    def is_contiguous(self, a):
+        return a.flags.c_contiguous
+
+    def is_writable(self, a):
+        if not a.flags.writeable:
+            return False
+        return all(s != 0 or n <= 1 for n, s in zip(a.shape, a.strides))
+
+    def contiguous(self, a):
+        """``a`` itself when C-contiguous, else a C-contiguous copy."""
+        if a.flags.c_contiguous:
+            return a
+        out = np.empty(a.shape, a.dtype)
+        self.unary("identity", a, out)
+        return out
+
+    # -- elementwise ------------------------------------------------------------------------
+    def unary(self, op, a, out):
+        _run_elementwise(_UNARY[op], (a,), out)
+        return out
+
+    def binary(self, op, a, b, out):
+        _run_elementwise(_BINARY[op], (a, b), out)
+        return out
+
+    def where(self, cond, a, b, out):
+        if out.ndim > 4:
+            for i in range(out.shape[0]):
+                self.where(*(_split_leading(x, i, out.ndim) for x in (cond, a, b)), out[i])
+            return out
+        _where_strided(*(_as4d(x, out.ndim) for x in (cond, a, b)), _as4d(out, 4))
+        return out
+
+    # -- reductions -------------------------------------------------------------------------
+    def _rows(self, a, axes):
+        """``a`` as a 2-D (kept, reduced) array: a view where the strides allow."""
+        keep = [d for d in range(a.ndim) if d not in axes]
+        v = a.transpose(keep + list(axes))
+        kept = tuple(a.shape[d] for d in keep)
+        return np.reshape(v, (math.prod(kept), -1) if v.size else (math.prod(kept), 0)), kept
+
+    def reduce(self, op, a, axes, dtype):
+        rows, kept = self._rows(a, axes)
+        if op in ("sum", "prod"):
+            acc = np.float64 if dtype.is_floating_point else np.int64
+        else:
+            acc = a.dtype
+        out = np.empty(rows.shape[0], acc)
+        if rows.shape[1] == 0:
+            out.fill(0 if op == "sum" else 1)
+        else:
+            _REDUCE[op](rows, out)
+        out = out.reshape(kept)
+        if out.dtype != dtype.numpy:
+            cast = np.empty(kept, dtype.numpy)
+            self.unary("identity", out, cast)
+            out = cast
+        return out
+
+    def argreduce(self, op, a, axis):
+        rows, kept = self._rows(a, (axis,))
+        out = np.empty(rows.shape[0], np.int64)
+        _argreduce_rows(rows, op == "max", out)
+        return out.reshape(kept)
+
+    # -- linear algebra ---------------------------------------------------------------------
+    def matmul(self, a, b):
+        return np.matmul(a, b)
+
+    # -- gather / scatter -------------------------------------------------------------------
+    @staticmethod
+    def _three(a, axis):
+        shape = a.shape
+        return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
+
+    def index_select(self, a, axis, index):
+        out_shape = a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:]
+        out = np.empty(out_shape, a.dtype)
+        three = self._three(a, axis)
+        _gather(self.contiguous(a).reshape(three), index,
+                out.reshape(three[0], index.shape[0], three[2]))
+        return out
+
+    def _scatter(self, dst, axis, index, src, accumulate):
+        three = self._three(dst, axis)
+        view = self.reshape_view(dst, three)
+        target = view if view is not None else self.contiguous(dst).reshape(three)
+        src3 = self.contiguous(src).reshape(three[0], index.shape[0], three[2])
+        _scatter(target, index, src3, accumulate)
+        if view is None:
+            self.unary("identity", target.reshape(dst.shape), dst)
+        return dst
+
+    def index_add(self, dst, axis, index, src):
+        return self._scatter(dst, axis, index, src, True)
+
+    def index_put(self, dst, axis, index, src):
+        return self._scatter(dst, axis, index, src, False)
+
+    def nonzero(self, a):
+        return _nonzero(self.contiguous(a).reshape(-1), np.array(a.shape, np.int64))
+
+
+_BACKEND = CPUBackend()
+
+
+def backend_for(device):
+    return _BACKEND

@@ -1,0 +1,161 @@
+"""Every elementwise op of numbanet, written once as a scalar Python function.
+
+Each backend compiles these same definitions for its target: ``njit`` on the
+CPU, ``cuda.jit(device=True)`` on CUDA. Use only arithmetic, comparisons and
+the ``math`` module here, so that both compilers accept the code.
+"""
+import math
+
+# ---- unary: one value in, one value out ------------------------------------------------
+
+
+def identity(x):
+    return x
+
+
+def neg(x):
+    return -x
+
+
+def exp(x):
+    if x > 709.0:  # the CUDA simulator runs plain Python, whose math.exp raises on overflow
+        return math.inf
+    return math.exp(x)
+
+
+def log(x):
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    return math.log(x)
+
+
+def sqrt(x):
+    if x < 0:
+        return math.nan
+    return math.sqrt(x)
+
+
+def abs_(x):
+    return -x if x < 0 else x
+
+
+def sign(x):
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    return 0 * x  # keeps NaN as NaN
+
+
+def relu(x):
+    return x if not x <= 0 else 0.0  # NaN passes through, as in PyTorch
+
+
+def sigmoid(x):
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def tanh(x):
+    return math.tanh(x)
+
+
+def logical_not(x):
+    return not x
+
+
+def to_bool(x):
+    return x != 0
+
+
+# ---- binary: two values in, one value out ----------------------------------------------
+
+
+def add(x, y):
+    return x + y
+
+
+def sub(x, y):
+    return x - y
+
+
+def mul(x, y):
+    return x * y
+
+
+def div(x, y):
+    if y == 0:  # IEEE semantics instead of Python's ZeroDivisionError
+        if x == 0 or x != x:
+            return math.nan
+        return math.inf if x > 0 else -math.inf
+    return x / y
+
+
+def power(x, y):
+    if x == 0 and y < 0:
+        return math.inf
+    if x < 0 and y != math.floor(y):
+        return math.nan
+    return x ** y
+
+
+def maximum(x, y):
+    if x != x:
+        return x
+    return x if x > y else y
+
+
+def minimum(x, y):
+    if x != x:
+        return x
+    return x if x < y else y
+
+
+def eq(x, y):
+    return x == y
+
+
+def ne(x, y):
+    return x != y
+
+
+def lt(x, y):
+    return x < y
+
+
+def le(x, y):
+    return x <= y
+
+
+def gt(x, y):
+    return x > y
+
+
+def ge(x, y):
+    return x >= y
+
+
+def logical_and(x, y):
+    return x and y
+
+
+def logical_or(x, y):
+    return x or y
+
+
+def logical_xor(x, y):
+    return x != y
+
+
+UNARY = {f.__name__.rstrip("_"): f for f in
+         (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, logical_not, to_bool)}
+BINARY = {f.__name__: f for f in
+          (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,
+           logical_and, logical_or, logical_xor)}
+
+# Reductions combine two values into one; ``sum`` accumulates in float64/int64.
+REDUCE = {"sum": add, "prod": mul, "max": maximum, "min": minimum}

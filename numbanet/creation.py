@@ -1,0 +1,185 @@
+"""Functions that make tensors: ``tensor``, ``zeros``, ``randn``, ``arange``...
+
+Sizes may be given as ``zeros(2, 3)`` or ``zeros((2, 3))``; every function takes
+``dtype=``, ``device=`` and ``requires_grad=``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as dt
+from .device import CPU, as_device
+from .shapes import size_args
+from .tensor import Tensor
+
+
+def _finish(data, device, dtype, requires_grad) -> Tensor:
+    t = Tensor._wrap(data, device, dtype)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _on_device(array: np.ndarray, device) -> object:
+    return device.backend.from_host(array) if device is not CPU else array
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor with a copy of ``data`` (numbers, nested lists, NumPy arrays, tensors).
+
+    >>> nb.tensor([[1., 2.], [3., 4.]], requires_grad=True)
+    """
+    if isinstance(data, Tensor):
+        source = data.detach()
+        out = source.to(device=device or source.device, dtype=dtype or source.dtype)
+        out = out.clone() if out._data is source._data else out
+        return _finish(out._data, out._device, out._dtype, requires_grad)
+    device = as_device(device)
+    array = np.array(data, copy=True)
+    if array.dtype == object:
+        raise TypeError(f"tensor(): could not make a tensor from {type(data).__name__} data; "
+                        "nested lists must be rectangular and hold numbers")
+    if dtype is not None:
+        dtype = dt.as_dtype(dtype)
+    elif array.dtype.kind == "f" and not isinstance(data, np.ndarray):
+        dtype = dt.DEFAULT_FLOAT  # Python floats become float32, as in PyTorch
+    else:
+        dtype = dt.from_numpy_dtype(array.dtype)
+    array = np.ascontiguousarray(array, dtype=dtype.numpy)
+    return _finish(_on_device(array, device), device, dtype, requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor sharing memory with a NumPy array (changes show in both)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}")
+    dtype = dt.from_numpy_dtype(array.dtype)
+    if array.dtype != dtype.numpy:
+        raise TypeError(f"from_numpy: NumPy dtype {array.dtype} is not supported for sharing "
+                        f"memory; use nb.tensor(array) to copy it into {dtype}")
+    if any(s < 0 for s in array.strides) or any(s % array.itemsize for s in array.strides):
+        array = np.ascontiguousarray(array)
+    return Tensor._wrap(array, CPU, dtype)
+
+
+def _fill(size, value, dtype, device, requires_grad, op):
+    shape = size_args(size, op)
+    device = as_device(device)
+    if dtype is None:
+        dtype = dt.DEFAULT_FLOAT if isinstance(value, float) or op != "full" else \
+            dt.from_numpy_dtype(np.asarray(value).dtype)
+    dtype = dt.as_dtype(dtype)
+    return _finish(device.backend.full(shape, value, dtype), device, dtype, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _fill(size, 0, dtype, device, requires_grad, "zeros")
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _fill(size, 1, dtype, device, requires_grad, "ones")
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _fill((size,) if not isinstance(size, int) else ((size,),), fill_value, dtype,
+                 device, requires_grad, "full")
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    shape = size_args(size, "empty")
+    device = as_device(device)
+    dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
+    return _finish(device.backend.empty(shape, dtype), device, dtype, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` up to (not including) ``end``: ``arange(5)``, ``arange(1, 2, .25)``."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    if dtype is None:
+        floats = any(isinstance(v, float) for v in (start, end, step))
+        dtype = dt.DEFAULT_FLOAT if floats else dt.int64
+    dtype = dt.as_dtype(dtype)
+    device = as_device(device)
+    return _finish(device.backend.arange(start, end, step, dtype), device, dtype, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    m = n if m is None else m
+    dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
+    device = as_device(device)
+    return _finish(_on_device(np.eye(n, m, dtype=dtype.numpy), device), device, dtype,
+                   requires_grad)
+
+
+def _random(kind, size, dtype, device, requires_grad):
+    shape = size_args(size, kind)
+    device = as_device(device)
+    dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
+    if not dtype.is_floating_point:
+        raise TypeError(f"{kind}: random floats need a floating point dtype, got {dtype}; "
+                        "use randint for integers")
+    data = getattr(device.backend, kind)(shape, dtype)
+    return _finish(data, device, dtype, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [0, 1)."""
+    return _random("rand", size, dtype, device, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers."""
+    return _random("randn", size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
+    """Random integers in [low, high): ``randint(10, (3,))`` or ``randint(0, 10, (3,))``."""
+    if size is None:
+        if not isinstance(high, (tuple, list)):
+            raise TypeError("randint needs a size, e.g. randint(0, 10, (3,))")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    shape = size_args((size,), "randint")
+    device = as_device(device)
+    data = device.backend.randint(low, high, shape)
+    t = Tensor._wrap(data, device, dt.int64)
+    return t if dtype is None else t.to(dtype)
+
+
+def _like(fn, t: Tensor, dtype, device, requires_grad):
+    return fn(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+              requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, device, requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, device, requires_grad)
+
+
+def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, device, requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(randn, t, dtype, device, requires_grad)
+
+
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(rand, t, dtype, device, requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)

@@ -1,0 +1,72 @@
+"""Devices: where a tensor's data lives, and which backend runs its ops."""
+from __future__ import annotations
+
+import importlib
+
+
+class device:
+    """A device, written like PyTorch's: ``'cpu'``, ``'cuda'`` or ``'cuda:1'``.
+
+    >>> nb.device('cuda:0').type, nb.device('cuda:0').index
+    ('cuda', 0)
+    """
+
+    __slots__ = ("type", "index", "_backend")
+    _known = ("cpu", "cuda")
+
+    def __new__(cls, spec, index: int | None = None):
+        if isinstance(spec, device):
+            return spec
+        if not isinstance(spec, str):
+            raise TypeError(f"a device is a string like 'cpu', 'cuda' or 'cuda:0', got {spec!r}")
+        text = spec.strip().lower()
+        kind, _, idx = text.partition(":")
+        if kind not in cls._known or (idx and not idx.isdigit()) or (idx and index is not None):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N' "
+                             "(N the GPU's index)")
+        if idx:
+            index = int(idx)
+        if kind == "cpu":
+            index = None
+        elif index is None:
+            index = 0
+        key = (kind, index)
+        cached = _DEVICES.get(key)
+        if cached is not None:
+            return cached
+        self = object.__new__(cls)
+        self.type = kind
+        self.index = index
+        self._backend = None
+        _DEVICES[key] = self
+        return self
+
+    @property
+    def backend(self):
+        """The backend module object that runs ops for this device (imported on first use)."""
+        if self._backend is None:
+            module = importlib.import_module(f"numbanet.backend.{self.type}")
+            self._backend = module.backend_for(self)
+        return self._backend
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+_DEVICES: dict = {}
+CPU = device("cpu")
+
+
+def as_device(spec) -> device:
+    if spec is None:
+        return CPU
+    if isinstance(spec, int):
+        return device("cuda", spec)
+    return device(spec)

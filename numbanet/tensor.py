@@ -1,0 +1,558 @@
+"""``Tensor``: an n-dimensional array on a device, with the fields autograd needs.
+
+A tensor holds a backend array (``_data``), its device and dtype, and, when it
+takes part in autograd, ``requires_grad``, ``grad`` and ``grad_fn``. Views
+(transpose, slicing, reshape, expand...) share ``_data``'s memory and a version
+counter (``_vc``) with their base, so that autograd notices when a tensor it
+saved for backward was changed in place.
+
+The maths lives in ``autograd/ops``: every method below that computes forwards
+to the differentiable op of the same name.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .device import CPU, as_device
+
+
+class Tensor:
+    """An n-dimensional array of float32, float64, int64 or bool on one device."""
+
+    __slots__ = ("_data", "_device", "_dtype", "_shape", "_requires_grad", "grad", "grad_fn",
+                 "_output_nr", "_vc", "_base", "__weakref__")
+
+    __array_priority__ = 1000  # ``ndarray * tensor`` calls Tensor.__rmul__
+
+    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import tensor
+        made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+        for name in ("_data", "_device", "_dtype", "_shape", "_requires_grad", "_vc"):
+            setattr(self, name, getattr(made, name))
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._base = None
+
+    @classmethod
+    def _wrap(cls, data, device, dtype, base: Tensor | None = None) -> Tensor:
+        """A tensor around backend array ``data``; a view when ``base`` is given."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._device = device
+        t._dtype = dtype
+        t._shape = data.shape
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        if base is None:
+            t._vc = [0]
+            t._base = None
+        else:
+            t._vc = base._vc
+            t._base = base if base._base is None else base._base
+        return t
+
+    def _alias(self) -> Tensor:
+        """A new tensor object sharing this one's data (and version counter)."""
+        return Tensor._wrap(self._data, self._device, self._dtype, base=self)
+
+    def _bump_version(self):
+        self._vc[0] += 1
+
+    # ---- attributes -----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def dtype(self) -> _dt.DType:
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    def dim(self) -> int:
+        return len(self._shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self._shape
+        from .shapes import normalize_dim
+        return self._shape[normalize_dim(dim, len(self._shape), "size")]
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._shape:
+            n *= s
+        return n
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        if value and not self._dtype.is_floating_point:
+            raise RuntimeError(f"only tensors of floating point dtype can require gradients; "
+                               f"this one is {self._dtype.name} (convert it with .float() first)")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad of leaf tensors; use "
+                               "detach() to get a tensor that does not require grad")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            if self.grad_fn._retained is None:
+                self.grad_fn._retained = {}
+            self.grad_fn._retained[self._output_nr] = self
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retained and
+                    node._retained.get(self._output_nr) is self)
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a tensor outside autograd (shares memory)."""
+        return Tensor._wrap(self._data, self._device, self._dtype, base=self)
+
+    @data.setter
+    def data(self, other: Tensor):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(other).__name__}")
+        self._data, self._device, self._dtype = other._data, other._device, other._dtype
+        self._shape = other._shape
+
+    @property
+    def T(self) -> Tensor:
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def is_contiguous(self) -> bool:
+        return self._device.backend.is_contiguous(self._data)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._dtype.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    # ---- conversion -------------------------------------------------------------------------
+    def detach(self) -> Tensor:
+        """The same data, cut off from the graph (``requires_grad=False``)."""
+        return Tensor._wrap(self._data, self._device, self._dtype, base=self)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (sharing memory for CPU tensors)."""
+        if self._requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad: its values "
+                               "would leave autograd's view. Use tensor.detach().numpy() instead.")
+        if self._device is not CPU:
+            raise TypeError(f"can't convert a {self._device} tensor to NumPy directly; "
+                            "copy it to the host first with .cpu()")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        values = self.numpy()
+        if dtype is not None and values.dtype != dtype:
+            return values.astype(dtype)
+        return values.copy() if copy else values
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item(): a tensor with {self.numel()} elements (shape "
+                             f"{self._shape}) cannot be converted to a Python scalar; index one "
+                             "element first or reduce it (e.g. .sum())")
+        return self._device.backend.to_host(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self._device.backend.to_host(self._data).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype.is_floating_point or self.numel() != 1:
+            raise TypeError("only one-element integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
+                               "ambiguous; use .any() or .all(), or compare with `is not None`")
+        return bool(self.item())
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``: a copy only when needed."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a._device, a._dtype
+            elif isinstance(a, (_dt.DType, type)) or (isinstance(a, str) and a in _dt._BY_NAME):
+                dtype = a
+            elif isinstance(a, np.dtype):
+                dtype = a
+            else:
+                device = a
+        out = self
+        if dtype is not None and _dt.as_dtype(dtype) is not self._dtype:
+            out = _ops.cast(out, _dt.as_dtype(dtype))
+        if device is not None and as_device(device) is not self._device:
+            out = _ops.to_device(out, as_device(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to(as_device("cuda" if device is None else device))
+
+    def float(self) -> Tensor:
+        return self.to(_dt.float32)
+
+    def double(self) -> Tensor:
+        return self.to(_dt.float64)
+
+    def long(self) -> Tensor:
+        return self.to(_dt.int64)
+
+    def bool(self) -> Tensor:
+        return self.to(_dt.bool_)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"numbanet.{self._dtype.name}"
+        return self.to(dtype)
+
+    # ---- printing --------------------------------------------------------------------
+    def __repr__(self) -> str:
+        values = self._device.backend.to_host(self._data)
+        body = np.array2string(values, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec_equal" if values.size else "fixed")
+        extras = []
+        if self._device is not CPU:
+            extras.append(f"device='{self._device}'")
+        default = _dt.float32 if values.dtype.kind == "f" else \
+            (_dt.int64 if values.dtype.kind == "i" else _dt.bool_)
+        if self._dtype is not default or not values.size:
+            extras.append(f"dtype={self._dtype!r}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._shape[0]))
+
+    def __reduce__(self):
+        raise TypeError("numbanet tensors are not pickled (a pickle can run code when it is "
+                        "loaded); use nb.save(obj, path) and nb.load(path)")
+
+    # ---- autograd -------------------------------------------------------------------------
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False):
+        """Compute the gradient of this tensor with respect to the graph's leaves,
+        accumulating it into their ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- in-place -----------------------------------------------------------------------------
+    def zero_(self) -> Tensor:
+        return _ops.fill_(self, 0)
+
+    def fill_(self, value) -> Tensor:
+        return _ops.fill_(self, value)
+
+    def copy_(self, src) -> Tensor:
+        return _ops.copy_(self, src)
+
+    def add_(self, other, alpha=1) -> Tensor:
+        return _ops.inplace("add", self, other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return _ops.inplace("sub", self, other if alpha == 1 else other * alpha)
+
+    def mul_(self, other) -> Tensor:
+        return _ops.inplace("mul", self, other)
+
+    def div_(self, other) -> Tensor:
+        return _ops.inplace("div", self, other)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        return _ops.inplace_unary(self, lambda t: _ops.clamp(t, min, max))
+
+    def relu_(self) -> Tensor:
+        return _ops.inplace_unary(self, _ops.relu)
+
+    def __iadd__(self, other):
+        return _ops.inplace("add", self, other)
+
+    def __isub__(self, other):
+        return _ops.inplace("sub", self, other)
+
+    def __imul__(self, other):
+        return _ops.inplace("mul", self, other)
+
+    def __itruediv__(self, other):
+        return _ops.inplace("div", self, other)
+
+    def __setitem__(self, key, value):
+        _ops.setitem(self, key, value)
+
+    def __getitem__(self, key):
+        return _ops.getitem(self, key)
+
+    # ---- arithmetic -------------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __invert__(self):
+        return _ops.logical_not(self)
+
+    def __and__(self, other):
+        return _ops.compare("logical_and", self, other)
+
+    def __or__(self, other):
+        return _ops.compare("logical_or", self, other)
+
+    def __xor__(self, other):
+        return _ops.compare("logical_xor", self, other)
+
+    def __eq__(self, other):
+        return _ops.compare("eq", self, other)
+
+    def __ne__(self, other):
+        return _ops.compare("ne", self, other)
+
+    def __lt__(self, other):
+        return _ops.compare("lt", self, other)
+
+    def __le__(self, other):
+        return _ops.compare("le", self, other)
+
+    def __gt__(self, other):
+        return _ops.compare("gt", self, other)
+
+    def __ge__(self, other):
+        return _ops.compare("ge", self, other)
+
+    # ---- methods that forward to ops -------------------------------------------------------
+    def add(self, other):
+        return _ops.add(self, other)
+
+    def sub(self, other):
+        return _ops.sub(self, other)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def div(self, other):
+        return _ops.div(self, other)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def clamp(self, min=None, max=None):
+        return _ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def softmax(self, dim: int):
+        return _ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int):
+        return _ops.log_softmax(self, dim)
+
+    def sum(self, dim=None, keepdim: bool = False):
+        return _ops.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased: bool = True, keepdim: bool = False, correction=None):
+        return _ops.var(self, dim, unbiased, keepdim, correction)
+
+    def std(self, dim=None, unbiased: bool = True, keepdim: bool = False, correction=None):
+        return _ops.var(self, dim, unbiased, keepdim, correction).sqrt()
+
+    def max(self, dim=None, keepdim: bool = False):
+        return _ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return _ops.min(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return _ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return _ops.argmin(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False):
+        return _ops.any(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim: bool = False):
+        return _ops.all(self, dim, keepdim)
+
+    def mm(self, other):
+        return _ops.mm(self, other)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def t(self):
+        return _ops.t(self)
+
+    def transpose(self, dim0: int, dim1: int):
+        return _ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return _ops.permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
+                            else dims)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, shape)
+
+    def view(self, *shape):
+        return _ops.view(self, shape)
+
+    def view_as(self, other):
+        return _ops.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int):
+        return _ops.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        return _ops.expand(self, sizes)
+
+    def expand_as(self, other):
+        return _ops.expand(self, other.shape)
+
+    def clone(self):
+        return _ops.clone(self)
+
+    def contiguous(self):
+        return _ops.contiguous(self)
+
+
+from .autograd import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
