@@ -26,21 +26,23 @@ def values(shape, dtype=np.float64, low=-3.0, high=3.0, avoid=None):
 
 
 @st.composite
-def laid_out(draw, array: np.ndarray, layouts=LAYOUTS):
-    """A tensor with the values of ``array`` in a layout drawn from ``layouts``, built with
-    numbanet view ops so that the tensor really is non-contiguous."""
+def laid_out(draw, array: np.ndarray, layouts=LAYOUTS, dtype=None):
+    """``(reference, tensor)``: a tensor with the values of ``reference`` in a layout drawn
+    from ``layouts``, built with numbanet view ops so that it really is non-contiguous.
+    The "broadcast" layout repeats the first row, so ``reference`` may differ from ``array``."""
     layout = draw(st.sampled_from(layouts))
+    kw = {} if dtype is None else {"dtype": dtype}
     if layout == "transposed" and array.ndim >= 2:
-        base = nb.tensor(np.ascontiguousarray(np.swapaxes(array, -1, -2)))
-        return base.transpose(-1, -2)
+        base = nb.tensor(np.ascontiguousarray(np.swapaxes(array, -1, -2)), **kw)
+        return array, base.transpose(-1, -2)
     if layout == "strided" and array.ndim >= 1:
         wide = np.zeros(array.shape[:-1] + (array.shape[-1] * 2,), array.dtype)
         wide[..., ::2] = array
-        return nb.tensor(wide)[..., ::2]
-    if layout == "broadcast" and array.ndim >= 1 and array.shape[0] > 1 \
-            and (array == array[:1]).all():
-        return nb.tensor(np.ascontiguousarray(array[:1])).expand(*array.shape)
-    return nb.tensor(array)
+        return array, nb.tensor(wide, **kw)[..., ::2]
+    if layout == "broadcast" and array.ndim >= 1 and array.shape[0] > 1:
+        reference = np.broadcast_to(array[:1], array.shape).copy()
+        return reference, nb.tensor(np.ascontiguousarray(array[:1]), **kw).expand(*array.shape)
+    return array, nb.tensor(array, **kw)
 
 
 def broadcastable_pair(max_dims=3, max_side=4):
