@@ -45,7 +45,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         dtype = dt.DEFAULT_FLOAT  # Python floats become float32, as in PyTorch
     else:
         dtype = dt.from_numpy_dtype(array.dtype)
-    array = np.ascontiguousarray(array, dtype=dtype.numpy)
+    array = np.asarray(array, dtype=dtype.numpy, order="C")
     return _finish(_on_device(array, device), device, dtype, requires_grad)
 
 
@@ -58,7 +58,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: NumPy dtype {array.dtype} is not supported for sharing "
                         f"memory; use nb.tensor(array) to copy it into {dtype}")
     if any(s < 0 for s in array.strides) or any(s % array.itemsize for s in array.strides):
-        array = np.ascontiguousarray(array)
+        array = np.array(array, order="C")
     return Tensor._wrap(array, CPU, dtype)
 
 

@@ -70,7 +70,7 @@ def save(obj, path) -> None:
                 z.writestr("numbanet.json", json.dumps(header))
                 for name, array in arrays:
                     buf = io.BytesIO()
-                    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+                    np.save(buf, np.asarray(array, order="C"), allow_pickle=False)
                     z.writestr(name, buf.getvalue())
             f.flush()
             os.fsync(f.fileno())

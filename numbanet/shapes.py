@@ -48,7 +48,7 @@ def normalize_dims(dims, ndim: int, op: str) -> tuple:
     result = sorted({normalize_dim(d, ndim, op) for d in dims})
     if len(result) != len(tuple(dims)):
         raise ValueError(f"{op}: dim {tuple(dims)} names a dimension twice")
-    return tuple(result)
+    return tuple(result) if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has none
 
 
 def size_args(size, op: str) -> tuple:

@@ -289,7 +289,7 @@ class CPUBackend(Backend):
 
     # -- views ------------------------------------------------------------------------------
     def basic_index(self, a, key):
-        return a[key]
+        return a[tuple(key) + (Ellipsis,)]  # the Ellipsis keeps a 0-d result a view
 
     def permute(self, a, perm):
         return a.transpose(perm)

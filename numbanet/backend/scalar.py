@@ -88,17 +88,19 @@ def mul(x, y):
 
 
 def div(x, y):
-    if y == 0:  # IEEE semantics instead of Python's ZeroDivisionError
+    if y == 0:  # IEEE semantics (the sign of zero counts) instead of ZeroDivisionError
         if x == 0 or x != x:
             return math.nan
-        return math.inf if x > 0 else -math.inf
+        return math.copysign(math.inf, x) * math.copysign(1.0, y)
     return x / y
 
 
 def power(x, y):
+    # C's pow on the special values; plain Python would raise or return a complex number.
+    # ``y % 2.0`` (Python's modulo, in [0, 2)) is 1 exactly for odd integers.
     if x == 0 and y < 0:
-        return math.inf
-    if x < 0 and y != math.floor(y):
+        return math.copysign(math.inf, x) if y % 2.0 == 1.0 else math.inf
+    if -math.inf < x < 0 and -math.inf < y < math.inf and y % 1.0 != 0:
         return math.nan
     return x ** y
 
@@ -140,15 +142,15 @@ def ge(x, y):
 
 
 def logical_and(x, y):
-    return x and y
+    return x != 0 and y != 0
 
 
 def logical_or(x, y):
-    return x or y
+    return x != 0 or y != 0
 
 
 def logical_xor(x, y):
-    return x != y
+    return (x != 0) != (y != 0)
 
 
 UNARY = {f.__name__.rstrip("_"): f for f in

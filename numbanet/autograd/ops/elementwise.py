@@ -2,6 +2,8 @@
 engine (``engine._fit``), so each backward returns the gradient at the output's shape."""
 from __future__ import annotations
 
+import numpy as np
+
 from ... import dtypes as dt
 from ...tensor import Tensor
 from ..function import Function
@@ -70,8 +72,12 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            ga = g * b * a ** (b - 1) if isinstance(b, Tensor) else \
-                (g * (b * a ** (b - 1)) if b != 2 else g * (2 * a))
+            if isinstance(b, Tensor):
+                ga = g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
+            elif b == 0:
+                ga = g * 0.0
+            else:
+                ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
         if nb:
             if isinstance(a, Tensor):
                 log_a = where((a == 0) & (b >= 0), 0.0, log(a))
@@ -82,13 +88,15 @@ class Pow(Function):
         return ga, gb
 
 
+def _is_integer(v) -> bool:
+    if isinstance(v, Tensor):
+        return not v._dtype.is_floating_point
+    return isinstance(v, (int, np.integer))
+
+
 def _check_integer_power(a, b):
-    base_int = isinstance(a, Tensor) and not a._dtype.is_floating_point or \
-        isinstance(a, (int,)) and not isinstance(a, Tensor)
-    exp_int = isinstance(b, Tensor) and not b._dtype.is_floating_point or \
-        isinstance(b, int) and not isinstance(b, bool)
-    if base_int and exp_int:
-        negative = (b < 0) if isinstance(b, int) else bool((b < 0).any())
+    if _is_integer(a) and _is_integer(b):
+        negative = bool((b < 0).any()) if isinstance(b, Tensor) else b < 0
         if negative:
             raise ValueError("pow: integers to negative integer powers are not allowed; "
                              "convert the base to float first (x.float() ** -1)")

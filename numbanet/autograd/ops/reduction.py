@@ -129,7 +129,11 @@ def _extreme(op, x, dim, keepdim, other):
     if dim is None:
         return Extreme.apply(x, op, tuple(range(x.ndim)), False)
     d = normalize_dim(dim, x.ndim, op)
-    values, indices = ExtremeAlong.apply(x, op, d, keepdim) if x.ndim else (x.clone(), None)
+    if x.ndim == 0:
+        from ...creation import zeros
+        return (MaxResult if op == "max" else MinResult)(x.clone(), zeros((), dtype=dt.int64,
+                                                                          device=x.device))
+    values, indices = ExtremeAlong.apply(x, op, d, keepdim)
     return (MaxResult if op == "max" else MinResult)(values, indices)
 
 

@@ -142,6 +142,8 @@ def permute(x: Tensor, dims) -> Tensor:
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     perm = list(range(x.ndim))
     d0, d1 = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return permute(x, ())
     perm[d0], perm[d1] = perm[d1], perm[d0]
     return permute(x, perm)
 
