@@ -58,7 +58,10 @@ def from_numpy(array: np.ndarray) -> Tensor:
         raise TypeError(f"from_numpy: NumPy dtype {array.dtype} is not supported for sharing "
                         f"memory; use nb.tensor(array) to copy it into {dtype}")
     if any(s < 0 for s in array.strides) or any(s % array.itemsize for s in array.strides):
-        array = np.array(array, order="C")
+        raise ValueError(f"from_numpy: the array has strides {array.strides}; numbanet tensors "
+                         "need positive strides that are multiples of the item size (arrays "
+                         "reversed with [::-1] are not supported). Pass a copy instead: "
+                         "nb.from_numpy(np.ascontiguousarray(a))")
     return Tensor._wrap(array, CPU, dtype)
 
 

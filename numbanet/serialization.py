@@ -57,6 +57,12 @@ def _encode(obj, arrays: list, where: str):
                     "tensors, numbers, strings, None and lists/tuples/dicts of them")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save(obj, path) -> None:
     """Write ``obj`` (a tensor, a state dict, nested lists/dicts of tensors) to ``path``."""
     arrays: list = []
@@ -74,6 +80,7 @@ def save(obj, path) -> None:
                     z.writestr(name, buf.getvalue())
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -51,6 +51,15 @@ def raw_cast(t: Tensor, dtype: dt.DType):
     return out
 
 
+def tensor_result_type(a: Tensor, b: Tensor) -> dt.DType:
+    """PyTorch's rule: a 0-d tensor beside a tensor with dims counts only when it is of a
+    higher kind (bool < integer < float), like a Python scalar but keeping its own dtype."""
+    if (not a._shape) != (not b._shape):
+        dims, zero = (a, b) if a._shape else (b, a)
+        return zero._dtype if zero._dtype.category > dims._dtype.category else dims._dtype
+    return dt.promote(a._dtype, b._dtype)
+
+
 def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
     """Run elementwise ``op`` on two operands (at least one a Tensor).
 
@@ -61,7 +70,7 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
         if isinstance(b, Tensor):
             if b._device is not dev:
                 same_device(name, a, b)
-            dtype = a._dtype if a._dtype is b._dtype else dt.promote(a._dtype, b._dtype)
+            dtype = a._dtype if a._dtype is b._dtype else tensor_result_type(a, b)
             shape = a._shape if a._shape == b._shape else \
                 broadcast_shapes(name, a._shape, b._shape)
         else:

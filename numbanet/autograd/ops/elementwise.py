@@ -21,9 +21,18 @@ class Add(Function):
         return (g if na else None), (g if nb else None)
 
 
+def _refuse_bool(op, *operands):
+    if all(isinstance(o, (bool, np.bool_)) or (isinstance(o, Tensor) and o._dtype is dt.bool_)
+           for o in operands):
+        hint = "~ or logical_not()" if op == "neg" else "^ or logical_xor()"
+        raise TypeError(f"{op}: the - operator on bool tensors is not supported; to invert or "
+                        f"compare masks use {hint}, or convert with .long() first")
+
+
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
+        _refuse_bool("sub", a, b)
         return binary("sub", a, b, "sub")
 
     @staticmethod
@@ -105,6 +114,7 @@ def _check_integer_power(a, b):
 class Neg(Function):
     @staticmethod
     def forward(ctx, x):
+        _refuse_bool("neg", x)
         return unary("neg", x)
 
     @staticmethod

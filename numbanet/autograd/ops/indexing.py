@@ -22,7 +22,7 @@ from .dispatch import SCALARS, raw_cast, same_device, wrap
 class _Advanced:
     """How to gather from a view: its dims ``dims`` are indexed by ``lin`` (flat)."""
 
-    def __init__(self, view_shape, dims, lin, batch_shape):
+    def __init__(self, view_shape, dims, lin, batch_shape, adjacent: bool):
         self.view_shape = view_shape
         self.dims = dims
         rest = [d for d in range(len(view_shape)) if d not in dims]
@@ -31,9 +31,8 @@ class _Advanced:
         self.batch_shape = batch_shape
         self.rows = math.prod(view_shape[d] for d in dims)
         self.rest_shape = tuple(view_shape[d] for d in rest)
-        k, nb = len(dims), len(batch_shape)
-        adjacent = list(dims) == list(range(dims[0], dims[0] + k))
-        lead = dims[0] if adjacent else 0  # NumPy: adjacent index dims stay in place
+        nb = len(batch_shape)
+        lead = dims[0] if adjacent else 0  # NumPy: adjacent index entries stay in place
         self.out_perm = list(range(nb, nb + lead)) + list(range(nb)) + \
             list(range(nb + lead, nb + len(self.rest_shape)))
 
@@ -77,14 +76,18 @@ def _parse(x: Tensor, key):
     if used > x.ndim:
         raise IndexError(f"too many indices for a tensor of dimension {x.ndim} (shape "
                          f"{x.shape}): the index uses {used}")
-    if any(k is Ellipsis for k in entries):
-        at = next(i for i, k in enumerate(entries) if k is Ellipsis)
-        entries[at:at + 1] = [slice(None)] * (x.ndim - used)
     has_adv = any(isinstance(k, Tensor) for k in entries)
     be = x._device.backend
     bkey, view_shape, adv = [], [], []
+    adv_entries = []  # positions in the key of the index entries: are they adjacent?
     d = 0
-    for k in entries:
+    for position, k in enumerate(entries):
+        if k is Ellipsis:
+            for _ in range(x.ndim - used):
+                bkey.append(slice(None))
+                view_shape.append(x.shape[d])
+                d += 1
+            continue
         if k is None:
             view_shape.append(1)
             continue
@@ -94,6 +97,7 @@ def _parse(x: Tensor, key):
             if not -size <= i < size:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
             if has_adv:  # NumPy treats ints beside index arrays as index arrays
+                adv_entries.append(position)
                 adv.append((len(view_shape), np.int64(i % size), (), d))
                 bkey.append(slice(None))
                 view_shape.append(size)
@@ -113,6 +117,7 @@ def _parse(x: Tensor, key):
             if k.shape != span:
                 raise IndexError(f"the shape of the mask {k.shape} does not match the shape "
                                  f"{span} of the indexed tensor {x.shape} at dimension {d}")
+            adv_entries.append(position)
             coords = be.nonzero(k._data)
             for j in range(k.ndim):
                 col = be.basic_index(coords, (slice(None), j))
@@ -121,6 +126,7 @@ def _parse(x: Tensor, key):
                 view_shape.append(x.shape[d + j])
             d += k.ndim
         else:
+            adv_entries.append(position)
             adv.append((len(view_shape), k._data, k.shape, d))
             bkey.append(slice(None))
             view_shape.append(x.shape[d])
@@ -128,11 +134,12 @@ def _parse(x: Tensor, key):
     view_shape.extend(x.shape[d:])
     plan = None
     if adv:
-        plan = _advanced_plan(be, x.device, tuple(view_shape), adv)
+        adjacent = adv_entries == list(range(adv_entries[0], adv_entries[-1] + 1))
+        plan = _advanced_plan(be, tuple(view_shape), adv, adjacent)
     return tuple(bkey), tuple(view_shape), plan
 
 
-def _advanced_plan(be, device, view_shape, adv):
+def _advanced_plan(be, view_shape, adv, adjacent):
     batch = broadcast_shapes("indexing", *(shape for _, _, shape, _ in adv))
     lin = None
     for pos, idx, shape, src_dim in adv:
@@ -163,7 +170,7 @@ def _advanced_plan(be, device, view_shape, adv):
             be.binary("mul", lin, np.int64(size), lin)
             be.binary("add", lin, idx_arr, lin)
     flat = be.reshape_view(lin, (math.prod(batch),))
-    return _Advanced(view_shape, [pos for pos, _, _, _ in adv], flat, batch)
+    return _Advanced(view_shape, [pos for pos, _, _, _ in adv], flat, batch, adjacent)
 
 
 def _view(x_data, be, bkey, view_shape):

@@ -152,6 +152,12 @@ def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def _arg(op, x, dim, keepdim):
     be = x._device.backend
+    name = "argmax" if op == "max" else "argmin"
+    if dim is None and x.numel() == 0:
+        raise ValueError(f"{name}(): the tensor of shape {x.shape} is empty, so it has no "
+                         f"{op}imum")
+    if dim is not None and x.ndim and x.shape[normalize_dim(dim, x.ndim, name)] == 0:
+        raise ValueError(f"{name}(): dimension {dim} of shape {x.shape} is empty")
     if dim is None:
         flat = reshape(x.detach(), (-1,))
         out = wrap(be.argreduce(op, flat._data, 0), x._device, dt.int64)
