@@ -53,16 +53,18 @@ def _legacy_error(cls):
 class Node:
     """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs."""
 
+    # Defaults live on the class: a node is made for every op, so its __init__ stays short.
+    needs_input_grad = ()
+    _edges = None
+    _saved = ()
+    _freed = False
+    _outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
+    _retained = None  # output_nr -> tensor that asked for retain_grad
+    _trace = None
+    materialize_grads = True
+
     def __init__(self, fn):
         self._fn = fn
-        self.needs_input_grad = ()
-        self._edges = None
-        self._saved = ()
-        self._freed = False
-        self._outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
-        self._retained = None  # output_nr -> tensor that asked for retain_grad
-        self._trace = None
-        self.materialize_grads = True
 
     # ---- the ctx API ------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -143,28 +145,32 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run ``forward``; record the op in the graph when grad mode is on and an input
+        requires grad."""
         if cls._legacy:
             raise _legacy_error(cls)
         ctx = Node(cls)
-        enabled = state.enabled
-        if enabled:
-            needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            record = True in needs
-        else:
-            needs = (False,) * len(args)
-            record = False
-        ctx.needs_input_grad = needs
-        state.enabled = False
-        try:
-            out = cls.forward(ctx, *args, **kwargs)
-        finally:
-            state.enabled = enabled
-        if record:
-            ctx._edges = [_edge(a) if n else None for a, n in zip(args, ctx.needs_input_grad)]
-            out = _connect(ctx, out, args)
-            if state.anomaly:
-                ctx._trace = "".join(traceback.format_stack()[:-2])
-        return out
+        if state.enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    return _record(cls, ctx, args, kwargs)
+        ctx.needs_input_grad = (False,) * len(args)
+        return cls.forward(ctx, *args, **kwargs)
+
+
+def _record(cls, ctx: Node, args, kwargs):
+    needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    ctx.needs_input_grad = needs
+    state.enabled = False  # the forward's own ops are not recorded
+    try:
+        out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        state.enabled = True
+    ctx._edges = [_edge(a) if n else None for a, n in zip(args, needs)]
+    out = _connect(ctx, out, args)
+    if state.anomaly:
+        ctx._trace = "".join(traceback.format_stack()[:-3])
+    return out
 
 
 def _connect(ctx: Node, out, args):

@@ -36,6 +36,10 @@ def _at4(x, i, j, k, l):
     raise NotImplementedError
 
 
+def _same(x, y):
+    raise NotImplementedError
+
+
 @overload(_at1)
 def _at1_impl(x, i):
     if isinstance(x, types.Array):
@@ -48,6 +52,13 @@ def _flat_impl(x):
     if isinstance(x, types.Array):
         return lambda x: x.ravel()
     return lambda x: x
+
+
+@overload(_same)
+def _same_impl(x, y):
+    if isinstance(x, types.Array):
+        return lambda x, y: x.ctypes.data == y.ctypes.data
+    return lambda x, y: False
 
 
 @overload(_at4)
@@ -86,8 +97,17 @@ def _binary_flat(a, b, out):
     af = _flat(a)
     bf = _flat(b)
     of = out.ravel()
-    for i in range(of.shape[0]):
-        of[i] = fn(_at1(af, i), _at1(bf, i))
+    # In-place updates (``w -= lr * g``) write to an input; a loop that reads ``out`` itself
+    # is one LLVM can still vectorise.
+    if _same(af, of):
+        for i in range(of.shape[0]):
+            of[i] = fn(of[i], _at1(bf, i))
+    elif _same(bf, of):
+        for i in range(of.shape[0]):
+            of[i] = fn(_at1(af, i), of[i])
+    else:
+        for i in range(of.shape[0]):
+            of[i] = fn(_at1(af, i), _at1(bf, i))
 
 
 def _binary_strided(a, b, out):
@@ -306,6 +326,8 @@ class CPUBackend(Backend):
         lead = len(shape) - a.ndim
         strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
                                       zip(a.shape, shape[lead:], a.strides))
+        if a.flags.c_contiguous:  # four times cheaper than as_strided, for the common case
+            return np.ndarray(shape, a.dtype, buffer=a, strides=strides)
         return np.lib.stride_tricks.as_strided(a, shape, strides)
 
     def is_contiguous(self, a):
@@ -330,7 +352,14 @@ class CPUBackend(Backend):
         return out
 
     def binary(self, op, a, b, out):
-        _run_elementwise(_BINARY[op], (a, b), out)
+        kernels = _BINARY[op]
+        shape = out.shape
+        if out.flags.c_contiguous and \
+                (a.__class__ is not np.ndarray or (a.shape == shape and a.flags.c_contiguous)) and \
+                (b.__class__ is not np.ndarray or (b.shape == shape and b.flags.c_contiguous)):
+            kernels[0](a, b, out)  # the common case, without the general dispatch below
+        else:
+            _run_elementwise(kernels, (a, b), out)
         return out
 
     def where(self, cond, a, b, out):

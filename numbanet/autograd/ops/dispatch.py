@@ -65,6 +65,14 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
 
     ``kind``: ``'same'`` gives the promoted dtype, ``'float'`` promotes integers to
     float32 first, ``'bool'`` gives a bool result (comparisons)."""
+    if a.__class__ is b.__class__ is Tensor and a._dtype is b._dtype and \
+            a._device is b._device and a._shape == b._shape and \
+            (kind == "same" or (kind == "float" and a._dtype.is_floating_point)):
+        # the common case, kept short: same dtype, shape and device
+        be = a._device.backend
+        out = be.empty(a._shape, a._dtype)
+        be.binary(op, a._data, b._data, out)
+        return Tensor._wrap(out, a._device, a._dtype)
     if isinstance(a, Tensor):
         dev = a._device
         if isinstance(b, Tensor):
