@@ -10,17 +10,18 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .function import Node
 from .grad_mode import state
+from .ops.inplace import add_into, zeros_on
+from .ops.shape import sum_to_shape
 
 
 def _fit(g: Tensor, edge, node: Node, index: int) -> Tensor:
     """``g`` reduced to the shape and dtype of the input that ``edge`` leads to."""
-    from . import ops
     _, _, shape, dtype = edge
     if not isinstance(g, Tensor):
         raise TypeError(f"{node.name()} returned a {type(g).__name__} as gradient {index}; "
                         "backward must return Tensors (or None)")
     if g._shape != shape:
-        fitted = ops.sum_to_shape(g, shape)
+        fitted = sum_to_shape(g, shape)
         if fitted is None:
             raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
                                f"{index}: got shape {g._shape} but expected shape compatible "
@@ -59,7 +60,6 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                  inputs=None, allow_unused: bool = False):
     """Backpropagate ``grad_tensors`` from ``tensors``. With ``inputs`` given (autograd.grad),
     return the gradients of those inputs instead of accumulating into ``.grad``."""
-    from . import ops
     capture = None
     if inputs is not None:
         capture = {}
@@ -84,7 +84,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
         elif create_graph:
             leaf.grad = leaf.grad + g
         else:
-            ops.add_into(leaf.grad, g)
+            add_into(leaf.grad, g)
 
     buffers = {}
     roots = []
@@ -104,15 +104,18 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
     ready = [n for n in roots if n not in deps]
     prev_mode = state.enabled
     state.enabled = create_graph
+    anomaly = state.anomaly
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            for nr, g in enumerate(grads):
+            simple = len(grads) == 1 and grads[0] is not None and capture is None \
+                and not node._retained
+            for nr, g in enumerate(() if simple else grads):
                 if g is None:
                     if node.materialize_grads and node._outputs[nr] is not None:
                         shape, dtype, device = node._outputs[nr]
-                        grads[nr] = ops.zeros_on(shape, dtype, device)
+                        grads[nr] = zeros_on(shape, dtype, device)
                     continue
                 if node._retained and nr in node._retained:
                     keeper = node._retained[nr]
@@ -121,7 +124,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                     i = wanted_node.get((node, nr))
                     if i is not None:
                         capture[i] = g
-            result = node._run_backward(grads)
+            result = node._fn.backward(node, *grads)
             if not isinstance(result, tuple):
                 result = (result,)
             edges = node._edges
@@ -134,8 +137,9 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             for i, (edge, g) in enumerate(zip(edges, result)):
                 if edge is None or g is None:
                     continue
-                g = _fit(g, edge, node, i)
-                if state.anomaly:
+                if g.__class__ is not Tensor or g._shape != edge[2] or g._dtype is not edge[3]:
+                    g = _fit(g, edge, node, i)
+                if anomaly:
                     _check_anomaly(g, node, i)
                 target = edge[0]
                 if isinstance(target, Tensor):

@@ -68,8 +68,7 @@ class Node:
 
     # ---- the ctx API ------------------------------------------------------------------
     def save_for_backward(self, *tensors):
-        self._saved = tuple((t, t._vc[0]) if isinstance(t, Tensor) else (t, None)
-                            for t in tensors)
+        self._saved = [(t, t._vc[0]) if isinstance(t, Tensor) else (t, None) for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -110,9 +109,6 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
-
-    def _run_backward(self, grads):
-        return self._fn.backward(self, *grads)
 
 
 def _edge(t: Tensor):

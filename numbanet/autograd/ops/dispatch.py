@@ -51,6 +51,14 @@ def raw_cast(t: Tensor, dtype: dt.DType):
     return out
 
 
+def _operand(x, dtype):
+    """The backend operand for ``x`` in an op computed in ``dtype``. Bool arrays go to the
+    kernels as they are (their values convert exactly), saving a cast and a copy."""
+    if isinstance(x, Tensor):
+        return x._data if x._dtype is dtype or x._dtype is dt.bool_ else raw_cast(x, dtype)
+    return dtype.numpy.type(x)
+
+
 def tensor_result_type(a: Tensor, b: Tensor) -> dt.DType:
     """PyTorch's rule: a 0-d tensor beside a tensor with dims counts only when it is of a
     higher kind (bool < integer < float), like a Python scalar but keeping its own dtype."""
@@ -96,8 +104,8 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
         shape = b._shape
     if kind == "float" and not dtype.is_floating_point:
         dtype = dt.DEFAULT_FLOAT
-    ad = raw_cast(a, dtype) if isinstance(a, Tensor) else dtype.numpy.type(a)
-    bd = raw_cast(b, dtype) if isinstance(b, Tensor) else dtype.numpy.type(b)
+    ad = _operand(a, dtype)
+    bd = _operand(b, dtype)
     out_dtype = dt.bool_ if kind == "bool" else dtype
     be = dev.backend
     out = be.empty(shape, out_dtype)

@@ -2,12 +2,15 @@
 engine (``engine._fit``), so each backward returns the gradient at the output's shape."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import dtypes as dt
+from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from .dispatch import SCALARS, binary, same_device, unary
+from .dispatch import SCALARS, binary, raw_cast, same_device, unary
 
 
 class Add(Function):
@@ -92,7 +95,6 @@ class Pow(Function):
                 log_a = where((a == 0) & (b >= 0), 0.0, log(a))
                 gb = g * out * log_a
             else:
-                import math
                 gb = g * out * (math.log(a) if a > 0 else float("nan"))
         return ga, gb
 
@@ -272,7 +274,6 @@ class Where(Function):
         ctx.save_for_backward(cond)
         tensors = [t for t in (cond, a, b) if isinstance(t, Tensor)]
         dev = same_device("where", *tensors)
-        from ...shapes import broadcast_shapes
         shape = broadcast_shapes("where", *(t._shape for t in tensors))
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             dtype = dt.promote(a._dtype, b._dtype)
@@ -282,7 +283,6 @@ class Where(Function):
             dtype = dt.promote_scalar(b._dtype, a)
         else:
             dtype = dt.promote_scalar(dt.promote_scalar(dt.bool_, a), b)
-        from .dispatch import raw_cast
         operands = [raw_cast(t, dtype) if isinstance(t, Tensor) else dtype.numpy.type(t)
                     for t in (a, b)]
         be = dev.backend

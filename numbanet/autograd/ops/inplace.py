@@ -11,8 +11,11 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..grad_mode import state
+from ..grad_mode import no_grad
+from . import elementwise
 from .dispatch import as_tensor_operand, raw_cast, same_device, wrap
-from .shape import clone
+from .indexing import IndexPut, put
+from .shape import clone, expand
 
 
 def _check_writable(x: Tensor, op: str):
@@ -49,7 +52,6 @@ def _rebase(x: Tensor, compute, op: str) -> Tensor:
 
 def inplace(op: str, x: Tensor, other) -> Tensor:
     """``x op= other`` for op in add, sub, mul, div."""
-    from . import elementwise
     name = f"{op}_"
     other = as_tensor_operand(other, x, name)
     if _tracked(x, other):
@@ -84,7 +86,6 @@ def inplace_unary(x: Tensor, fn) -> Tensor:
     if _tracked(x):
         return _rebase(x, fn, "in-place op")
     _check_writable(x, "in-place op")
-    from ..grad_mode import no_grad
     with no_grad():
         new = fn(x)
     x._device.backend.unary("identity", raw_cast(new, x._dtype), x._data)
@@ -104,14 +105,12 @@ def fill_(x: Tensor, value) -> Tensor:
 
 
 def copy_(x: Tensor, src) -> Tensor:
-    from .shape import expand
     if not isinstance(src, Tensor):
         return fill_(x, src)
     if src._device is not x._device:
         src = src.to(x._device)
     if _tracked(x, src):
         return _rebase(x, lambda prev: prev * 0 + expand(src, x.shape).to(x.dtype), "copy_")
-    from .indexing import put
     _check_writable(x, "copy_")
     put(x, Ellipsis, src)
     x._bump_version()
@@ -119,7 +118,6 @@ def copy_(x: Tensor, src) -> Tensor:
 
 
 def setitem(x: Tensor, key, value):
-    from .indexing import IndexPut, put
     if _tracked(x, value):
         _rebase(x, lambda prev: IndexPut.apply(prev, value, key), "index assignment")
         return

@@ -6,7 +6,14 @@ from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
 from .dispatch import raw_cast, same_device, wrap
-from .shape import transpose, unsqueeze, squeeze
+from .shape import Permute, squeeze, unsqueeze
+
+_SWAP_LAST = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 9)}
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Transpose of the last two dims, as a view (no argument checks: for backward)."""
+    return Permute.apply(x, _SWAP_LAST[x.ndim])
 
 
 class MatMul(Function):
@@ -24,8 +31,8 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        ga = MatMul.apply(g, transpose(b, -1, -2)) if na else None
-        gb = MatMul.apply(transpose(a, -1, -2), g) if nb else None
+        ga = MatMul.apply(g, _mT(b)) if na else None
+        gb = MatMul.apply(_mT(a), g) if nb else None
         return ga, gb
 
 

@@ -9,7 +9,9 @@ from ... import dtypes as dt
 from ...shapes import normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
+from ...creation import arange, full, zeros
 from .dispatch import raw_cast, wrap
+from .elementwise import exp, log, maximum, minimum
 from .shape import expand, reshape
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -37,7 +39,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdim:
+        if not ctx.keepdim and g._shape:  # a 0-d gradient broadcasts as it is
             g = reshape(g, _kept_shape(ctx.shape, ctx.dims))
         return expand(g, ctx.shape), None, None
 
@@ -84,7 +86,6 @@ class ExtremeAlong(Function):
     @staticmethod
     def backward(ctx, g, _):
         idx, = ctx.saved_tensors
-        from ...creation import arange
         dim = ctx.dim
         if not ctx.keepdim:
             g, idx = g.unsqueeze(dim), idx.unsqueeze(dim)
@@ -124,13 +125,11 @@ def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
 
 def _extreme(op, x, dim, keepdim, other):
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum, minimum
         return (maximum if op == "max" else minimum)(x, dim)
     if dim is None:
         return Extreme.apply(x, op, tuple(range(x.ndim)), False)
     d = normalize_dim(dim, x.ndim, op)
     if x.ndim == 0:
-        from ...creation import zeros
         return (MaxResult if op == "max" else MinResult)(x.clone(), zeros((), dtype=dt.int64,
                                                                           device=x.device))
     values, indices = ExtremeAlong.apply(x, op, d, keepdim)
@@ -181,7 +180,6 @@ def _logical(op, x, dim, keepdim):
     if not dims:
         return b
     if x.numel() == 0:
-        from ...creation import full
         return full(_kept_shape(x.shape, dims) if keepdim else
                     tuple(s for i, s in enumerate(x.shape) if i not in dims),
                     op == "min", dtype=dt.bool_, device=x.device)
@@ -200,12 +198,10 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x)), computed stably as x - max - log(sum(exp(x - max)))."""
     d = normalize_dim(dim, x.ndim, "log_softmax")
     shifted = x - amax(x.detach(), d, keepdim=True)
-    from .elementwise import exp, log
     return shifted - log(sum(exp(shifted), d, keepdim=True))
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     d = normalize_dim(dim, x.ndim, "softmax")
-    from .elementwise import exp
     e = exp(x - amax(x.detach(), d, keepdim=True))
     return e / sum(e, d, keepdim=True)
