@@ -116,12 +116,12 @@ def _numpy_blas_info():
     return info
 
 
-def _loop_numbanet(arrays):
-    import numbanet as nb
+def _loop_autograd(lib, arrays):
+    """The lecture's autograd loop for ``lib``: numbanet or torch, which share this API."""
     x_, y_, w1_, w2_ = arrays
-    x, y = nb.from_numpy(x_), nb.from_numpy(y_)
-    w1 = nb.from_numpy(w1_).requires_grad_()
-    w2 = nb.from_numpy(w2_).requires_grad_()
+    x, y = lib.from_numpy(x_), lib.from_numpy(y_)
+    w1 = lib.from_numpy(w1_).requires_grad_()
+    w2 = lib.from_numpy(w2_).requires_grad_()
 
     def step():
         nonlocal w1, w2  # the in-place updates below rebind the names (to the same tensors)
@@ -132,34 +132,21 @@ def _loop_numbanet(arrays):
             w1.grad.zero_()
             w2.grad.zero_()
         loss.backward()
-        with nb.no_grad():
+        with lib.no_grad():
             w1 -= LEARNING_RATE * w1.grad
             w2 -= LEARNING_RATE * w2.grad
         return value
     return step
+
+
+def _loop_numbanet(arrays):
+    import numbanet
+    return _loop_autograd(numbanet, arrays)
 
 
 def _loop_torch(arrays):
     import torch
-    x_, y_, w1_, w2_ = arrays
-    x, y = torch.from_numpy(x_), torch.from_numpy(y_)
-    w1 = torch.from_numpy(w1_).requires_grad_()
-    w2 = torch.from_numpy(w2_).requires_grad_()
-
-    def step():
-        nonlocal w1, w2  # the in-place updates below rebind the names (to the same tensors)
-        y_pred = x.mm(w1).clamp(min=0).mm(w2)
-        loss = (y_pred - y).pow(2).sum()
-        value = loss.item()
-        if w1.grad is not None:
-            w1.grad.zero_()
-            w2.grad.zero_()
-        loss.backward()
-        with torch.no_grad():
-            w1 -= LEARNING_RATE * w1.grad
-            w2 -= LEARNING_RATE * w2.grad
-        return value
-    return step
+    return _loop_autograd(torch, arrays)
 
 
 def _loop_numpy(arrays):
