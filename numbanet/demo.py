@@ -25,7 +25,7 @@ def train(steps: int = 500, learning_rate: float = 1e-6, seed: int = 0, report=p
         loss = (y_pred - y).pow(2).sum()
         losses.append(loss.item())
         if report and (t % max(steps // 10, 1) == 0 or t == steps - 1):
-            report(f"step {t:4d}  loss {losses[-1]:14.2f}")
+            report(f"step {t:4d}  loss {losses[-1]:12.6g}")
         if w1.grad is not None:
             w1.grad.zero_()
             w2.grad.zero_()
@@ -43,7 +43,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
     losses = train(args.steps)
-    print(f"loss fell from {losses[0]:.1f} to {losses[-1]:.1f} in {args.steps} steps "
+    print(f"loss fell from {losses[0]:.6g} to {losses[-1]:.6g} in {args.steps} steps "
           f"({time.perf_counter() - start:.1f} s, compiling included)")
 
 
