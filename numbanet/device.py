@@ -45,7 +45,13 @@ class device:
     def backend(self):
         """The backend module object that runs ops for this device (imported on first use)."""
         if self._backend is None:
-            module = importlib.import_module(f"numbanet.backend.{self.type}")
+            try:
+                module = importlib.import_module(f"numbanet.backend.{self.type}")
+            except ModuleNotFoundError as e:
+                if e.name != f"numbanet.backend.{self.type}":
+                    raise
+                raise RuntimeError(f"device '{self}': this version of numbanet has no "
+                                   f"{self.type} backend; use device='cpu'") from None
             self._backend = module.backend_for(self)
         return self._backend
 
