@@ -123,7 +123,7 @@ def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
-def _extreme(op, x, dim, keepdim, other):
+def _extreme(op, x, dim, keepdim):
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if op == "max" else minimum)(x, dim)
     if dim is None:
@@ -138,11 +138,11 @@ def _extreme(op, x, dim, keepdim, other):
 
 def max(x: Tensor, dim=None, keepdim: bool = False):
     """``x.max()`` the largest element; ``x.max(dim)`` a (values, indices) pair."""
-    return _extreme("max", x, dim, keepdim, None)
+    return _extreme("max", x, dim, keepdim)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False):
-    return _extreme("min", x, dim, keepdim, None)
+    return _extreme("min", x, dim, keepdim)
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
