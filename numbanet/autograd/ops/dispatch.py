@@ -81,6 +81,12 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
         out = be.empty(a._shape, a._dtype)
         be.binary(op, a._data, b._data, out)
         return Tensor._wrap(out, a._device, a._dtype)
+    if (b.__class__ is float or b.__class__ is int) and a.__class__ is Tensor \
+            and a._dtype.is_floating_point:
+        return _with_number(op, a, a._data, b, kind, False)  # x * 2.0, clamp(min=0)...
+    if (a.__class__ is float or a.__class__ is int) and b.__class__ is Tensor \
+            and b._dtype.is_floating_point:
+        return _with_number(op, b, a, b._data, kind, True)  # 1 - x, lr * grad...
     if isinstance(a, Tensor):
         dev = a._device
         if isinstance(b, Tensor):
@@ -111,6 +117,20 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
     out = be.empty(shape, out_dtype)
     be.binary(op, ad, bd, out)
     return Tensor._wrap(out, dev, out_dtype)
+
+
+def _with_number(op, t: Tensor, a, b, kind, scalar_first) -> Tensor:
+    """A float tensor with a Python int or float (a weak scalar): the tensor's dtype."""
+    dtype = t._dtype
+    if scalar_first:
+        a = dtype.numpy.type(a)
+    else:
+        b = dtype.numpy.type(b)
+    out_dtype = dt.bool_ if kind == "bool" else dtype
+    be = t._device.backend
+    out = be.empty(t._shape, out_dtype)
+    be.binary(op, a, b, out)
+    return Tensor._wrap(out, t._device, out_dtype)
 
 
 def unary(op: str, x: Tensor, kind: str = "same") -> Tensor:
