@@ -10,7 +10,7 @@ from . import autograd
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
                            log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,
-                           relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh,
+                           pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh,
                            transpose, unsqueeze, var, where)
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor,
@@ -32,11 +32,6 @@ __version__ = "0.1.0"
 
 def clone(x: Tensor) -> Tensor:
     return x.clone()
-
-
-def pow(x, exponent):
-    from .autograd.ops import pow as pow_
-    return pow_(x, exponent)
 
 
 def is_tensor(obj) -> bool:

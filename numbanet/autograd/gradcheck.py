@@ -11,6 +11,13 @@ def _as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
 
+def _evaluate(fn, inputs) -> np.ndarray:
+    """All outputs of ``fn`` flattened into one float64 vector, without recording a graph."""
+    with no_grad():
+        return np.concatenate([o.detach().cpu().numpy().astype(np.float64).ravel()
+                               for o in _as_tuple(fn(*inputs))])
+
+
 def numerical_jacobian(fn, inputs, eps: float):
     """d(outputs, flattened)/d(input i, flattened) by central differences, for each input."""
     jacobians = []
@@ -24,13 +31,9 @@ def numerical_jacobian(fn, inputs, eps: float):
         for k in range(flat.size):
             orig = flat[k]
             flat[k] = orig + eps
-            with no_grad():
-                plus = np.concatenate([o.detach().cpu().numpy().astype(np.float64).ravel()
-                                       for o in _as_tuple(fn(*inputs))])
+            plus = _evaluate(fn, inputs)
             flat[k] = orig - eps
-            with no_grad():
-                minus = np.concatenate([o.detach().cpu().numpy().astype(np.float64).ravel()
-                                        for o in _as_tuple(fn(*inputs))])
+            minus = _evaluate(fn, inputs)
             flat[k] = orig
             columns.append((plus - minus) / (2 * eps))
         jacobians.append(np.stack(columns, axis=1) if columns else None)

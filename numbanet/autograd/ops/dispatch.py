@@ -59,9 +59,19 @@ def _operand(x, dtype):
     return dtype.numpy.type(x)
 
 
-def tensor_result_type(a: Tensor, b: Tensor) -> dt.DType:
-    """PyTorch's rule: a 0-d tensor beside a tensor with dims counts only when it is of a
-    higher kind (bool < integer < float), like a Python scalar but keeping its own dtype."""
+def result_type(a, b) -> dt.DType:
+    """The dtype of an op on ``a`` and ``b`` (tensors or Python numbers), by PyTorch's rules:
+    a number, or a 0-d tensor beside a tensor with dims, counts only when it is of a higher
+    kind (bool < integer < float); a number then gives the default dtype of its kind, a 0-d
+    tensor its own dtype."""
+    if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            return dt.promote_scalar(dt.promote_scalar(dt.bool_, a), b)
+        a, b = b, a
+    if not isinstance(b, Tensor):
+        return dt.promote_scalar(a._dtype, b)
+    if a._dtype is b._dtype:
+        return a._dtype
     if (not a._shape) != (not b._shape):
         dims, zero = (a, b) if a._shape else (b, a)
         return zero._dtype if zero._dtype.category > dims._dtype.category else dims._dtype
@@ -92,22 +102,20 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
         if isinstance(b, Tensor):
             if b._device is not dev:
                 same_device(name, a, b)
-            dtype = a._dtype if a._dtype is b._dtype else tensor_result_type(a, b)
             shape = a._shape if a._shape == b._shape else \
                 broadcast_shapes(name, a._shape, b._shape)
         else:
             b = as_tensor_operand(b, a, name)
             if isinstance(b, Tensor):
                 return binary(op, a, b, name, kind)
-            dtype = dt.promote_scalar(a._dtype, b)
             shape = a._shape
     else:
         a = as_tensor_operand(a, b, name)
         if isinstance(a, Tensor):
             return binary(op, a, b, name, kind)
         dev = b._device
-        dtype = dt.promote_scalar(b._dtype, a)
         shape = b._shape
+    dtype = result_type(a, b)
     if kind == "float" and not dtype.is_floating_point:
         dtype = dt.DEFAULT_FLOAT
     ad = _operand(a, dtype)

@@ -10,7 +10,7 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from .dispatch import SCALARS, binary, raw_cast, same_device, unary
+from .dispatch import SCALARS, binary, raw_cast, result_type, same_device, unary
 
 
 class Add(Function):
@@ -275,14 +275,7 @@ class Where(Function):
         tensors = [t for t in (cond, a, b) if isinstance(t, Tensor)]
         dev = same_device("where", *tensors)
         shape = broadcast_shapes("where", *(t._shape for t in tensors))
-        if isinstance(a, Tensor) and isinstance(b, Tensor):
-            dtype = dt.promote(a._dtype, b._dtype)
-        elif isinstance(a, Tensor):
-            dtype = dt.promote_scalar(a._dtype, b)
-        elif isinstance(b, Tensor):
-            dtype = dt.promote_scalar(b._dtype, a)
-        else:
-            dtype = dt.promote_scalar(dt.promote_scalar(dt.bool_, a), b)
+        dtype = result_type(a, b)
         operands = [raw_cast(t, dtype) if isinstance(t, Tensor) else dtype.numpy.type(t)
                     for t in (a, b)]
         be = dev.backend
