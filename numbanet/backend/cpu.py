@@ -219,10 +219,6 @@ def _as4d(x, ndim):
     return x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim != 4 else x
 
 
-def _is_flat(x, shape):
-    return not isinstance(x, np.ndarray) or (x.shape == shape and x.flags.c_contiguous)
-
-
 def _split_leading(x, i, ndim):
     """The i-th sub-array along the leading of ``ndim`` broadcast dims (or ``x`` if it
     does not reach that far or broadcasts there)."""
@@ -265,7 +261,12 @@ _REDUCE = _ReduceKernels()
 def _run_elementwise(kernels, operands, out):
     flat, strided = kernels
     shape = out.shape
-    if out.flags.c_contiguous and all(_is_flat(x, shape) for x in operands):
+    contiguous = out.flags.c_contiguous  # and every array operand C-contiguous, of out's shape
+    for x in operands:
+        if contiguous and isinstance(x, np.ndarray) and \
+                (x.shape != shape or not x.flags.c_contiguous):
+            contiguous = False
+    if contiguous:
         flat(*operands, out)
     elif out.ndim <= 4:
         strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4))
@@ -355,14 +356,7 @@ class CPUBackend(Backend):
         return out
 
     def binary(self, op, a, b, out):
-        kernels = _BINARY[op]
-        shape = out.shape
-        if out.flags.c_contiguous and \
-                (a.__class__ is not np.ndarray or (a.shape == shape and a.flags.c_contiguous)) and \
-                (b.__class__ is not np.ndarray or (b.shape == shape and b.flags.c_contiguous)):
-            kernels[0](a, b, out)  # the common case, without the general dispatch below
-        else:
-            _run_elementwise(kernels, (a, b), out)
+        _run_elementwise(_BINARY[op], (a, b), out)
         return out
 
     def where(self, cond, a, b, out):
