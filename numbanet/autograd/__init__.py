@@ -28,11 +28,12 @@ def _seed_grads(outputs, grad_outputs, what: str):
                                    f"scalar output, but this output has shape {o.shape}; pass "
                                    "gradient= (a tensor of that shape), or reduce it first, "
                                    "e.g. loss.sum().backward()")
-            from ..creation import ones
-            g = ones(o.shape, dtype=o.dtype, device=o.device)
-        elif not isinstance(g, Tensor):
+            dev = o._device
+            grads.append(Tensor._wrap(dev.backend.full(o._shape, 1, o._dtype), dev, o._dtype))
+            continue
+        if not isinstance(g, Tensor):
             raise TypeError(f"{what}: gradients must be Tensors, got {type(g).__name__}")
-        elif g.shape != o.shape:
+        if g.shape != o.shape:
             raise ValueError(f"{what}: the gradient has shape {g.shape} but the output has "
                              f"shape {o.shape}")
         grads.append(g.detach() if g.grad_fn is None else g)

@@ -111,12 +111,6 @@ class Node:
         return f"<{self.name()}>"
 
 
-def _edge(t: Tensor):
-    """Where the gradient of input ``t`` goes: its node and output index, or the leaf."""
-    target = t.grad_fn if t.grad_fn is not None else t
-    return (target, t._output_nr, t._shape, t._dtype)
-
-
 class Function:
     """Base class of differentiable ops; see the module docstring for an example."""
 
@@ -155,37 +149,60 @@ class Function:
 
 
 def _record(cls, ctx: Node, args, kwargs):
-    needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-    ctx.needs_input_grad = needs
-    state.enabled = False  # the forward's own ops are not recorded
+    needs = []
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            needs.append(True)
+            node = a.grad_fn  # where the gradient of this input goes: its node, or the leaf
+            edges.append((a if node is None else node, a._output_nr, a._shape, a._dtype))
+        else:
+            needs.append(False)
+            edges.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    ctx._edges = edges
+    st = state
+    st.enabled = False  # the forward's own ops are not recorded
     try:
         out = cls.forward(ctx, *args, **kwargs)
     finally:
-        state.enabled = True
-    ctx._edges = [_edge(a) if n else None for a, n in zip(args, needs)]
+        st.enabled = True
     out = _connect(ctx, out, args)
-    if state.anomaly:
+    if st.anomaly:
         ctx._trace = "".join(traceback.format_stack()[:-3])
     return out
 
 
+def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
+    """Output ``o`` of ``ctx``'s forward, made to point back at ``ctx``."""
+    for a in args:
+        if o is a:  # an input returned as is: give it a new identity
+            o = o._alias()
+            break
+    if o._dtype.is_floating_point:
+        o._requires_grad = True
+        o.grad_fn = ctx
+        o._output_nr = nr
+    return o
+
+
 def _connect(ctx: Node, out, args):
     """Make ``ctx`` the grad_fn of the outputs of its forward."""
-    single = not isinstance(out, tuple)
-    outs = (out,) if single else out
+    if isinstance(out, Tensor):
+        out = _own(ctx, out, 0, args)
+        ctx._outputs = ((out._shape, out._dtype, out._device),)
+        return out
+    if not isinstance(out, tuple):  # not a tensor: nothing to connect
+        ctx._outputs = (None,)
+        return out
     result = []
     metas = []
-    for nr, o in enumerate(outs):
+    for nr, o in enumerate(out):
         if isinstance(o, Tensor):
-            if any(o is a for a in args):  # an input returned as is: give it a new identity
-                o = o._alias()
-            if o._dtype.is_floating_point:
-                o._requires_grad = True
-                o.grad_fn = ctx
-                o._output_nr = nr
+            o = _own(ctx, o, nr, args)
             metas.append((o._shape, o._dtype, o._device))
         else:
             metas.append(None)
         result.append(o)
     ctx._outputs = tuple(metas)
-    return result[0] if single else tuple(result)
+    return tuple(result)

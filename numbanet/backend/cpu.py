@@ -370,6 +370,8 @@ class CPUBackend(Backend):
     # -- reductions -------------------------------------------------------------------------
     def _rows(self, a, axes):
         """``a`` as a 2-D (kept, reduced) array: a view where the strides allow."""
+        if len(axes) == a.ndim and a.flags.c_contiguous:  # all of it, e.g. a loss
+            return a.reshape(1, a.size), ()
         keep = [d for d in range(a.ndim) if d not in axes]
         v = a.transpose(keep + list(axes))
         kept = tuple(a.shape[d] for d in keep)
