@@ -6,7 +6,7 @@
 >>> x.grad.shape
 (3, 4)
 """
-from . import autograd
+from . import autograd, cuda
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
                            log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,
@@ -15,10 +15,11 @@ from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatt
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor,
                        zeros, zeros_like)
-from .device import device
+from .device import device, get_default_device, set_default_device
 from .dtypes import DType as dtype
 from .dtypes import bool_ as bool
 from .dtypes import float32, float64, int64
+from .interop import from_dlpack
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import Tensor

@@ -70,9 +70,25 @@ _DEVICES: dict = {}
 CPU = device("cpu")
 
 
+_default = [CPU]
+
+
+def set_default_device(spec) -> None:
+    """The device of new tensors made without ``device=`` (``torch.set_default_device``);
+    ``None`` means the CPU again. ``from_numpy`` always shares the CPU array."""
+    _default[0] = CPU if spec is None else as_device(spec)
+
+
+def get_default_device() -> device:
+    return _default[0]
+
+
 def as_device(spec) -> device:
+    """Where a tensor goes: ``None`` is the default device; ``'cuda'`` means the current GPU,
+    ``cuda:0`` (as in PyTorch)."""
     if spec is None:
-        return CPU
+        return _default[0]
     if isinstance(spec, int):
         return device("cuda", spec)
-    return device(spec)
+    dev = device(spec)
+    return device("cuda", 0) if dev.type == "cuda" and dev.index is None else dev

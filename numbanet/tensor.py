@@ -76,6 +76,10 @@ class Tensor:
         return self._device
 
     @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
     def ndim(self) -> int:
         return len(self._shape)
 
@@ -168,6 +172,25 @@ class Tensor:
         self.grad_fn = None
         self._requires_grad = False
         return self
+
+    # ---- interop: DLPack and the CUDA array interface -------------------------------------
+    def __dlpack_device__(self) -> tuple:
+        return (2, self._device.index or 0) if self._device.type == "cuda" else (1, 0)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``, ``cupy.from_dlpack(t)``, ``jax.dlpack.from_dlpack(t)``)."""
+        from .interop import to_dlpack
+        return to_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device,
+                         copy=copy)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        if self._device.type != "cuda":
+            raise AttributeError(f"a {self._device} tensor has no __cuda_array_interface__; "
+                                 "only tensors on a CUDA device do")
+        from .interop import cuda_array_interface
+        return cuda_array_interface(self)
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (sharing memory for CPU tensors)."""

@@ -49,3 +49,11 @@ def broadcastable_pair(max_dims=3, max_side=4):
     """Two shapes that broadcast together (some dims 1, some missing)."""
     return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims,
                                              max_side=max_side).map(lambda r: r.input_shapes)
+
+
+def same_layout(t) -> np.ndarray:
+    """A NumPy array with the shape and element strides of tensor ``t`` (on any device), for
+    asking NumPy whether ``t``'s layout allows a view; its values are meaningless."""
+    extent = 1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride()))
+    return np.lib.stride_tricks.as_strided(np.zeros(max(extent, 1)), t.shape,
+                                           tuple(s * 8 for s in t.stride()))

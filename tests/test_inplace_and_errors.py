@@ -377,10 +377,8 @@ def test_device_strings_like_pytorch():
     assert str(nb.device("cuda:0")) == "cuda:0"
 
 
-def test_ops_mixing_devices_are_not_testable_yet():
-    cuda = getattr(nb, "cuda", None)
-    if cuda is None or not cuda.is_available():
-        pytest.skip("needs a second device (CUDA)")
+@pytest.mark.cuda
+def test_ops_mixing_devices_name_both_devices():
     a, b = nb.ones(3), nb.ones(3, device="cuda")
     for op in (lambda: a + b, lambda: a @ b, lambda: nb.where(a > 0, a, b), lambda: a.add_(b)):
         with pytest.raises(RuntimeError) as err:

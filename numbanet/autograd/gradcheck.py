@@ -26,10 +26,14 @@ def numerical_jacobian(fn, inputs, eps: float):
             jacobians.append(None)
             continue
         values = t.detach()
-        flat = values.numpy().reshape(-1)  # CPU view of the tensor's memory
+        if values.device.type == "cpu":
+            flat = values.numpy().reshape(-1)  # a view of the tensor's memory
+        else:  # written element by element through tensor ops, on the device
+            flat = values.view(-1)
+        start = values.cpu().numpy().reshape(-1)
         columns = []
-        for k in range(flat.size):
-            orig = flat[k]
+        for k in range(start.size):
+            orig = float(start[k])
             flat[k] = orig + eps
             plus = _evaluate(fn, inputs)
             flat[k] = orig - eps

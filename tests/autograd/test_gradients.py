@@ -11,6 +11,9 @@ the view from, and the same view is taken again *inside* the function under test
 sees the non-contiguous layout, and the gradient flows back through the view to the leaf.
 ``Arg`` below does this and checks that the rebuilt view has exactly ``laid_out``'s shape,
 strides and values, so the layouts really are exercised.
+
+Every test runs on each device (the ``device`` fixture makes it the default device of new
+tensors); on the CUDA simulator with fewer examples (``conftest.py``).
 """
 from __future__ import annotations
 
@@ -24,11 +27,22 @@ from hypothesis.extra import numpy as hnp
 
 import numbanet as nb
 from numbanet.autograd import gradcheck, ops
-from strategies import LAYOUTS, broadcastable_pair, laid_out, shapes, values
+from strategies import LAYOUTS, broadcastable_pair, laid_out, same_layout, shapes, values
 
 F64 = dict(eps=1e-6, atol=1e-5, rtol=1e-3)  # DESIGN.md: PyTorch's defaults, float64 only
 F32 = dict(eps=1e-3, atol=1e-2, rtol=1e-2)  # DESIGN.md: float32 smoke tests only
 MAX_SIDE = 4
+
+DEVICES = ["cpu", "cuda"]
+
+
+@pytest.fixture(scope="module", autouse=True, params=DEVICES)
+def device(request):
+    """Every test of this module runs on each device: new tensors go to it by default."""
+    nb.set_default_device(request.param)
+    yield request.param
+    nb.set_default_device(None)
+
 
 small_shapes = shapes(min_dims=0, max_dims=3, max_side=MAX_SIDE)
 nonscalar_shapes = shapes(min_dims=1, max_dims=3, max_side=MAX_SIDE)
@@ -80,12 +94,12 @@ def arg(draw, array: np.ndarray, layouts=LAYOUTS, dtype=nb.float64):
         f"{laid.shape} from an array of shape {ref.shape}"
     base = laid._base if laid._base is not None else laid  # the contiguous tensor laid_out made
     assert base.is_contiguous()
-    leaf = nb.tensor(np.array(base.numpy()), dtype=dtype, requires_grad=True)
+    leaf = nb.tensor(np.array(base.cpu().numpy()), dtype=dtype, requires_grad=True)
     view = _view_recipe(layout, array.shape)
     seen = view(leaf)
     assert seen.shape == laid.shape and seen.stride() == laid.stride(), \
         f"the rebuilt {layout} view differs from laid_out's: {seen.stride()} vs {laid.stride()}"
-    np.testing.assert_array_equal(seen.detach().numpy(), ref.astype(dtype.numpy))
+    np.testing.assert_array_equal(seen.detach().cpu().numpy(), ref.astype(dtype.numpy))
     return Arg(leaf, view, ref, layout)
 
 
@@ -102,7 +116,7 @@ def check(fn, *args, tol=F64, expected=None):
     leaves = tuple(a.leaf for a in args)
     if expected is not None:
         out = on_views(*leaves)
-        got = out.detach().numpy()
+        got = out.detach().cpu().numpy()
         assert got.shape == np.shape(expected), f"shape {got.shape}, expected {np.shape(expected)}"
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     assert gradcheck(on_views, leaves, **tol)
@@ -420,7 +434,7 @@ def test_max_min_along_dim_grad_matches_central_difference(data):
         assert indices.shape == () and indices.item() == 0
         check(lambda x: pick(call(x)), x, expected=x.ref)
         return
-    idx = indices.numpy() if keepdim else np.expand_dims(indices.numpy(), dim)
+    idx = indices.cpu().numpy() if keepdim else np.expand_dims(indices.cpu().numpy(), dim)
     np.testing.assert_array_equal(np.take_along_axis(x.ref, idx, dim),
                                   getattr(np, op)(x.ref, axis=dim, keepdims=True))
     check(lambda x: pick(call(x)), x, expected=getattr(np, op)(x.ref, axis=dim, keepdims=keepdim))
@@ -543,7 +557,7 @@ def test_view_grad_matches_central_difference(data):
     fn = data.draw(st.sampled_from([lambda x: x.view(target), lambda x: x.view(*target),
                                     lambda x: ops.view(x, target)]), label="form")
     try:  # the rule: a view exists exactly where NumPy reshapes without copying
-        np.reshape(x.view(x.leaf).detach().numpy(), target, copy=False)
+        np.reshape(same_layout(x.view(x.leaf)), target, copy=False)
     except ValueError:
         with pytest.raises(RuntimeError):
             fn(x.view(x.leaf))
@@ -763,7 +777,7 @@ def test_cast_grad_matches_central_difference(data):
     w = nb.tensor(np.arange(out.numel(), dtype=np.float64).reshape(out.shape), dtype=want_dtype)
     (out * w).sum().backward()
     assert x.leaf.grad.dtype == leaf_dtype
-    np.testing.assert_allclose(x.leaf.grad.numpy(),
+    np.testing.assert_allclose(x.leaf.grad.cpu().numpy(),
                                x.pull(np.arange(out.numel(), dtype=np.float64)
                                       .reshape(out.shape)), rtol=1e-6)
     x.leaf.grad = None
@@ -948,9 +962,9 @@ def _second_test(name, f, f1, f2, **domain):
         x = draw_arg(data, data.draw(small_shapes), **domain)
         (g,) = _grad(f(x.view(x.leaf)).sum(), x.leaf, create_graph=True)
         assert g.requires_grad
-        np.testing.assert_allclose(g.detach().numpy(), x.pull(f1(x.ref)), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g.detach().cpu().numpy(), x.pull(f1(x.ref)), rtol=1e-10, atol=1e-12)
         (h,) = _grad(g.sum(), x.leaf)
-        np.testing.assert_allclose(h.numpy(), x.pull(f2(x.ref)), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(h.cpu().numpy(), x.pull(f2(x.ref)), rtol=1e-10, atol=1e-12)
 
     test.__name__ = f"test_{name}_second_derivative_matches_analytic"
     return test
@@ -981,28 +995,28 @@ def test_pow_second_derivative_matches_analytic(data):
     if kind == "tensor ** p":
         p = data.draw(st.sampled_from([2, 3, -1, 0.5, 1.5, -2.5]), label="p")
         (g,) = _grad((x.view(x.leaf) ** p).sum(), x.leaf, create_graph=True)
-        np.testing.assert_allclose(g.detach().numpy(), x.pull(p * x.ref ** (p - 1)), rtol=1e-10)
+        np.testing.assert_allclose(g.detach().cpu().numpy(), x.pull(p * x.ref ** (p - 1)), rtol=1e-10)
         (h,) = _grad(g.sum(), x.leaf)
-        np.testing.assert_allclose(h.numpy(), x.pull(p * (p - 1) * x.ref ** (p - 2)),
+        np.testing.assert_allclose(h.cpu().numpy(), x.pull(p * (p - 1) * x.ref ** (p - 2)),
                                    rtol=1e-10)
     elif kind == "s ** tensor":
         s = data.draw(st.sampled_from([2.0, 0.5, math.e, 3]), label="s")
         (g,) = _grad((s ** x.view(x.leaf)).sum(), x.leaf, create_graph=True)
-        np.testing.assert_allclose(g.detach().numpy(), x.pull(s ** x.ref * math.log(s)),
+        np.testing.assert_allclose(g.detach().cpu().numpy(), x.pull(s ** x.ref * math.log(s)),
                                    rtol=1e-10)
         (h,) = _grad(g.sum(), x.leaf)
-        np.testing.assert_allclose(h.numpy(), x.pull(s ** x.ref * math.log(s) ** 2),
+        np.testing.assert_allclose(h.cpu().numpy(), x.pull(s ** x.ref * math.log(s) ** 2),
                                    rtol=1e-10)
     else:
         y = draw_arg(data, shape, low=-2.0, high=2.0)
         X, Y = x.ref, y.ref
         gx, gy = _grad((x.view(x.leaf) ** y.view(y.leaf)).sum(), (x.leaf, y.leaf),
                        create_graph=True)
-        np.testing.assert_allclose(gx.detach().numpy(), x.pull(Y * X ** (Y - 1)), rtol=1e-10)
-        np.testing.assert_allclose(gy.detach().numpy(), y.pull(X ** Y * np.log(X)), rtol=1e-10)
+        np.testing.assert_allclose(gx.detach().cpu().numpy(), x.pull(Y * X ** (Y - 1)), rtol=1e-10)
+        np.testing.assert_allclose(gy.detach().cpu().numpy(), y.pull(X ** Y * np.log(X)), rtol=1e-10)
         hxx, hxy = _grad(gx.sum(), (x.leaf, y.leaf))
-        np.testing.assert_allclose(hxx.numpy(), x.pull(Y * (Y - 1) * X ** (Y - 2)), rtol=1e-10)
-        np.testing.assert_allclose(hxy.numpy(), y.pull(X ** (Y - 1) * (1 + Y * np.log(X))),
+        np.testing.assert_allclose(hxx.cpu().numpy(), x.pull(Y * (Y - 1) * X ** (Y - 2)), rtol=1e-10)
+        np.testing.assert_allclose(hxy.cpu().numpy(), y.pull(X ** (Y - 1) * (1 + Y * np.log(X))),
                                    rtol=1e-10)
 
 
@@ -1012,11 +1026,11 @@ def test_mul_second_derivative_matches_analytic(data):
     shape = data.draw(small_shapes)
     x, y = draw_arg(data, shape), draw_arg(data, shape)
     gx, gy = _grad((x.view(x.leaf) * y.view(y.leaf)).sum(), (x.leaf, y.leaf), create_graph=True)
-    np.testing.assert_allclose(gx.detach().numpy(), x.pull(y.ref), rtol=1e-12)
-    np.testing.assert_allclose(gy.detach().numpy(), y.pull(x.ref), rtol=1e-12)
+    np.testing.assert_allclose(gx.detach().cpu().numpy(), x.pull(y.ref), rtol=1e-12)
+    np.testing.assert_allclose(gy.detach().cpu().numpy(), y.pull(x.ref), rtol=1e-12)
     hxx, hxy = _grad(gx.sum(), (x.leaf, y.leaf), allow_unused=True)
-    assert hxx is None or not hxx.numpy().any()
-    np.testing.assert_allclose(hxy.numpy(), y.pull(np.ones(shape)), rtol=1e-12)
+    assert hxx is None or not hxx.cpu().numpy().any()
+    np.testing.assert_allclose(hxy.cpu().numpy(), y.pull(np.ones(shape)), rtol=1e-12)
 
 
 @given(st.data())
@@ -1028,11 +1042,11 @@ def test_matmul_second_derivative_matches_analytic(data):
     V = data.draw(values(a.leaf.shape), label="V")
     A, B = a.view(a.leaf), b.view(b.leaf)
     (ga,) = _grad(((A @ B) * nb.tensor(W)).sum(), a.leaf, create_graph=True)
-    np.testing.assert_allclose(ga.detach().numpy(), a.pull(W @ b.ref.T), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ga.detach().cpu().numpy(), a.pull(W @ b.ref.T), rtol=1e-10, atol=1e-12)
     hab, = _grad((ga * nb.tensor(V)).sum(), b.leaf)
     # push V through A's view: the weight each element of A gets
-    pushed = a.view(nb.tensor(V)).numpy()
-    np.testing.assert_allclose(hab.numpy(), b.pull(pushed.T @ W), rtol=1e-10, atol=1e-12)
+    pushed = a.view(nb.tensor(V)).cpu().numpy()
+    np.testing.assert_allclose(hab.cpu().numpy(), b.pull(pushed.T @ W), rtol=1e-10, atol=1e-12)
 
 
 # ---- gradients of gradients against central differences --------------------------------------

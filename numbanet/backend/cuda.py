@@ -1,0 +1,948 @@
+"""The CUDA backend: ``numba.cuda`` kernels over device arrays.
+
+The second implementation of the contract in ``backend/__init__.py``. Elementwise
+kernels are compiled from the same scalar definitions as the CPU ones
+(``backend/scalar.py``, each wrapped in ``cuda.jit(device=True)``), from a few
+templates: a flat grid-stride loop for contiguous operands, a 4-D strided loop
+with broadcasting for everything else, and variants taking one operand as a
+scalar kernel argument (``x * 2.0`` launches one kernel and copies nothing).
+
+Data never goes through the host: views are new device-array headers over the
+same memory, reductions finish on the device in as many passes as they need,
+random numbers come from per-thread xoroshiro128+ states kept on the device.
+Only ``from_host``/``to_host`` copy, and ``nonzero`` reads back one count.
+
+Under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) the same kernels run
+as Python; launches are then sized small, since every simulated thread costs.
+This module is imported only when a tensor is put on a CUDA device.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from numba import config, cuda
+
+with warnings.catch_warnings():  # on the simulator, Numba's random module warns as it loads
+    warnings.simplefilter("ignore")
+    from numba.cuda.random import (create_xoroshiro128p_states, xoroshiro128p_normal_float32,
+                                   xoroshiro128p_normal_float64,
+                                   xoroshiro128p_uniform_float32,
+                                   xoroshiro128p_uniform_float64)
+
+from . import Backend, scalar
+from .specialise import fingerprint, specialise
+
+SIMULATED = bool(config.ENABLE_CUDASIM)
+if SIMULATED:  # the simulator's xoroshiro128+ runs on NumPy uint64s, whose wrap-around warns
+    warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning)
+
+# Launch sizes. On the simulator each thread is a Python thread: keep them few.
+THREADS = 2 if SIMULATED else 256  # threads per block of elementwise and reduction kernels
+MAX_BLOCKS = 1 if SIMULATED else 8192  # elementwise blocks (grid-stride loops do the rest)
+RANDOM_STATES = 64 if SIMULATED else 65536  # one xoroshiro128+ state per random-kernel thread
+# Matmul tiles: a block computes BM x BN outputs, each thread TM x TN of them.
+BM, BN, BK, TM, TN = (4, 4, 2, 2, 2) if SIMULATED else (128, 128, 8, 8, 8)
+
+_kernel_jit = cuda.jit(cache=not SIMULATED)
+_device_jit = cuda.jit(device=True)
+
+
+# ---- device arrays ---------------------------------------------------------------------
+
+if SIMULATED:
+    from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+    class _SimArray(FakeCUDAArray):
+        """A simulated device array whose ``shape`` is a plain tuple, as on a real GPU."""
+
+        @property
+        def shape(self):
+            return self._ary.shape
+
+        @property
+        def strides(self):
+            return self._ary.strides
+
+    class _Memory:
+        def __init__(self, interface, owner):
+            self.__array_interface__ = interface
+            self.owner = owner
+
+    def _alloc(shape, dtype):
+        return _SimArray(np.empty(shape, dtype))
+
+    def _derive(a, delta, shape, strides):
+        if math.prod(shape) == 0:
+            return _alloc(shape, a.dtype)
+        ptr = a._ary.__array_interface__["data"][0] + delta
+        interface = {"data": (ptr, False), "shape": tuple(shape), "strides": tuple(strides),
+                     "typestr": a.dtype.str, "version": 3}
+        return _SimArray(np.asarray(_Memory(interface, a._ary)))
+
+    def _upload(array):
+        return _SimArray(np.array(array, copy=True, order="C"))
+
+    def _download(a):
+        return np.array(a._ary, copy=True, order="C")
+
+    def _is_device_array(a):
+        return isinstance(a, FakeCUDAArray)
+else:
+    from numba.cuda.cudadrv.devicearray import DeviceNDArray
+
+    def _alloc(shape, dtype):
+        return cuda.device_array(shape, dtype)
+
+    def _derive(a, delta, shape, strides):
+        if math.prod(shape) == 0:
+            return _alloc(shape, a.dtype)
+        memory = a.gpu_data.view(delta) if delta else a.gpu_data
+        return DeviceNDArray(tuple(shape), tuple(strides), a.dtype, gpu_data=memory)
+
+    def _upload(array):
+        return cuda.to_device(np.ascontiguousarray(array))
+
+    def _download(a):
+        return a.copy_to_host()
+
+    def _is_device_array(a):
+        return cuda.is_cuda_array(a)
+
+
+def _c_strides(shape, itemsize):
+    strides = []
+    step = itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _is_c_contiguous(a) -> bool:
+    if a.size == 0:
+        return True
+    expected = a.dtype.itemsize
+    for n, s in zip(reversed(a.shape), reversed(a.strides)):
+        if n != 1 and s != expected:
+            return False
+        expected *= n
+    return True
+
+
+def _nocopy_reshape(shape, strides, new_shape):
+    """Strides of a view of (shape, strides) with ``new_shape``, or None (NumPy's rule)."""
+    old = [(n, s) for n, s in zip(shape, strides) if n != 1]
+    new_strides = [0] * len(new_shape)
+    if math.prod(shape) == 0:
+        return None
+    oi, ni = 0, 0
+    while ni < len(new_shape) and oi < len(old):
+        np_, op_ = new_shape[ni], old[oi][0]
+        nj, oj = ni + 1, oi + 1
+        while np_ != op_:
+            if np_ < op_:
+                np_ *= new_shape[nj]
+                nj += 1
+            else:
+                op_ *= old[oj][0]
+                oj += 1
+        for k in range(oi, oj - 1):  # the old dims merged here must be contiguous together
+            if old[k][1] != old[k + 1][0] * old[k + 1][1]:
+                return None
+        new_strides[nj - 1] = old[oj - 1][1]
+        for k in range(nj - 1, ni, -1):
+            new_strides[k - 1] = new_strides[k] * new_shape[k]
+        ni, oi = nj, oj
+    last = new_strides[ni - 1] if ni > 0 else strides[-1] if strides else 1
+    for k in range(ni, len(new_shape)):  # trailing dims of size 1
+        new_strides[k] = last
+    return tuple(new_strides)
+
+
+def _as4d(a):
+    """``a`` as a 4-D view aligned to the right (leading dims of size 1)."""
+    if a.ndim == 4:
+        return a
+    lead = 4 - a.ndim
+    return _derive(a, 0, (1,) * lead + tuple(a.shape), (0,) * lead + tuple(a.strides))
+
+
+def _flat(a):
+    """A 1-D view of a C-contiguous array."""
+    if a.ndim == 1:
+        return a
+    return _derive(a, 0, (a.size,), (a.dtype.itemsize,))
+
+
+def _launch(n):
+    threads = max(1, min(THREADS, n))
+    return max(1, min((n + threads - 1) // threads, MAX_BLOCKS)), threads
+
+
+# ---- elementwise templates (``fn`` is bound per op by ``specialise``) ----------------------
+
+def fn(*args):
+    raise NotImplementedError  # placeholder name, replaced in each specialised copy
+
+
+def _unary_flat(a, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = fn(a[i])
+        i += cuda.gridsize(1)
+
+
+def _unary_flat_s(a, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = fn(a)
+        i += cuda.gridsize(1)
+
+
+def _binary_flat(a, b, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = fn(a[i], b[i])
+        i += cuda.gridsize(1)
+
+
+def _binary_flat_as(a, b, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = fn(a[i], b)
+        i += cuda.gridsize(1)
+
+
+def _binary_flat_sa(a, b, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = fn(a, b[i])
+        i += cuda.gridsize(1)
+
+
+# The strided templates walk the 4-D output in C order; an operand dimension of size 1
+# broadcasts (min(i, 0) is 0).
+
+@_device_jit
+def _coords(i, shape):
+    """The 4-D index of the i-th element of ``shape`` in C order."""
+    l, r = i % shape[3], i // shape[3]
+    k, r = r % shape[2], r // shape[2]
+    return r // shape[1], r % shape[1], k, l
+
+
+@_device_jit
+def _at(a, h, j, k, l):
+    """``a[h, j, k, l]``, a dimension of size 1 broadcasting."""
+    s = a.shape
+    return a[min(h, s[0] - 1), min(j, s[1] - 1), min(k, s[2] - 1), min(l, s[3] - 1)]
+
+
+def _unary_strided(a, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = fn(_at(a, h, j, k, l))
+        i += cuda.gridsize(1)
+
+
+def _unary_strided_s(a, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = fn(a)
+        i += cuda.gridsize(1)
+
+
+def _binary_strided(a, b, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = fn(_at(a, h, j, k, l), _at(b, h, j, k, l))
+        i += cuda.gridsize(1)
+
+
+def _binary_strided_as(a, b, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = fn(_at(a, h, j, k, l), b)
+        i += cuda.gridsize(1)
+
+
+def _binary_strided_sa(a, b, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = fn(a, _at(b, h, j, k, l))
+        i += cuda.gridsize(1)
+
+
+class _Kernels(dict):
+    """op name -> {template name: compiled kernel}, made on first use."""
+
+    def __init__(self, table, templates):
+        super().__init__()
+        self.table, self.templates = table, templates
+
+    def __missing__(self, op):
+        fn_ = self.table[op]
+        suffix = f"{op}_{fingerprint(fn_)}"
+        device_fn = _device_jit(fn_)
+        kernels = {t.__name__: specialise(t, _kernel_jit, suffix, fn=device_fn)
+                   for t in self.templates}
+        self[op] = kernels
+        return kernels
+
+
+_UNARY = _Kernels(scalar.UNARY, (_unary_flat, _unary_flat_s, _unary_strided, _unary_strided_s))
+_BINARY = _Kernels(scalar.BINARY, (_binary_flat, _binary_flat_as, _binary_flat_sa,
+                                   _binary_strided, _binary_strided_as, _binary_strided_sa))
+
+
+# ---- reductions: rows of a (rows, cols) view, across blocks, pass after pass ------------
+
+def _reduce_pass(a, out, span):
+    """Block (bx, by) reduces columns [bx*span, (bx+1)*span) of rows by, by+gridDim.y, ...
+    into out[row, bx]; ``acc_t`` (float64 or int64) is bound per accumulator type."""
+    values = cuda.shared.array(THREADS, acc_t)
+    has = cuda.shared.array(THREADS, np.int8)
+    tid = cuda.threadIdx.x
+    rows, cols = a.shape
+    c0 = cuda.blockIdx.x * span
+    c1 = min(cols, c0 + span)
+    row = cuda.blockIdx.y
+    while row < rows:
+        acc = acc_t(0)
+        got = 0
+        c = c0 + tid
+        while c < c1:
+            v = acc_t(a[row, c])
+            acc = fn(acc, v) if got else v
+            got = 1
+            c += cuda.blockDim.x
+        values[tid] = acc
+        has[tid] = got
+        cuda.syncthreads()
+        step = cuda.blockDim.x // 2
+        while step > 0:
+            if tid < step and has[tid + step]:
+                values[tid] = fn(values[tid], values[tid + step]) if has[tid] \
+                    else values[tid + step]
+                has[tid] = 1
+            cuda.syncthreads()
+            step //= 2
+        if tid == 0:
+            out[row, cuda.blockIdx.x] = values[0]
+        cuda.syncthreads()
+        row += cuda.gridDim.y
+
+
+class _ReduceKernels(dict):
+    def __missing__(self, key):
+        op, acc = key
+        fn_ = scalar.REDUCE[op]
+        kernel = specialise(_reduce_pass, _kernel_jit, f"{op}_{acc.__name__}_{fingerprint(fn_)}",
+                            fn=_device_jit(fn_), acc_t=acc)
+        self[key] = kernel
+        return kernel
+
+
+_REDUCE = _ReduceKernels()
+
+
+@_device_jit
+def _prefer(v, i, w, j, want_max):
+    """Whether (value w, index j) beats (v, i): NaN first, then larger/smaller, then the
+    smaller index."""
+    if v != v:
+        return w != w and j < i
+    if w != w:
+        return True
+    if w == v:
+        return j < i
+    return w > v if want_max else w < v
+
+
+def _argreduce_pass(a, index_in, first, want_max, out_v, out_i, span):
+    values = cuda.shared.array(THREADS, acc_t)
+    where = cuda.shared.array(THREADS, np.int64)
+    tid = cuda.threadIdx.x
+    rows, cols = a.shape
+    c0 = cuda.blockIdx.x * span
+    c1 = min(cols, c0 + span)
+    row = cuda.blockIdx.y
+    while row < rows:
+        best = acc_t(0)
+        at = np.int64(-1)
+        c = c0 + tid
+        while c < c1:
+            v = acc_t(a[row, c])
+            j = np.int64(c) if first else index_in[row, c]
+            if at < 0 or _prefer(best, at, v, j, want_max):
+                best = v
+                at = j
+            c += cuda.blockDim.x
+        values[tid] = best
+        where[tid] = at
+        cuda.syncthreads()
+        step = cuda.blockDim.x // 2
+        while step > 0:
+            if tid < step and where[tid + step] >= 0:
+                if where[tid] < 0 or _prefer(values[tid], where[tid], values[tid + step],
+                                             where[tid + step], want_max):
+                    values[tid] = values[tid + step]
+                    where[tid] = where[tid + step]
+            cuda.syncthreads()
+            step //= 2
+        if tid == 0:
+            out_v[row, cuda.blockIdx.x] = values[0]
+            out_i[row, cuda.blockIdx.x] = where[0]
+        cuda.syncthreads()
+        row += cuda.gridDim.y
+
+
+_ARGREDUCE = {acc: specialise(_argreduce_pass, _kernel_jit, acc.__name__, acc_t=acc)
+              for acc in (np.float64, np.int64)}
+
+
+# ---- other kernels -------------------------------------------------------------------------
+
+def _matmul_tiled(a, b, out):
+    """out[z] = a[z] @ b[z] over (batch, rows, cols) views; a batch dim of size 1 broadcasts.
+    Each block computes a BM x BN tile, each thread TM x TN outputs of it."""
+    tile_a = cuda.shared.array((BK, BM), elem_t)
+    tile_b = cuda.shared.array((BK, BN), elem_t)
+    acc = cuda.local.array((TM, TN), elem_t)
+    reg_a = cuda.local.array(TM, elem_t)
+    reg_b = cuda.local.array(TN, elem_t)
+    tid = cuda.threadIdx.x
+    tx = tid % (BN // TN)
+    ty = tid // (BN // TN)
+    m_size = out.shape[1]
+    n_size = out.shape[2]
+    k_size = a.shape[2]
+    row0 = cuda.blockIdx.y * BM
+    col0 = cuda.blockIdx.x * BN
+    z = cuda.blockIdx.z
+    while z < out.shape[0]:
+        za = min(z, a.shape[0] - 1)
+        zb = min(z, b.shape[0] - 1)
+        for m in range(TM):
+            for n in range(TN):
+                acc[m, n] = 0
+        for k0 in range(0, k_size, BK):
+            e = tid
+            while e < BM * BK:
+                r = e // BK
+                c = e % BK
+                if row0 + r < m_size and k0 + c < k_size:
+                    tile_a[c, r] = a[za, row0 + r, k0 + c]
+                else:
+                    tile_a[c, r] = 0
+                e += NT
+            e = tid
+            while e < BK * BN:
+                r = e // BN
+                c = e % BN
+                if k0 + r < k_size and col0 + c < n_size:
+                    tile_b[r, c] = b[zb, k0 + r, col0 + c]
+                else:
+                    tile_b[r, c] = 0
+                e += NT
+            cuda.syncthreads()
+            for kk in range(BK):
+                for m in range(TM):
+                    reg_a[m] = tile_a[kk, ty + (BM // TM) * m]
+                for n in range(TN):
+                    reg_b[n] = tile_b[kk, tx + (BN // TN) * n]
+                for m in range(TM):
+                    for n in range(TN):
+                        acc[m, n] += reg_a[m] * reg_b[n]
+            cuda.syncthreads()
+        for m in range(TM):
+            r = row0 + ty + (BM // TM) * m
+            if r < m_size:
+                for n in range(TN):
+                    c = col0 + tx + (BN // TN) * n
+                    if c < n_size:
+                        out[z, r, c] = acc[m, n]
+        z += cuda.gridDim.z
+
+
+NT = (BM // TM) * (BN // TN)  # threads per matmul block
+_MATMUL = {}
+
+
+def _matmul_kernel(dtype):
+    kernel = _MATMUL.get(dtype)
+    if kernel is None:
+        elem = dtype.type
+        kernel = specialise(_matmul_tiled, _kernel_jit, elem.__name__, elem_t=elem, NT=NT)
+        _MATMUL[dtype] = kernel
+    return kernel
+
+
+@_kernel_jit
+def _where_strided(cond, a, b, out):
+    i = cuda.grid(1)
+    while i < out.size:
+        h, j, k, l = _coords(i, out.shape)
+        out[h, j, k, l] = _at(a, h, j, k, l) if _at(cond, h, j, k, l) else _at(b, h, j, k, l)
+        i += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _arange(start, step, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        out[i] = start + i * step
+        i += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _gather(a, index, out):
+    outer, count, inner = out.shape
+    i = cuda.grid(1)
+    while i < outer * count * inner:
+        x = i % inner
+        r = i // inner
+        k = r % count
+        o = r // count
+        out[o, k, x] = a[o, index[k], x]
+        i += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _scatter(dst, index, src, accumulate):
+    outer, count, inner = src.shape
+    i = cuda.grid(1)
+    while i < outer * count * inner:
+        x = i % inner
+        r = i // inner
+        k = r % count
+        o = r // count
+        if accumulate:
+            cuda.atomic.add(dst, (o, index[k], x), src[o, k, x])
+        else:
+            dst[o, index[k], x] = src[o, k, x]
+        i += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _nonzero_coords(flat, shape, out):
+    """One thread writes the coordinates of the non-zero entries in order (serial, so the
+    order is C order without a prefix sum)."""
+    if cuda.grid(1) == 0:
+        row = 0
+        for i in range(flat.shape[0]):
+            if flat[i] != 0:
+                rest = i
+                for d in range(shape.shape[0] - 1, -1, -1):
+                    out[row, d] = rest % shape[d]
+                    rest //= shape[d]
+                row += 1
+
+
+def _random_template(states, out, a, b):
+    """out[i] = a + b * draw(), each thread drawing from its own state."""
+    t = cuda.grid(1)
+    i = t
+    while i < out.shape[0]:
+        out[i] = a + b * draw(states, t)
+        i += cuda.gridsize(1)
+
+
+_RANDOM = {(kind, np.dtype(dtype)): specialise(_random_template, _kernel_jit,
+                                               f"{kind}_{np.dtype(dtype).name}", draw=draw)
+           for kind, dtype, draw in (("uniform", np.float32, xoroshiro128p_uniform_float32),
+                                     ("uniform", np.float64, xoroshiro128p_uniform_float64),
+                                     ("normal", np.float32, xoroshiro128p_normal_float32),
+                                     ("normal", np.float64, xoroshiro128p_normal_float64))}
+
+
+@_kernel_jit
+def _floor_to_int(u, low, span, out):
+    i = cuda.grid(1)
+    while i < out.shape[0]:
+        v = low + np.int64(math.floor(u[i] * span))
+        out[i] = v if v < low + span else low + span - 1
+        i += cuda.gridsize(1)
+
+
+# ---- the backend ----------------------------------------------------------------------
+
+class CUDABackend(Backend):
+    name = "cuda"
+
+    def __init__(self, index: int = 0):
+        self.index = index
+        self._states = None
+        self._seed = None
+
+    # -- memory ---------------------------------------------------------------------------
+    def empty(self, shape, dtype):
+        return _alloc(shape, dtype.numpy)
+
+    def full(self, shape, value, dtype):
+        out = _alloc(shape, dtype.numpy)
+        if out.size:
+            self.unary("identity", dtype.numpy.type(value), out)
+        return out
+
+    def arange(self, start, stop, step, dtype):
+        n = max(0, math.ceil((stop - start) / step))
+        out = _alloc((n,), dtype.numpy)
+        if n:
+            blocks, threads = _launch(n)
+            _arange[blocks, threads](start, step, out)
+        return out
+
+    def from_host(self, array):
+        return _upload(array)
+
+    def to_host(self, a):
+        return _download(self.contiguous(a))
+
+    # -- random numbers -------------------------------------------------------------------
+    def manual_seed(self, seed):
+        self._seed = seed
+        self._states = None  # made again, from this seed, at the next draw
+
+    def _random_states(self):
+        if self._states is None:
+            seed = self._seed if self._seed is not None else np.random.SeedSequence().entropy
+            with warnings.catch_warnings():
+                # the simulator runs Numba's state set-up in object mode, warning as it goes
+                warnings.simplefilter("ignore")
+                self._states = create_xoroshiro128p_states(RANDOM_STATES, seed=seed % 2**64)
+        return self._states
+
+    def _draw(self, kind, shape, dtype, a, b):
+        out = _alloc(shape, dtype)
+        n = out.size
+        if n:
+            blocks, threads = _launch(min(n, RANDOM_STATES))
+            blocks = min(blocks, RANDOM_STATES // threads)
+            flat = _flat(out)
+            _RANDOM[kind, np.dtype(dtype)][blocks, threads](self._random_states(), flat,
+                                                            flat.dtype.type(a),
+                                                            flat.dtype.type(b))
+        return out
+
+    def rand(self, shape, dtype):
+        return self._draw("uniform", shape, dtype.numpy, 0.0, 1.0)
+
+    def randn(self, shape, dtype):
+        return self._draw("normal", shape, dtype.numpy, 0.0, 1.0)
+
+    def randint(self, low, high, shape):
+        u = self._draw("uniform", shape, np.float64, 0.0, 1.0)
+        out = _alloc(shape, np.int64)
+        if out.size:
+            blocks, threads = _launch(out.size)
+            _floor_to_int[blocks, threads](_flat(u), np.int64(low), np.int64(high - low),
+                                           _flat(out))
+        return out
+
+    # -- views ------------------------------------------------------------------------------
+    def basic_index(self, a, key):
+        delta, shape, strides = 0, [], []
+        for d, k in enumerate(key):
+            if isinstance(k, slice):
+                start, stop, step = k.indices(a.shape[d])
+                n = len(range(start, stop, step))
+                if n:
+                    delta += start * a.strides[d]
+                shape.append(n)
+                strides.append(a.strides[d] * step)
+            else:
+                delta += (k % a.shape[d]) * a.strides[d]
+        shape += a.shape[len(key):]
+        strides += a.strides[len(key):]
+        return _derive(a, delta, tuple(shape), tuple(strides))
+
+    def permute(self, a, perm):
+        return _derive(a, 0, tuple(a.shape[p] for p in perm), tuple(a.strides[p] for p in perm))
+
+    def reshape_view(self, a, shape):
+        shape = tuple(shape)
+        if shape == tuple(a.shape):
+            return a
+        if math.prod(shape) != a.size:
+            raise ValueError(f"cannot reshape an array of size {a.size} into shape {shape}")
+        if _is_c_contiguous(a):
+            strides = _c_strides(shape, a.dtype.itemsize)
+        else:
+            strides = _nocopy_reshape(tuple(a.shape), tuple(a.strides), shape)
+            if strides is None:
+                return None
+        return _derive(a, 0, shape, strides)
+
+    def broadcast_to(self, a, shape):
+        lead = len(shape) - a.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
+                                      zip(a.shape, shape[lead:], a.strides))
+        return _derive(a, 0, tuple(shape), strides)
+
+    def is_contiguous(self, a):
+        return _is_c_contiguous(a)
+
+    def is_writable(self, a):
+        return all(s != 0 or n <= 1 for n, s in zip(a.shape, a.strides))
+
+    def contiguous(self, a):
+        if _is_c_contiguous(a):
+            return a
+        out = _alloc(a.shape, a.dtype)
+        self.unary("identity", a, out)
+        return out
+
+    # -- elementwise ------------------------------------------------------------------------
+    def _elementwise(self, kernels, kind, operands, out):
+        n = out.size
+        if n == 0:
+            return out
+        if out.ndim > 4:  # peel leading dims until four are left
+            for i in range(out.shape[0]):
+                self._elementwise(kernels, kind, [_lead(x, i, out.ndim) for x in operands],
+                                  self.basic_index(out, (i,)))
+            return out
+        arrays = [x for x in operands if _is_device_array(x)]
+        scalars = "".join("a" if _is_device_array(x) else "s" for x in operands)
+        suffix = "" if "s" not in scalars else "_" + (scalars if kind == "binary" else "s")
+        blocks, threads = _launch(n)
+        if _is_c_contiguous(out) and all(
+                tuple(x.shape) == tuple(out.shape) and _is_c_contiguous(x) for x in arrays):
+            args = [_flat(x) if _is_device_array(x) else x for x in operands]
+            kernels[f"_{kind}_flat{suffix}"][blocks, threads](*args, _flat(out))
+        else:
+            args = [_as4d(x) if _is_device_array(x) else x for x in operands]
+            kernels[f"_{kind}_strided{suffix}"][blocks, threads](*args, _as4d(out))
+        return out
+
+    def unary(self, op, a, out):
+        return self._elementwise(_UNARY[op], "unary", (a,), out)
+
+    def binary(self, op, a, b, out):
+        return self._elementwise(_BINARY[op], "binary", (a, b), out)
+
+    def _operand(self, x, like):
+        """A device array for ``x``: scalars become one-element arrays (filled on the device)."""
+        if _is_device_array(x):
+            return x
+        one = _alloc((1,), np.asarray(x).dtype)
+        self.unary("identity", x, one)
+        return one
+
+    def where(self, cond, a, b, out):
+        if out.size == 0:
+            return out
+        if out.ndim > 4:
+            for i in range(out.shape[0]):
+                self.where(*(_lead(x, i, out.ndim) for x in (cond, a, b)),
+                           self.basic_index(out, (i,)))
+            return out
+        cond, a, b = (self._operand(x, out) for x in (cond, a, b))
+        blocks, threads = _launch(out.size)
+        _where_strided[blocks, threads](*(_as4d(_right(x, out.ndim)) for x in (cond, a, b)),
+                                        _as4d(out))
+        return out
+
+    # -- reductions -------------------------------------------------------------------------
+    def _rows(self, a, axes):
+        keep = [d for d in range(a.ndim) if d not in axes]
+        moved = self.permute(a, keep + list(axes))
+        kept = tuple(a.shape[d] for d in keep)
+        rows = (math.prod(kept), math.prod(a.shape[d] for d in axes))
+        view = self.reshape_view(moved, rows)
+        if view is None:
+            view = self.reshape_view(self.contiguous(moved), rows)
+        return view, kept
+
+    @staticmethod
+    def _grid(rows, cols):
+        span = THREADS * (16 if SIMULATED else 8)  # columns per block: one pass of partials
+        return (max(1, -(-cols // span)), max(1, min(rows, 65535))), span
+
+    def reduce(self, op, a, axes, dtype):
+        rows, kept = self._rows(a, axes)
+        n_rows, n_cols = rows.shape
+        floating = a.dtype.kind == "f" or (dtype.is_floating_point and op in ("sum", "prod"))
+        acc = np.float64 if floating else np.int64
+        if n_cols == 0:
+            result = self.full((n_rows,), 0 if op == "sum" else 1, dtype)
+            return self.reshape_view(result, kept)
+        kernel = _REDUCE[op, acc]
+        data = rows
+        while True:
+            grid, span = self._grid(*data.shape)
+            partial = _alloc((data.shape[0], grid[0]), acc)
+            kernel[grid, THREADS](data, partial, span)
+            data = partial
+            if partial.shape[1] == 1:
+                break
+        result = self.reshape_view(data, kept)
+        if result.dtype != dtype.numpy:
+            cast = _alloc(kept, dtype.numpy)
+            self.unary("identity", result, cast)
+            result = cast
+        return result
+
+    def argreduce(self, op, a, axis):
+        rows, kept = self._rows(a, (axis,))
+        acc = np.float64 if a.dtype.kind == "f" else np.int64
+        kernel = _ARGREDUCE[acc]
+        data, index, first = rows, _alloc((1, 1), np.int64), True
+        while True:
+            grid, span = self._grid(*data.shape)
+            values = _alloc((data.shape[0], grid[0]), acc)
+            where = _alloc((data.shape[0], grid[0]), np.int64)
+            kernel[grid, THREADS](data, index, first, op == "max", values, where, span)
+            data, index, first = values, where, False
+            if where.shape[1] == 1:
+                break
+        return self.reshape_view(index, kept)
+
+    # -- linear algebra ---------------------------------------------------------------------
+    def matmul(self, a, b):
+        batch = _broadcast_batch(a.shape[:-2], b.shape[:-2])
+        m, n = a.shape[-2], b.shape[-1]
+        out = _alloc(batch + (m, n), np.result_type(a.dtype, b.dtype))
+        if out.size == 0:
+            return out
+        if a.shape[-1] == 0:
+            return self.full(out.shape, 0, _dtype_of(out.dtype))
+        if len(batch) > 1:  # one launch per leading batch index
+            for i in range(batch[0]):
+                sub = self.matmul(_lead(a, i, len(batch) + 2), _lead(b, i, len(batch) + 2))
+                self.unary("identity", sub, self.basic_index(out, (i,)))
+            return out
+        a3, b3, out3 = (_as3d(x) for x in (a, b, out))
+        grid = (-(-n // BN), -(-m // BM), max(1, min(out3.shape[0], 65535)))
+        _matmul_kernel(out.dtype)[grid, NT](a3, b3, out3)
+        return out
+
+    # -- gather / scatter -------------------------------------------------------------------
+    @staticmethod
+    def _three(shape, axis):
+        return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
+
+    def index_select(self, a, axis, index):
+        out_shape = tuple(a.shape[:axis]) + (index.shape[0],) + tuple(a.shape[axis + 1:])
+        out = _alloc(out_shape, a.dtype)
+        if out.size == 0:
+            return out
+        three = self._three(a.shape, axis)
+        src = self.reshape_view(self.contiguous(a), three)
+        dst = self.reshape_view(out, (three[0], index.shape[0], three[2]))
+        blocks, threads = _launch(out.size)
+        _gather[blocks, threads](src, index, dst)
+        return out
+
+    def _scatter(self, dst, axis, index, src, accumulate):
+        three = self._three(dst.shape, axis)
+        if math.prod(three) == 0 or index.shape[0] == 0:
+            return dst
+        view = self.reshape_view(dst, three)
+        target = view if view is not None else self.reshape_view(self.contiguous(dst), three)
+        src3 = self.reshape_view(self.contiguous(src), (three[0], index.shape[0], three[2]))
+        blocks, threads = _launch(src3.size)
+        _scatter[blocks, threads](target, index, src3, accumulate)
+        if view is None:
+            self.unary("identity", self.reshape_view(target, dst.shape), dst)
+        return dst
+
+    def index_add(self, dst, axis, index, src):
+        return self._scatter(dst, axis, index, src, True)
+
+    def index_put(self, dst, axis, index, src):
+        return self._scatter(dst, axis, index, src, False)
+
+    def nonzero(self, a):
+        flat = self.reshape_view(self.contiguous(a), (a.size,))
+        if a.size == 0:
+            return _alloc((0, a.ndim), np.int64)
+        flags = _alloc((a.size,), np.int64)
+        self.unary("to_bool", flat, flags)
+        count = int(_download(self.reduce("sum", flags, (0,), _dtype_of(np.int64))))
+        out = _alloc((count, a.ndim), np.int64)
+        if count:
+            shape = _alloc((a.ndim,), np.int64)
+            for d, size in enumerate(a.shape):  # filled on the device, no copy
+                self.unary("identity", np.int64(size), self.basic_index(shape, (slice(d, d + 1),)))
+            _nonzero_coords[1, 1](flat, shape, out)
+        return out
+
+
+def _dtype_of(np_dtype):
+    from ..dtypes import from_numpy_dtype
+    return from_numpy_dtype(np.dtype(np_dtype))
+
+
+def _lead(x, i, ndim):
+    """The i-th sub-array along the leading of ``ndim`` broadcast dims (or ``x`` itself if it
+    does not reach that far or broadcasts there)."""
+    if not _is_device_array(x) or x.ndim < ndim:
+        return x
+    return _derive(x, 0 if x.shape[0] == 1 else i * x.strides[0], tuple(x.shape[1:]),
+                   tuple(x.strides[1:]))
+
+
+def _right(x, ndim):
+    """``x`` with leading dims of size 1 added up to ``ndim`` (right-aligned broadcasting)."""
+    if x.ndim >= ndim:
+        return x
+    lead = ndim - x.ndim
+    return _derive(x, 0, (1,) * lead + tuple(x.shape), (0,) * lead + tuple(x.strides))
+
+
+def _as3d(x):
+    """A (batch, rows, cols) view of an array with at most one batch dim."""
+    if x.ndim == 3:
+        return x
+    return _derive(x, 0, (1,) + tuple(x.shape), (0,) + tuple(x.strides))
+
+
+def _broadcast_batch(s, t):
+    n = max(len(s), len(t))
+    s, t = (1,) * (n - len(s)) + tuple(s), (1,) * (n - len(t)) + tuple(t)
+    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(s, t))
+
+
+_BACKENDS: dict = {}
+
+
+def is_available() -> bool:
+    return SIMULATED or cuda.is_available()
+
+
+def device_count() -> int:
+    if SIMULATED:
+        return 1
+    return len(cuda.gpus) if cuda.is_available() else 0
+
+
+def backend_for(device):
+    index = device.index or 0
+    backend = _BACKENDS.get(index)
+    if backend is None:
+        if not is_available():
+            raise RuntimeError(
+                f"device '{device}': CUDA is not available here (no NVIDIA GPU or driver "
+                "found by numba.cuda). Use device='cpu', or set NUMBA_ENABLE_CUDASIM=1 "
+                "before importing numbanet to run CUDA code on Numba's simulator.")
+        if index >= device_count():
+            raise RuntimeError(f"device '{device}': there is no CUDA device {index}; this "
+                               f"machine has {device_count()} (cuda:0 .. "
+                               f"cuda:{device_count() - 1})")
+        if not SIMULATED and index:
+            cuda.select_device(index)
+        backend = CUDABackend(index)
+        from .. import random
+        if random.initial_seed() is not None:
+            backend.manual_seed(random.initial_seed())
+        _BACKENDS[index] = backend
+    return backend
