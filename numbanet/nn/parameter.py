@@ -1,0 +1,46 @@
+"""``Parameter``: a tensor that a ``Module`` registers as one of its learnable weights."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf tensor that requires grad and that a Module lists in ``parameters()``.
+
+    >>> w = nn.Parameter(nb.randn(3, 2))
+    >>> w.requires_grad, w.grad_fn is None
+    (True, True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True):
+        if data is None:
+            from ..creation import empty
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}; wrap "
+                            "the values with nb.tensor(...) first")
+        p = object.__new__(cls)
+        p._data, p._device, p._dtype, p._shape = data._data, data._device, data._dtype, \
+            data._shape
+        p._vc = data._vc  # shares memory (and the version counter) with ``data``, as in PyTorch
+        p._base = None
+        p.grad = None
+        p.grad_fn = None
+        p._output_nr = 0
+        p._requires_grad = False
+        if requires_grad:
+            p.requires_grad_(True)
+        return p
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        pass  # everything happens in __new__
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("numbanet does not pickle tensors; save them with nb.save(...)")
