@@ -6,7 +6,7 @@
 >>> x.grad.shape
 (3, 4)
 """
-from . import autograd, cuda
+from . import autograd, cuda, nn, optim
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
                            log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,

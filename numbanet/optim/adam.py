@@ -1,0 +1,90 @@
+"""``Adam`` and ``AdamW``: adaptive moment estimation.
+
+PyTorch's algorithm, for each parameter p with gradient g, at step t = 1, 2, ...::
+
+    g = -g if maximize
+    p = p * (1 - lr * weight_decay)               AdamW (decoupled decay)
+    g = g + weight_decay * p                      Adam, if weight_decay != 0
+    m = beta1 * m + (1 - beta1) * g               (first moment)
+    v = beta2 * v + (1 - beta2) * g * g           (second moment)
+    v_max = max(v_max, v) and use v_max for v     if amsgrad
+    p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+"""
+from __future__ import annotations
+
+from ..autograd.ops import maximum
+from ..creation import zeros_like
+from .optimizer import Optimizer, check_non_negative
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2014), with PyTorch's options.
+
+    >>> optimizer = optim.Adam(model.parameters(), lr=1e-4)
+    """
+
+    _decoupled_weight_decay = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
+        check_non_negative("lr", lr, "learning rate")
+        check_non_negative("eps", eps, "epsilon")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta} (betas must be "
+                                 "in [0, 1))")
+        check_non_negative("weight_decay", weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _update_group(self, group: dict) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = zeros_like(p)
+            state["step"] += 1
+            step = state["step"]
+            g = -p.grad if group["maximize"] else p.grad
+            if weight_decay != 0:
+                if self._decoupled_weight_decay:
+                    p.mul_(1 - lr * weight_decay)
+                else:
+                    g = g + weight_decay * p
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
+            exp_avg_sq.mul_(beta2)
+            exp_avg_sq.add_(g * g * (1 - beta2))
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]
+                max_sq.copy_(maximum(max_sq, exp_avg_sq))
+                second = max_sq
+            else:
+                second = exp_avg_sq
+            denom = second.sqrt() / bias_correction2_sqrt + eps
+            p.sub_(exp_avg / denom, alpha=lr / bias_correction1)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): the parameters
+    shrink by ``lr * weight_decay`` each step instead of the decay entering the gradient.
+
+    >>> optimizer = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)

@@ -1,0 +1,70 @@
+"""``RMSprop``: divide the gradient by a running root mean square of its recent values.
+
+PyTorch's algorithm, for each parameter p with gradient g::
+
+    g = -g if maximize
+    g = g + weight_decay * p                      if weight_decay != 0
+    v = alpha * v + (1 - alpha) * g * g
+    if centered:  m = alpha * m + (1 - alpha) * g;  avg = sqrt(v - m * m) + eps
+    else:         avg = sqrt(v) + eps
+    if momentum > 0:  b = momentum * b + g / avg;  p = p - lr * b
+    else:             p = p - lr * g / avg
+"""
+from __future__ import annotations
+
+from ..creation import zeros_like
+from .optimizer import Optimizer, check_non_negative
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), with PyTorch's options.
+
+    >>> optimizer = optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9, centered=True)
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False):
+        check_non_negative("lr", lr, "learning rate")
+        check_non_negative("eps", eps, "epsilon")
+        check_non_negative("momentum", momentum)
+        check_non_negative("weight_decay", weight_decay)
+        check_non_negative("alpha", alpha)
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _update_group(self, group: dict) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        weight_decay, momentum, centered = group["weight_decay"], group["momentum"], \
+            group["centered"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = zeros_like(p)
+                if centered:
+                    state["grad_avg"] = zeros_like(p)
+            state["step"] += 1
+            g = -p.grad if group["maximize"] else p.grad
+            if weight_decay != 0:
+                g = g + weight_decay * p
+            square_avg = state["square_avg"]
+            square_avg.mul_(alpha)
+            square_avg.add_(g * g * (1 - alpha))
+            if centered:
+                grad_avg = state["grad_avg"]
+                grad_avg.add_((g - grad_avg) * (1 - alpha))  # PyTorch's lerp_(g, 1 - alpha)
+                avg = (square_avg - grad_avg * grad_avg).sqrt() + eps
+            else:
+                avg = square_avg.sqrt() + eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf.mul_(momentum)
+                buf.add_(g / avg)
+                p.sub_(buf, alpha=lr)
+            else:
+                p.sub_(g / avg, alpha=lr)

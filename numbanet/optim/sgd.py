@@ -1,0 +1,55 @@
+"""``SGD``: stochastic gradient descent, with momentum, Nesterov and weight decay.
+
+PyTorch's algorithm, for each parameter p with gradient g::
+
+    g = -g if maximize
+    g = g + weight_decay * p                      if weight_decay != 0
+    if momentum != 0:
+        b = g (first step)  or  b = momentum * b + (1 - dampening) * g
+        g = g + momentum * b  if nesterov  else  b
+    p = p - lr * g
+"""
+from __future__ import annotations
+
+from ..creation import zeros_like
+from .optimizer import Optimizer, check_non_negative
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (optionally with momentum).
+
+    >>> optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+        check_non_negative("lr", lr, "learning rate")
+        check_non_negative("momentum", momentum)
+        check_non_negative("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(f"Nesterov momentum requires a momentum and zero dampening; got "
+                             f"momentum={momentum}, dampening={dampening}")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _update_group(self, group: dict) -> None:
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            g = -p.grad if group["maximize"] else p.grad
+            if weight_decay != 0:
+                g = g + weight_decay * p
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = zeros_like(p)
+                    buf.copy_(g)
+                else:
+                    buf.mul_(momentum)
+                    buf.add_(g, alpha=1 - dampening)
+                g = g + momentum * buf if nesterov else buf
+            p.sub_(g, alpha=lr)
