@@ -52,7 +52,11 @@ class device:
                     raise
                 raise RuntimeError(f"device '{self}': this version of numbanet has no "
                                    f"{self.type} backend; use device='cpu'") from None
-            self._backend = module.backend_for(self)
+            backend = module.backend_for(self)
+            from .random import initial_seed
+            if initial_seed() is not None:  # nb.manual_seed ran before this device's first use
+                backend.manual_seed(initial_seed())
+            self._backend = backend
         return self._backend
 
     def __repr__(self) -> str:

@@ -994,3 +994,16 @@ def test_requires_grad_detach_and_retain_grad():
     np.testing.assert_array_equal(y.grad.numpy(), [1, 1, 1])
     np.testing.assert_array_equal(x.grad.numpy(), [2, 2, 2])
     assert x.requires_grad_(False) is x and not x.requires_grad
+
+
+def test_manual_seed_before_any_op_makes_a_fresh_process_repeat():
+    """The seed must reach a device's generator even when the device is first used later."""
+    import os
+    import subprocess
+    import sys
+    code = ("import numbanet as nb; nb.manual_seed(7); "
+            "print(nb.randn(4).tolist(), nb.rand(2).tolist(), nb.randint(0, 9, (3,)).tolist())")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=root, timeout=120).stdout for _ in range(2)]
+    assert runs[0] and runs[0] == runs[1]

@@ -941,8 +941,5 @@ def backend_for(device):
         if not SIMULATED and index:
             cuda.select_device(index)
         backend = CUDABackend(index)
-        from .. import random
-        if random.initial_seed() is not None:
-            backend.manual_seed(random.initial_seed())
         _BACKENDS[index] = backend
     return backend
