@@ -117,6 +117,16 @@ class Backend:
         """int64 array (count, a.ndim) of the coordinates of the non-zero entries, in C order."""
         raise NotImplementedError
 
+    # -- fused optimizer updates ---------------------------------------------------------
+    def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, bias_correction1,
+                  bias_correction2_sqrt, weight_decay):
+        """One Adam update in place on C-contiguous ``p``, ``m``, ``v`` of one shape and dtype
+        (``g`` too; numbers given in that dtype), per element in PyTorch's order::
+
+            g += weight_decay * p;  m += (g - m) * (1 - beta1);  v = v * beta2 + (1 - beta2) * g * g
+            p -= lr / bias_correction1 * (m / (sqrt(v) / bias_correction2_sqrt + eps))"""
+        raise NotImplementedError
+
     def contiguous(self, a):
         """``a`` itself when it is C-contiguous, else a C-contiguous copy."""
         raise NotImplementedError

@@ -210,6 +210,22 @@ def _nonzero(flat, shape):
     return out
 
 
+@_jit
+def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2_sqrt,
+               weight_decay):
+    pf, gf, mf, vf = p.ravel(), g.ravel(), m.ravel(), v.ravel()
+    step_size = lr / bias_correction1
+    for i in range(pf.shape[0]):
+        grad = gf[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * pf[i]
+        mi = mf[i] + (grad - mf[i]) * (1 - beta1)
+        vi = vf[i] * beta2 + (1 - beta2) * grad * grad
+        mf[i] = mi
+        vf[i] = vi
+        pf[i] = pf[i] - step_size * (mi / (math.sqrt(vi) / bias_correction2_sqrt + eps))
+
+
 # ---- helpers ----------------------------------------------------------------------
 
 def _as4d(x, ndim):
@@ -437,6 +453,9 @@ class CPUBackend(Backend):
 
     def nonzero(self, a):
         return _nonzero(self.contiguous(a).reshape(-1), np.array(a.shape, np.int64))
+
+    def adam_step(self, p, g, m, v, *numbers):
+        _adam_step(p, g, m, v, *numbers)
 
 
 def _keep_large_blocks_in_the_heap():

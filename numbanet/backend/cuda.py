@@ -546,6 +546,23 @@ def _nonzero_coords(flat, shape, out):
                 row += 1
 
 
+@_kernel_jit
+def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2_sqrt,
+               weight_decay):
+    step_size = lr / bias_correction1
+    i = cuda.grid(1)
+    while i < p.shape[0]:
+        grad = g[i]
+        if weight_decay != 0:
+            grad = grad + weight_decay * p[i]
+        mi = m[i] + (grad - m[i]) * (1 - beta1)
+        vi = v[i] * beta2 + (1 - beta2) * grad * grad
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] - step_size * (mi / (math.sqrt(vi) / bias_correction2_sqrt + eps))
+        i += cuda.gridsize(1)
+
+
 def _random_template(states, out, a, b):
     """out[i] = a + b * draw(), each thread drawing from its own state."""
     t = cuda.grid(1)
@@ -860,6 +877,11 @@ class CUDABackend(Backend):
 
     def index_put(self, dst, axis, index, src):
         return self._scatter(dst, axis, index, src, False)
+
+    def adam_step(self, p, g, m, v, *numbers):
+        if p.size:
+            blocks, threads = _launch(p.size)
+            _adam_step[blocks, threads](*(_flat(x) for x in (p, g, m, v)), *numbers)
 
     def nonzero(self, a):
         flat = self.reshape_view(self.contiguous(a), (a.size,))

@@ -53,6 +53,15 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
+            if _fusable(p, state, group, self._decoupled_weight_decay):
+                number = p.dtype.numpy.type
+                p._device.backend.adam_step(
+                    p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                    *(number(x) for x in (lr, beta1, beta2, eps, 1 - beta1 ** step,
+                                          (1 - beta2 ** step) ** 0.5, weight_decay)))
+                for t in (p, state["exp_avg"], state["exp_avg_sq"]):
+                    t._bump_version()
+                continue
             g = -p.grad if group["maximize"] else p.grad
             if weight_decay != 0:
                 if self._decoupled_weight_decay:
@@ -73,6 +82,17 @@ class Adam(Optimizer):
                 second = exp_avg_sq
             denom = second.sqrt() / bias_correction2_sqrt + eps
             p.sub_(exp_avg / denom, alpha=lr / bias_correction1)
+
+
+def _fusable(p, state, group, decoupled: bool) -> bool:
+    """Whether one fused kernel can do this parameter's update: the plain algorithm on
+    contiguous tensors of one dtype (amsgrad, maximize and AdamW's decay take the op by op
+    path)."""
+    if group["amsgrad"] or group["maximize"] or (decoupled and group["weight_decay"]):
+        return False
+    g, m, v = p.grad, state["exp_avg"], state["exp_avg_sq"]
+    return all(t._dtype is p._dtype and t._device is p._device and t._shape == p._shape
+               and t.is_contiguous() for t in (p, g, m, v))
 
 
 class AdamW(Adam):
