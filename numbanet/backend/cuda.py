@@ -52,7 +52,34 @@ _device_jit = cuda.jit(device=True)
 # ---- device arrays ---------------------------------------------------------------------
 
 if SIMULATED:
+    import sys
+    import threading
+    import traceback
+
+    from numba.core import types
+    from numba.cuda.np import numpy_support
     from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+    from numba.cuda.simulator.kernelapi import FakeCUDAShared
+
+    _SHARED_LOCK = threading.Lock()
+    _simulated_shared_array = FakeCUDAShared.array
+
+    def _shared_array(self, shape, dtype, alignment=None):
+        """The simulator's shared arrays, made under a lock: without one, two threads of a
+        block that reach ``cuda.shared.array`` together can each get their own array, and a
+        block reduction then reads values no thread wrote."""
+        if shape == 0 or alignment is not None:
+            return _simulated_shared_array(self, shape, dtype, alignment)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = traceback.extract_stack(sys._getframe(1), limit=1)[-1][0:2]
+        with _SHARED_LOCK:
+            found = self._allocations.get(caller)
+            if found is None:
+                found = self._allocations[caller] = np.empty(shape, np.dtype(dtype))
+        return found
+
+    FakeCUDAShared.array = _shared_array
 
     class _SimArray(FakeCUDAArray):
         """A simulated device array whose ``shape`` is a plain tuple, as on a real GPU."""

@@ -381,3 +381,34 @@ def test_the_fused_adam_kernel_matches_the_op_by_op_update(device, weight_decay,
         return p.detach().cpu().numpy()
 
     np.testing.assert_allclose(run(True), run(False), rtol=1e-12, atol=1e-14)
+
+
+def test_an_optimizer_state_dict_survives_nb_save_and_load(tmp_path):
+    """Model and optimizer checkpoints through the file format, then training resumes."""
+    def make():
+        nb.manual_seed(11)
+        model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double()
+        return model, optim.Adam(model.parameters(), lr=0.01)
+
+    x = nb.randn(8, 3, dtype=nb.float64)
+
+    def train(model, opt, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+
+    model, opt = make()
+    train(model, opt, 6)
+    expected = [p.detach().numpy().copy() for p in model.parameters()]
+
+    model, opt = make()
+    train(model, opt, 3)
+    nb.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "ckpt")
+    model, opt = make()
+    checkpoint = nb.load(tmp_path / "ckpt")
+    model.load_state_dict(checkpoint["model"])
+    opt.load_state_dict(checkpoint["optimizer"])
+    train(model, opt, 3)
+    for got, want in zip(model.parameters(), expected):
+        np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-14)
