@@ -10,7 +10,8 @@ device and autograd derives every gradient::
 from __future__ import annotations
 
 from .. import dtypes as _dt
-from ..autograd import ops
+from ..autograd import Function, ops
+from ..autograd.ops.dispatch import same_device
 from ..creation import arange, rand
 from ..tensor import Tensor
 
@@ -54,8 +55,43 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {tuple(x.shape)} can't be multiplied by a "
                          f"weight of shape {tuple(weight.shape)} (out_features, in_features): "
                          "the input's last dimension must equal in_features")
-    out = ops.matmul(x, weight.t())
-    return out if bias is None else out + bias
+    same = weight.dtype is x.dtype and (bias is None or bias.dtype is x.dtype)
+    if not same or not x.dtype.is_floating_point or weight.ndim != 2:
+        out = ops.matmul(x, weight.t())
+        return out if bias is None else out + bias
+    same_device("linear", x, weight, *(() if bias is None else (bias,)))
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of "
+                         f"shape {tuple(weight.shape)}; expected ({weight.shape[0]},)")
+    return _Linear.apply(x, weight, bias)
+
+
+class _Linear(Function):
+    """``x @ weight.T + bias`` as one recorded op, like PyTorch's addmm: one graph node
+    instead of three, and a backward that makes the weight's gradient in the weight's own
+    layout (``g.T @ x``) instead of transposing a gradient of ``weight.T``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
+        be = x._device.backend
+        out = be.matmul(flat._data, be.permute(weight._data, (1, 0)))
+        if bias is not None:
+            be.binary("add", out, bias._data, out)
+        out = Tensor._wrap(out, x._device, x._dtype)
+        return out if x.ndim == 2 else ops.reshape(out, tuple(x.shape[:-1]) + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        gx = g2.mm(weight).reshape(x.shape) if nx else None
+        gw = g2.t().mm(x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if nw else None
+        gb = g2.sum(0) if nb and ctx.has_bias else None
+        return gx, gw, gb
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:

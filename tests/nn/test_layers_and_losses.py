@@ -68,6 +68,27 @@ def test_linear_grads_match_central_difference(device):
     check(F.linear, x, w, b)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_linear_is_one_op_equal_to_its_composition_in_every_shape(device):
+    """F.linear runs as a single op; it must equal x @ w.T + b, with gradients (and second
+    derivatives) to match, for 1-D, 2-D and 3-D inputs, with and without a bias."""
+    for shape in ((3,), (2, 3), (2, 2, 3)):
+        x = leaf(RNG.normal(size=shape), device)
+        w = leaf(RNG.normal(size=(2, 3)), device)
+        b = leaf(RNG.normal(size=(2,)), device)
+        assert F.linear(x, w, b).grad_fn.name() == "_LinearBackward"
+        np.testing.assert_allclose(F.linear(x, w, b).detach().cpu().numpy(),
+                                   (x.matmul(w.t()) + b).detach().cpu().numpy(), rtol=1e-12)
+        check(F.linear, x, w, b)
+        check(lambda x_, w_: F.linear(x_, w_), x, w)
+    x, w = leaf(RNG.normal(size=(2, 3)), device), leaf(RNG.normal(size=(2, 3)), device)
+    second = []
+    for f in (lambda: F.linear(x, w), lambda: x.mm(w.t())):
+        gx, = nb.autograd.grad(f().pow(3).sum(), x, create_graph=True)
+        second.append(nb.autograd.grad(gx.sum(), w)[0].detach().cpu().numpy())
+    np.testing.assert_allclose(second[0], second[1], rtol=1e-12)
+
+
 def test_linear_module_grads_match_central_difference_for_3d_input():
     layer = nn.Linear(3, 2, dtype=nb.float64)
     w, b = layer.weight, layer.bias
