@@ -68,6 +68,9 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # beside it: seed_autograd.py
+import seed_autograd  # noqa: E402  (the seed loop, shared with the CPU benchmark)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---- goals ---------------------------------------------------------------------------------
@@ -106,7 +109,6 @@ FULL = Sizes(add_elements=2 ** 26, matmul_n=4096, add_repeats=15, matmul_repeats
 SMALL = Sizes(add_elements=2 ** 20, matmul_n=256, add_repeats=5, matmul_repeats=3,
               train_warmup=2, train_repeats=3, train_steps_per_repeat=3, slice_s=0.5)
 
-SEED_N, SEED_D_IN, SEED_H, SEED_D_OUT, SEED_LR = 64, 1000, 100, 10, 1e-6
 MLP_BATCH, MLP_SIZES, MLP_CLASSES = 128, (784, 256, 256, 10), 10
 ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
 
@@ -570,35 +572,13 @@ def bench_matmul(ctx: Context, res: Result) -> None:
 
 
 def seed_mlp_data(seed: int):
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape, dtype=np.float32)
-            for shape in ((SEED_N, SEED_D_IN), (SEED_N, SEED_D_OUT), (SEED_D_IN, SEED_H),
-                          (SEED_H, SEED_D_OUT))]
+    return seed_autograd._data(seed)
 
 
 def seed_mlp_step(lib, arrays, device: str):
-    """The lecture's autograd loop for ``lib`` (numbanet or torch: same API), on ``device``."""
-    x_, y_, w1_, w2_ = arrays
-    # copies: on the CPU from_numpy shares memory, and the updates must not reach ``arrays``
-    x, y = lib.from_numpy(x_.copy()).to(device), lib.from_numpy(y_.copy()).to(device)
-    w1 = lib.from_numpy(w1_.copy()).to(device).requires_grad_()
-    w2 = lib.from_numpy(w2_.copy()).to(device).requires_grad_()
-
-    def step():
-        nonlocal w1, w2  # the in-place updates rebind the names (to the same tensors)
-        y_pred = x.mm(w1).clamp(min=0).mm(w2)
-        loss = (y_pred - y).pow(2).sum()
-        value = loss.item()
-        if w1.grad is not None:
-            w1.grad.zero_()
-            w2.grad.zero_()
-        loss.backward()
-        with lib.no_grad():
-            w1 -= SEED_LR * w1.grad
-            w2 -= SEED_LR * w2.grad
-        return value
-    return step
+    """The lecture's autograd loop for ``lib`` (numbanet or torch: same API), on ``device``:
+    the very loop ``seed_autograd.py`` times on the CPU."""
+    return seed_autograd._loop_autograd(lib, arrays, device)
 
 
 def mlp_adam_data(seed: int):

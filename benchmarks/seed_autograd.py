@@ -116,12 +116,13 @@ def _numpy_blas_info():
     return info
 
 
-def _loop_autograd(lib, arrays):
-    """The lecture's autograd loop for ``lib``: numbanet or torch, which share this API."""
-    x_, y_, w1_, w2_ = arrays
-    x, y = lib.from_numpy(x_), lib.from_numpy(y_)
-    w1 = lib.from_numpy(w1_).requires_grad_()
-    w2 = lib.from_numpy(w2_).requires_grad_()
+def _loop_autograd(lib, arrays, device="cpu"):
+    """The lecture's autograd loop for ``lib``: numbanet or torch, which share this API, on
+    ``device`` (``gpu_bench.py`` runs it on 'cuda'). It updates copies of ``arrays``."""
+    x_, y_, w1_, w2_ = (a.copy() for a in arrays)
+    x, y = lib.from_numpy(x_).to(device), lib.from_numpy(y_).to(device)
+    w1 = lib.from_numpy(w1_).to(device).requires_grad_()
+    w2 = lib.from_numpy(w2_).to(device).requires_grad_()
 
     def step():
         nonlocal w1, w2  # the in-place updates below rebind the names (to the same tensors)

@@ -16,7 +16,7 @@ def _check_shareable(t: Tensor, what: str):
                            "part of autograd's graph); share tensor.detach() instead")
 
 
-def _simulated(t: Tensor) -> bool:
+def _simulated() -> bool:
     from .backend import cuda
     return cuda.SIMULATED
 
@@ -27,7 +27,7 @@ def _device_pointer(t: Tensor) -> int:
 
 def cuda_array_interface(t: Tensor) -> dict:
     _check_shareable(t, "__cuda_array_interface__")
-    if _simulated(t):
+    if _simulated():
         raise AttributeError("CUDA tensors on Numba's simulator live in host memory and have "
                              "no __cuda_array_interface__")
     return t._data.__cuda_array_interface__
@@ -46,7 +46,7 @@ def to_dlpack(t: Tensor, stream=None, max_version=None, dl_device=None, copy=Non
     strides = tuple(s // itemsize for s in t._data.strides)
     versioned = max_version is not None and tuple(max_version) >= (1, 0)
     if t._device.type == "cuda":
-        if _simulated(t):
+        if _simulated():
             raise BufferError("__dlpack__: CUDA tensors on Numba's simulator live in host "
                               "memory; there is no device memory to share")
         if stream is not None and stream != -1:

@@ -342,7 +342,7 @@ class CUDABackend(Backend):
     def binary(self, op, a, b, out):
         return self._elementwise(_BINARY[op], "binary", (a, b), out)
 
-    def _operand(self, x, like):
+    def _operand(self, x):
         """A device array for ``x``: scalars become one-element arrays (filled on the device)."""
         if _is_device_array(x):
             return x
@@ -358,7 +358,7 @@ class CUDABackend(Backend):
                 self.where(*(_lead(x, i, out.ndim) for x in (cond, a, b)),
                            self.basic_index(out, (i,)))
             return out
-        cond, a, b = (self._operand(x, out) for x in (cond, a, b))
+        cond, a, b = (self._operand(x) for x in (cond, a, b))
         blocks, threads = _launch(out.size)
         _where_strided[blocks, threads](*(_as4d(_right(x, out.ndim)) for x in (cond, a, b)),
                                         _as4d(out))
