@@ -410,17 +410,21 @@ def _nonzero_coords(flat, shape, out):
 @_kernel_jit
 def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2_sqrt,
                weight_decay):
-    step_size = lr / bias_correction1
+    real = p.dtype.type  # the hyper-parameters in the parameter's dtype, as on the CPU
+    step_size = real(lr / bias_correction1)
+    bc2_sqrt = real(bias_correction2_sqrt)
+    b2, e, wd = real(beta2), real(eps), real(weight_decay)
+    one_b1, one_b2 = real(1.0 - beta1), real(1.0 - beta2)
     i = cuda.grid(1)
     while i < p.shape[0]:
         grad = g[i]
         if weight_decay != 0:
-            grad = grad + weight_decay * p[i]
-        mi = m[i] + (grad - m[i]) * (1 - beta1)
-        vi = v[i] * beta2 + (1 - beta2) * grad * grad
+            grad = grad + wd * p[i]
+        mi = m[i] + (grad - m[i]) * one_b1
+        vi = v[i] * b2 + one_b2 * grad * grad
         m[i] = mi
         v[i] = vi
-        p[i] = p[i] - step_size * (mi / (math.sqrt(vi) / bias_correction2_sqrt + eps))
+        p[i] = p[i] - step_size * (mi / (math.sqrt(vi) / bc2_sqrt + e))
         i += cuda.gridsize(1)
 
 

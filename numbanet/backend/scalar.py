@@ -141,6 +141,16 @@ def ge(x, y):
     return x >= y
 
 
+# Gradients of ReLU and clamp(min=...) as one pass: ``g`` where the input was kept, else 0
+# (also where ``g`` is NaN or inf, as in PyTorch's threshold_backward).
+def pass_if_positive(g, y):
+    return g if y > 0 else 0.0
+
+
+def pass_if_nonnegative(g, y):
+    return g if y >= 0 else 0.0
+
+
 def logical_and(x, y):
     return x != 0 and y != 0
 
@@ -157,7 +167,7 @@ UNARY = {f.__name__.rstrip("_"): f for f in
          (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, logical_not, to_bool)}
 BINARY = {f.__name__: f for f in
           (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,
-           logical_and, logical_or, logical_xor)}
+           pass_if_positive, pass_if_nonnegative, logical_and, logical_or, logical_xor)}
 
 # Reductions combine two values into one; ``sum`` accumulates in float64/int64.
 REDUCE = {"sum": add, "prod": mul, "max": maximum, "min": minimum}

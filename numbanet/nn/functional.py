@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..autograd import Function, ops
+from ..autograd.grad_mode import state
 from ..autograd.ops.dispatch import same_device
+from ..autograd.ops.indexing import Gather, _Advanced
 from ..creation import arange, rand
 from ..tensor import Tensor
 
@@ -87,6 +89,14 @@ class _Linear(Function):
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
+        if not state.enabled and x.ndim == 2:  # no create_graph: straight to the backend
+            be, dev, dtype = g._device.backend, g._device, g._dtype
+            gx = Tensor._wrap(be.matmul(g._data, weight._data), dev, dtype) if nx else None
+            gw = Tensor._wrap(be.matmul(be.permute(g._data, (1, 0)), x._data), dev, dtype) \
+                if nw else None
+            gb = Tensor._wrap(be.reduce("sum", g._data, (0,), dtype), dev, dtype) \
+                if nb and ctx.has_bias else None
+            return gx, gw, gb
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         gx = g2.mm(weight).reshape(x.shape) if nx else None
         gw = g2.t().mm(x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if nw else None
@@ -201,6 +211,24 @@ def _classes_last(x: Tensor) -> Tensor:
     return x.permute(*order).reshape(-1, x.shape[1])
 
 
+def _pick_classes(logp: Tensor, target: Tensor, n_classes: int) -> Tensor | None:
+    """``logp[n, target[n]]`` of a (N, C) ``logp`` as one recorded gather, or None when the
+    targets are not all in [0, C) (then the general path skips the ignored ones and names
+    a bad one)."""
+    same_device("nll_loss", logp, target)
+    n = target.shape[0]
+    if n == 0:
+        return None
+    be = target._device.backend
+    low = be.to_host(be.reduce("min", target._data, (0,), _dt.int64)).item()
+    high = be.to_host(be.reduce("max", target._data, (0,), _dt.int64)).item()
+    if low < 0 or high >= n_classes:
+        return None
+    flat = be.arange(0, n * n_classes, n_classes, _dt.int64)  # row n starts at n * C
+    be.binary("add", flat, target._data, flat)
+    return Gather.apply(logp, _Advanced((n, n_classes), [0, 1], flat, (n,), True))
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood: ``-input[n, target[n]]`` for log-probabilities ``input``
@@ -216,6 +244,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is not None and tuple(weight.shape) != (n_classes,):
         raise ValueError(f"nll_loss: weight must have shape ({n_classes},), one per class, got "
                          f"{tuple(weight.shape)}")
+    if weight is None and input.ndim == 2 and not 0 <= ignore_index < n_classes:
+        picked = _pick_classes(input, target, n_classes)
+        if picked is not None:  # the common case: one gather instead of a dozen ops
+            if reduction == "none":
+                return -picked
+            total = picked.sum()
+            return total * (-1.0 / picked.shape[0]) if reduction == "mean" else -total
     _check_class_range(target, n_classes, ignore_index, "nll_loss")
     logp = _classes_last(input)
     flat_target = target.reshape(-1)

@@ -41,6 +41,9 @@ class Adam(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        # amsgrad, maximize and AdamW's decay take the op by op path
+        fusable = not (amsgrad or group["maximize"] or
+                       (self._decoupled_weight_decay and weight_decay))
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -53,14 +56,15 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
-            if _fusable(p, state, group, self._decoupled_weight_decay):
-                number = p.dtype.numpy.type
+            if fusable and _fusable(p, state):
+                m, v = state["exp_avg"], state["exp_avg_sq"]
                 p._device.backend.adam_step(
-                    p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                    *(number(x) for x in (lr, beta1, beta2, eps, 1 - beta1 ** step,
-                                          (1 - beta2 ** step) ** 0.5, weight_decay)))
-                for t in (p, state["exp_avg"], state["exp_avg_sq"]):
-                    t._bump_version()
+                    p._data, p.grad._data, m._data, v._data, float(lr), float(beta1),
+                    float(beta2), float(eps), 1 - beta1 ** step, (1 - beta2 ** step) ** 0.5,
+                    float(weight_decay))
+                p._vc[0] += 1
+                m._vc[0] += 1
+                v._vc[0] += 1
                 continue
             g = -p.grad if group["maximize"] else p.grad
             if weight_decay != 0:
@@ -84,15 +88,15 @@ class Adam(Optimizer):
             p.sub_(exp_avg / denom, alpha=lr / bias_correction1)
 
 
-def _fusable(p, state, group, decoupled: bool) -> bool:
-    """Whether one fused kernel can do this parameter's update: the plain algorithm on
-    contiguous tensors of one dtype (amsgrad, maximize and AdamW's decay take the op by op
-    path)."""
-    if group["amsgrad"] or group["maximize"] or (decoupled and group["weight_decay"]):
-        return False
-    g, m, v = p.grad, state["exp_avg"], state["exp_avg_sq"]
-    return all(t._dtype is p._dtype and t._device is p._device and t._shape == p._shape
-               and t.is_contiguous() for t in (p, g, m, v))
+def _fusable(p, state) -> bool:
+    """Whether one fused kernel can do this parameter's update: contiguous tensors of one
+    dtype, shape and device."""
+    be = p._device.backend
+    for t in (p, p.grad, state["exp_avg"], state["exp_avg_sq"]):
+        if t._dtype is not p._dtype or t._device is not p._device or t._shape != p._shape \
+                or not be.is_contiguous(t._data):
+            return False
+    return True
 
 
 class AdamW(Adam):

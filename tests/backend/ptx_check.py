@@ -73,7 +73,7 @@ def jobs():
         yield f"random {kind} {t}", kernel, (states, arr(t, 1, "C"), t, t)
     yield "randint", C._floor_to_int, (arr(f64, 1, "C"), i64, i64, arr(i64, 1, "C"))
     for t in (f32, f64):
-        yield f"adam {t}", C._adam_step, (arr(t, 1, "C"),) * 4 + (t,) * 7
+        yield f"adam {t}", C._adam_step, (arr(t, 1, "C"),) * 4 + (f64,) * 7  # Python floats
 
 
 class _Hopper:

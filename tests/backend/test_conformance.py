@@ -559,11 +559,14 @@ BINARY_REF = {
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal,
     "logical_and": np.logical_and, "logical_or": np.logical_or, "logical_xor": np.logical_xor,
+    "pass_if_positive": lambda g, y: np.where(y > 0, g, 0).astype(g.dtype),
+    "pass_if_nonnegative": lambda g, y: np.where(y >= 0, g, 0).astype(g.dtype),
 }
 BINARY_DTYPES = {
     "add": ALL, "sub": NUMERIC, "mul": ALL, "div": FLOATS, "power": NUMERIC,
     "maximum": ALL, "minimum": ALL, "eq": ALL, "ne": ALL, "lt": ALL, "le": ALL, "gt": ALL,
     "ge": ALL, "logical_and": ALL, "logical_or": ALL, "logical_xor": ALL,
+    "pass_if_positive": FLOATS, "pass_if_nonnegative": FLOATS,
 }
 BINARY_PARAMS = [pytest.param(op, dt, id=f"{op}-{dt.name}")
                  for op, dts in BINARY_DTYPES.items() for dt in dts]

@@ -10,6 +10,7 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
+from ..grad_mode import state
 from .dispatch import SCALARS, binary, raw_cast, result_type, same_device, unary
 
 
@@ -184,7 +185,9 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * (out > 0)
+        if state.enabled:  # create_graph: a gradient that is itself differentiable
+            return g * (out > 0)
+        return binary("pass_if_positive", g, out, "relu")
 
 
 class Sigmoid(Function):
@@ -231,6 +234,8 @@ class Clamp(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         lo, hi = ctx.bounds
+        if hi is None and not state.enabled:  # clamp(min=lo): one pass, as for ReLU
+            return binary("pass_if_nonnegative", g, x if lo == 0 else x - lo, "clamp"), None, None
         inside = None
         if lo is not None:
             inside = x >= lo

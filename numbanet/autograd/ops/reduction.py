@@ -9,6 +9,7 @@ from ... import dtypes as dt
 from ...shapes import normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
+from ..grad_mode import state
 from ...creation import arange, full, zeros
 from .dispatch import raw_cast, wrap
 from .elementwise import exp, log, maximum, minimum
@@ -194,14 +195,87 @@ def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _logical("min", x, dim, keepdim)
 
 
+def _shifted_exp(x: Tensor, d: int):
+    """Backend arrays ``x - max(x, d)`` and ``exp`` of it, and the kept shape of a sum over
+    ``d``: the stable start of softmax and log_softmax, computed without recording."""
+    be, data, dtype = x._device.backend, x._data, x._dtype
+    kept = _kept_shape(x._shape, (d,))
+    shifted = be.empty(x._shape, dtype)
+    be.binary("sub", data, be.reshape_view(be.reduce("max", data, (d,), dtype), kept), shifted)
+    e = be.empty(x._shape, dtype)
+    be.unary("exp", shifted, e)
+    return shifted, e, kept
+
+
+def _keep_output(ctx, x: Tensor, d: int, data) -> Tensor:
+    """Wrap the forward's result and save what the backward needs: the input, and the
+    output without its graph (saving the output itself would make a reference cycle)."""
+    out = wrap(data, x._device, x._dtype)
+    ctx.dim = d
+    ctx.save_for_backward(x, out.detach())
+    return out
+
+
+def _softmax_for_backward(ctx) -> Tensor:
+    """softmax(x): the saved output (as softmax), or under create_graph=True recomputed
+    from x, so that the gradient of the gradient reaches x."""
+    x, out = ctx.saved_tensors
+    if state.enabled:
+        return softmax(x, ctx.dim)
+    return exp(out) if ctx._fn is LogSoftmax else out
+
+
+class LogSoftmax(Function):
+    """log(softmax(x)) along ``dim`` as one op: x - max - log(sum(exp(x - max)))."""
+
+    @staticmethod
+    def forward(ctx, x, d):
+        be = x._device.backend
+        shifted, e, kept = _shifted_exp(x, d)
+        log_total = be.reshape_view(be.reduce("sum", e, (d,), x._dtype), kept)
+        be.unary("log", log_total, log_total)
+        be.binary("sub", shifted, log_total, shifted)
+        return _keep_output(ctx, x, d, shifted)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g - _softmax_for_backward(ctx) * sum(g, ctx.dim, keepdim=True), None
+
+
+class Softmax(Function):
+    """exp(x - max) / sum(exp(x - max)) along ``dim`` as one op."""
+
+    @staticmethod
+    def forward(ctx, x, d):
+        be = x._device.backend
+        _, e, kept = _shifted_exp(x, d)
+        be.binary("div", e, be.reshape_view(be.reduce("sum", e, (d,), x._dtype), kept), e)
+        return _keep_output(ctx, x, d, e)
+
+    @staticmethod
+    def backward(ctx, g):
+        p = _softmax_for_backward(ctx)
+        return p * (g - sum(g * p, ctx.dim, keepdim=True)), None
+
+
+def _as_one_op(x: Tensor) -> bool:
+    """Softmax and log_softmax run as one op on non-empty float tensors with dims; others take
+    the composite path, which gives PyTorch's dtype behaviour and empty results."""
+    return x._dtype.is_floating_point and x.ndim > 0 and x.numel() > 0
+
+
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x)), computed stably as x - max - log(sum(exp(x - max)))."""
     d = normalize_dim(dim, x.ndim, "log_softmax")
+    if _as_one_op(x):
+        return LogSoftmax.apply(x, d)
     shifted = x - amax(x.detach(), d, keepdim=True)
     return shifted - log(sum(exp(shifted), d, keepdim=True))
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     d = normalize_dim(dim, x.ndim, "softmax")
+    if _as_one_op(x):
+        return Softmax.apply(x, d)
     e = exp(x - amax(x.detach(), d, keepdim=True))
     return e / sum(e, d, keepdim=True)
