@@ -1,11 +1,11 @@
 """Benchmark: the seed lecture's autograd loop in numbanet vs PyTorch CPU vs hand-written NumPy.
 
-The loop (CS231n lecture 8, PyTorch "autograd" program; ``numbanet/demo.py``)::
+The loop (CS231n lecture 8, PyTorch "autograd" program; `tests/test_seed_programs.py` runs it)::
 
     N, D_in, H, D_out = 64, 1000, 100, 10          # float32
     y_pred = x.mm(w1).clamp(min=0).mm(w2)
     loss = (y_pred - y).pow(2).sum()
-    loss.item()                                     # as demo.py does, every step
+    loss.item()                                     # as the lecture prints it, every step
     if w1.grad is not None: w1.grad.zero_(); w2.grad.zero_()
     loss.backward()
     with no_grad():

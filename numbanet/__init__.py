@@ -6,7 +6,7 @@
 >>> x.grad.shape
 (3, 4)
 """
-from . import autograd, cuda, nn, optim
+from . import autograd, cuda, datasets, nn, optim, utils
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
                            log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,
@@ -20,7 +20,7 @@ from .dtypes import DType as dtype
 from .dtypes import bool_ as bool
 from .dtypes import float32, float64, int64
 from .interop import from_dlpack
-from .random import initial_seed, manual_seed
+from .random import initial_seed, manual_seed, randperm
 from .serialization import load, save
 from .tensor import Tensor
 

@@ -1,15 +1,29 @@
-"""``manual_seed``: one seed for every random draw, on every device."""
+"""``manual_seed``: one seed for every random draw, on every device.
+
+Besides the generators of the devices there is one on the host, a NumPy
+``Generator``, for draws that decide *what happens* rather than what a tensor holds:
+the order in which a ``DataLoader`` visits a data set, ``randperm``. Seeding it with
+the rest makes a whole training run repeat, batches included.
+"""
 from __future__ import annotations
 
+import numpy as np
+
+# Until manual_seed is called, the host generator starts from this fixed seed (the
+# default of PyTorch's CPU generator), so a program that never seeds still repeats.
+DEFAULT_SEED = 67280421310721
+
 _seed = None
+_host = None
 
 
 def manual_seed(seed: int):
-    """Seed the generators of all devices, so that runs repeat exactly."""
-    global _seed
+    """Seed the generators of all devices and of the host, so that runs repeat exactly."""
+    global _seed, _host
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"manual_seed expects an int, got {type(seed).__name__}")
     _seed = seed
+    _host = np.random.default_rng(seed)
     from .device import _DEVICES
     for dev in list(_DEVICES.values()):
         if dev._backend is not None:
@@ -18,3 +32,25 @@ def manual_seed(seed: int):
 
 def initial_seed():
     return _seed
+
+
+def host_generator() -> np.random.Generator:
+    """The host's NumPy generator (reseeded by ``manual_seed``): shuffling order and other
+    draws made on the CPU before any tensor exists."""
+    global _host
+    if _host is None:
+        _host = np.random.default_rng(DEFAULT_SEED if _seed is None else _seed)
+    return _host
+
+
+def randperm(n: int, *, dtype=None, device=None):
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise).
+
+    >>> nb.manual_seed(0); nb.randperm(5)
+    tensor([2, 4, 3, 0, 1])
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    from .creation import tensor
+    from .dtypes import int64
+    return tensor(host_generator().permutation(int(n)), dtype=dtype or int64, device=device)
