@@ -364,8 +364,11 @@ class CPUBackend(Backend):
         return a.flags.c_contiguous
 
     def is_writable(self, a):
-        if not a.flags.writeable:
+        flags = a.flags
+        if not flags.writeable:
             return False
+        if flags.c_contiguous:  # no element shares memory with another
+            return True
         return all(s != 0 or n <= 1 for n, s in zip(a.shape, a.strides))
 
     def contiguous(self, a):

@@ -25,12 +25,17 @@ class Add(Function):
         return (g if na else None), (g if nb else None)
 
 
+def _is_bool(o) -> bool:
+    return o._dtype is dt.bool_ if isinstance(o, Tensor) else isinstance(o, (bool, np.bool_))
+
+
 def _refuse_bool(op, *operands):
-    if all(isinstance(o, (bool, np.bool_)) or (isinstance(o, Tensor) and o._dtype is dt.bool_)
-           for o in operands):
-        hint = "~ or logical_not()" if op == "neg" else "^ or logical_xor()"
-        raise TypeError(f"{op}: the - operator on bool tensors is not supported; to invert or "
-                        f"compare masks use {hint}, or convert with .long() first")
+    """Subtraction and negation of bools are errors, as in PyTorch."""
+    if not _is_bool(operands[0]) or not all(_is_bool(o) for o in operands[1:]):
+        return  # the usual case, decided by the first operand
+    hint = "~ or logical_not()" if op == "neg" else "^ or logical_xor()"
+    raise TypeError(f"{op}: the - operator on bool tensors is not supported; to invert or "
+                    f"compare masks use {hint}, or convert with .long() first")
 
 
 class Sub(Function):

@@ -5,6 +5,7 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
+from ..grad_mode import state
 from .dispatch import raw_cast, same_device, wrap
 from .shape import Permute, squeeze, unsqueeze
 
@@ -31,9 +32,23 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if not state.enabled and a._dtype is b._dtype is g._dtype:
+            return _matmul_grads(g, a, b, na, nb)  # no create_graph: straight to the backend
         ga = MatMul.apply(g, _mT(b)) if na else None
         gb = MatMul.apply(_mT(a), g) if nb else None
         return ga, gb
+
+
+def _matmul_grads(g, a, b, na: bool, nb: bool):
+    """g @ b^T and a^T @ g as plain backend calls (transposes are views)."""
+    be, dev, dtype = g._device.backend, g._device, g._dtype
+
+    def product(x, y):
+        return Tensor._wrap(be.matmul(x, y), dev, dtype)
+
+    ga = product(g._data, be.permute(b._data, _SWAP_LAST[b.ndim])) if na else None
+    gb = product(be.permute(a._data, _SWAP_LAST[a.ndim]), g._data) if nb else None
+    return ga, gb
 
 
 def _check(op: str, a, b):
