@@ -1,0 +1,258 @@
+"""Benchmark: ``model.fit`` in numbanet.keras vs Keras 3 on its PyTorch backend, per epoch.
+
+Two programs:
+
+* ``seed``: the seed lecture's Keras program (CS231n lecture 8), 64 samples of
+  1000 -> 100 (relu) -> 1000, MSE, SGD with learning rate 1, ``fit`` for 50 epochs
+  of one batch of 64. numbanet runs it as written in the lecture (Keras 1 names:
+  ``Dense(input_dim=, output_dim=)``, ``SGD(lr=)``, ``fit(nb_epoch=)``); Keras 3 no
+  longer accepts those names, so its worker writes the same model in Keras 3 terms.
+* ``digits``: the 8x8 digits classifier of the tests, ``Sequential([Dense(64, 'relu'),
+  Dense(10, 'softmax')])``, Adam, sparse categorical cross-entropy with the accuracy
+  metric, batch 32 (45 batches per epoch over the 1,438 training images).
+
+Method. Each measurement is a fresh subprocess (this script re-invoked with
+``--worker numbanet|keras``): it builds the model, runs ``fit`` for the warm-up
+epochs (Numba compiles its kernels, PyTorch warms up), then times one ``fit`` of
+the timed epochs with ``time.perf_counter`` and reports milliseconds per epoch.
+numbanet and Keras alternate (the order flips every round) for ``--rounds``
+rounds; the table shows the median over rounds and the ratio Keras / numbanet
+(goal: at least 2). Both workers get the same data, drawn by the parent and
+handed over in a temporary ``.npz`` file, and both run with ``verbose=0``.
+
+Keras runs in its own Python environment, given by ``--keras-python`` (default
+``/tmp/kvenv/bin/python`` when it exists), with ``KERAS_BACKEND=torch``. Make one
+with ``python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install torch==2.13.0
+keras==3.15.1``. Without it the Keras side is skipped, with a message.
+
+Environment. As in ``seed_autograd.py``, the workers run with ``OPENBLAS_CORETYPE``
+and ``OPENBLAS_L2_SIZE`` removed. Threads stay at their defaults unless
+``--threads N`` is given: then ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS`` are
+N in both workers and the Keras worker calls ``torch.set_num_threads(N)``. Each
+worker reports its thread counts.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/keras_bench.py [--rounds 5] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT_TAG = "RESULT "
+DEFAULT_KERAS_PYTHON = "/tmp/kvenv/bin/python"
+REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+GOAL = 2.0
+PROGRAMS = ("seed", "digits")
+SEED_N, SEED_D, SEED_H = 64, 1000, 100
+
+
+# ---- the programs, in each library (run in the workers) --------------------------------------
+def _numbanet_seed(data):
+    """The lecture's program as written, import paths changed to numbanet.keras."""
+    from numbanet.keras.models import Sequential
+    from numbanet.keras.layers.core import Dense, Activation
+    from numbanet.keras.optimizers import SGD
+    N, D, H = SEED_N, SEED_D, SEED_H
+    model = Sequential()
+    model.add(Dense(input_dim=D, output_dim=H))
+    model.add(Activation('relu'))
+    model.add(Dense(input_dim=H, output_dim=D))
+    optimizer = SGD(lr=1e0)
+    model.compile(loss='mean_squared_error', optimizer=optimizer)
+    x, y = data["seed_x"], data["seed_y"]
+    return lambda epochs: model.fit(x, y, nb_epoch=epochs, batch_size=N, verbose=0)
+
+
+def _keras_seed(data):
+    """The same model in Keras 3, which no longer takes the Keras 1 names."""
+    import keras
+    from keras.layers import Activation, Dense
+    model = keras.Sequential([keras.Input((SEED_D,)), Dense(SEED_H), Activation("relu"),
+                              Dense(SEED_D)])
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.SGD(learning_rate=1e0))
+    x, y = data["seed_x"], data["seed_y"]
+    return lambda epochs: model.fit(x, y, epochs=epochs, batch_size=SEED_N, verbose=0)
+
+
+def _digits(keras, data):
+    Dense = keras.layers.Dense
+    model = keras.Sequential([Dense(64, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = data["digits_x"], data["digits_y"]
+    return lambda epochs: model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
+
+
+def _library(name):
+    if name == "numbanet":
+        import numbanet
+        from numbanet import keras
+        return keras, {"numbanet": numbanet.__version__}
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import torch
+    if os.environ.get("KERAS_BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["KERAS_BENCH_THREADS"]))
+    return keras, {"keras": keras.__version__, "torch": torch.__version__,
+                   "torch_threads": torch.get_num_threads(),
+                   "keras_backend": keras.backend.backend()}
+
+
+def worker(name: str, program: str, data_path: str, warmup: int, epochs: int) -> dict:
+    warnings.simplefilter("ignore")   # the Keras 1 names of the seed program warn
+    keras, info = _library(name)
+    data = dict(np.load(data_path))
+    if program == "seed":
+        fit = _numbanet_seed(data) if name == "numbanet" else _keras_seed(data)
+    else:
+        fit = _digits(keras, data)
+    fit(warmup)
+    start = time.perf_counter()
+    history = fit(epochs)
+    elapsed = time.perf_counter() - start
+    losses = history.history["loss"]
+    info.update(worker=name, program=program, epochs=epochs, ms_per_epoch=elapsed / epochs * 1e3,
+                first_loss=float(losses[0]), last_loss=float(losses[-1]),
+                openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS", "default"))
+    if "accuracy" in history.history:
+        info["last_accuracy"] = float(history.history["accuracy"][-1])
+    return info
+
+
+# ---- the parent ----------------------------------------------------------------------------------
+def _worker_env(threads):
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env["KERAS_BACKEND"] = "torch"
+    if threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
+        env["KERAS_BENCH_THREADS"] = str(threads)
+    return env
+
+
+def _run(python, name, program, args, data_path):
+    warmup, epochs = (args.seed_warmup, args.seed_epochs) if program == "seed" else \
+        (args.digits_warmup, args.digits_epochs)
+    cmd = [python, os.path.abspath(__file__), "--worker", name, "--program", program,
+           "--data", data_path, "--warmup", str(warmup), "--epochs", str(epochs)]
+    proc = subprocess.run(cmd, env=_worker_env(args.threads), capture_output=True, text=True,
+                          cwd=ROOT, timeout=args.timeout)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG):])
+    return {"worker": name, "program": program, "error": f"exit status {proc.returncode}",
+            "stderr": proc.stderr[-2000:]}
+
+
+def _data(path):
+    """The seed's random data and the digits training split, shared by both workers."""
+    sys.path.insert(0, ROOT)
+    from numbanet.demo import digits_split
+    rng = np.random.default_rng(0)
+    x_train, y_train, _, _ = digits_split()
+    np.savez(path, seed_x=rng.standard_normal((SEED_N, SEED_D)),
+             seed_y=rng.standard_normal((SEED_N, SEED_D)), digits_x=x_train, digits_y=y_train)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed-epochs", type=int, default=50)
+    parser.add_argument("--seed-warmup", type=int, default=5)
+    parser.add_argument("--digits-epochs", type=int, default=10)
+    parser.add_argument("--digits-warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="OPENBLAS/OMP threads and torch.set_num_threads in the workers")
+    parser.add_argument("--keras-python", default=None,
+                        help=f"Python with keras and torch (default {DEFAULT_KERAS_PYTHON} if it "
+                             "exists)")
+    parser.add_argument("--programs", default=",".join(PROGRAMS))
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--program", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        result = worker(args.worker, args.program, args.data, args.warmup, args.epochs)
+        print(RESULT_TAG + json.dumps(result), flush=True)
+        return
+
+    keras_python = args.keras_python or (DEFAULT_KERAS_PYTHON
+                                         if os.path.exists(DEFAULT_KERAS_PYTHON) else None)
+    if keras_python is None:
+        print(f"Keras side skipped: no --keras-python given and {DEFAULT_KERAS_PYTHON} does not "
+              "exist (python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install torch==2.13.0 "
+              "keras==3.15.1)")
+    programs = [p for p in args.programs.split(",") if p]
+    workers = [("numbanet", sys.executable)] + ([("keras", keras_python)] if keras_python
+                                                else [])
+    results: dict = {(w, p): [] for w, _ in workers for p in programs}
+    info: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_path = os.path.join(tmp, "data.npz")
+        _data(data_path)
+        for r in range(args.rounds):
+            order = workers if r % 2 == 0 else workers[::-1]
+            for program in programs:
+                for name, python in order:
+                    res = _run(python, name, program, args, data_path)
+                    if "error" in res:
+                        print(f"{name} {program} failed: {res['error']}\n{res['stderr']}")
+                        continue
+                    results[(name, program)].append(res)
+                    info[name] = res
+                    print(f"round {r + 1}: {name:8s} {program:6s} "
+                          f"{res['ms_per_epoch']:8.2f} ms/epoch  loss {res['first_loss']:.4g} -> "
+                          f"{res['last_loss']:.4g}", flush=True)
+    _report(results, info, programs, workers, args)
+
+
+def _report(results, info, programs, workers, args):
+    print()
+    print(f"threads: {'default' if args.threads is None else args.threads}; "
+          + "; ".join(f"{k}={v}" for name in info for k, v in info[name].items()
+                      if k in ("numbanet", "keras", "torch", "torch_threads", "keras_backend")))
+    print("| program | numbanet ms/epoch | Keras 3 (torch) ms/epoch | Keras / numbanet | goal |")
+    print("|---|---:|---:|---:|---|")
+    for program in programs:
+        cells = []
+        medians = {}
+        for name, _ in workers:
+            runs = [r["ms_per_epoch"] for r in results[(name, program)]]
+            medians[name] = statistics.median(runs) if runs else None
+            cells.append("n/a" if not runs else
+                         f"{medians[name]:.2f} ({min(runs):.2f}..{max(runs):.2f})")
+        if len(cells) == 1:
+            cells.append("skipped")
+        ratio = medians.get("keras") / medians["numbanet"] \
+            if medians.get("keras") and medians.get("numbanet") else None
+        verdict = "n/a" if ratio is None else ("met" if ratio >= GOAL else "missed")
+        ratio_text = "n/a" if ratio is None else f"**{ratio:.2f}**"
+        print(f"| {program} | {cells[0]} | {cells[1]} | {ratio_text} | >= {GOAL:g}: {verdict} |")
+    for program in programs:
+        for name, _ in workers:
+            runs = results[(name, program)]
+            if runs:
+                last = runs[-1]
+                extra = f", accuracy {last['last_accuracy']:.3f}" if "last_accuracy" in last \
+                    else ""
+                print(f"{program} {name}: loss {last['first_loss']:.4g} -> "
+                      f"{last['last_loss']:.4g} over the timed epochs{extra}")
+
+
+if __name__ == "__main__":
+    main()

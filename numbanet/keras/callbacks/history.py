@@ -1,0 +1,35 @@
+"""``History``: what ``fit`` returns, the epoch-by-epoch record of loss and metrics."""
+from __future__ import annotations
+
+from .callback import Callback
+
+
+class History(Callback):
+    """Records the logs of every epoch.
+
+    >>> history = model.fit(x, y, epochs=3, validation_split=0.2, verbose=0)
+    >>> sorted(history.history)
+    ['loss', 'val_loss']
+    >>> history.epoch
+    [0, 1, 2]
+
+    ``history.history`` maps each name to its list of per-epoch values;
+    ``history.params`` holds ``verbose``, ``epochs`` and ``steps`` (batches per epoch).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(value)
+        self.model.history = self
+
+    def __repr__(self) -> str:
+        return f"<History epochs={len(self.epoch)} keys={sorted(self.history)}>"

@@ -1,0 +1,431 @@
+"""``compile``, ``fit``, ``evaluate`` and ``predict``: the training loop of a Keras model.
+
+``fit`` is the loop a PyTorch user writes by hand, run for you::
+
+    for epoch in range(epochs):
+        shuffle x and y (one gather each, on the device)
+        for each batch:
+            clear the gradients
+            y_pred = model(x_batch, training=True)     # Dropout active
+            loss = loss_fn(y_batch, y_pred)            # the batch mean
+            loss.backward()
+            optimizer step
+        evaluate on the validation data, if any
+
+Losses and metrics stay on the device while an epoch runs and are read once at
+its end (or when a progress line is drawn), so a GPU never waits for the host at
+every step. The reported values are means over the epoch's samples, as in Keras.
+
+When the last layer ends with a softmax and the loss is a categorical
+cross-entropy, the loss is computed from that layer's logits with ``log_softmax``
+(see ``keras.losses``); the model's outputs (``predict``) are still probabilities.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd import ops
+from ..autograd.grad_mode import no_grad
+from . import data as _data
+from . import losses, metrics as _metrics, optimizers
+from .callbacks.callback import CallbackList, LazyLogs
+from .callbacks.history import History
+from .callbacks.progbar_logger import ProgbarLogger
+
+
+class Outputs:
+    """A model's output for a batch: probabilities, or the logits of a final softmax
+    (then the probabilities are computed only if something asks for them)."""
+
+    __slots__ = ("logits", "_probs")
+
+    def __init__(self, probs=None, logits=None):
+        self._probs, self.logits = probs, logits
+
+    @property
+    def probs(self):
+        if self._probs is None:
+            self._probs = ops.softmax(self.logits, -1)
+        return self._probs
+
+
+class EpochMeans:
+    """Running means of the loss and the metrics over the samples seen so far.
+
+    ``add`` keeps each batch's values as 0-d tensors on the device; ``result`` reads
+    the new ones (a single pass, however often it is called) and returns the means.
+    """
+
+    def __init__(self, names: list):
+        self.names = names
+        self._pending: list = []
+        self._totals = [0.0] * len(names)
+        self._seen = 0
+
+    def add(self, n: int, loss, metric_sums: list) -> None:
+        """``loss`` is the batch mean (weighted by ``n``); metrics are batch sums."""
+        self._pending.append((n, loss, metric_sums))
+
+    def result(self) -> dict:
+        for n, loss, sums in self._pending:
+            self._totals[0] += float(loss.item()) * n
+            for i, s in enumerate(sums, 1):
+                self._totals[i] += float(s.item())
+            self._seen += n
+        self._pending = []
+        seen = max(self._seen, 1)
+        return dict(sorted((name, total / seen) for name, total in zip(self.names, self._totals)))
+
+
+def _verbosity(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return verbose
+
+
+class Trainer:
+    """The training half of ``Sequential``: everything after the layers are stacked."""
+
+    def _init_trainer(self):
+        self.optimizer = None
+        self.loss = None
+        self._loss_fn = None
+        self._metric_ids: list = []
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+
+    # ---- compile ----------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Choose the optimizer, the loss and the metrics to report.
+
+        >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+        ...               metrics=["accuracy"])
+
+        ``optimizer``: a name (``'sgd'``, ``'adam'``, ``'rmsprop'``, with Keras's
+        defaults) or a ``keras.optimizers`` instance. ``loss``: a name from
+        ``keras.losses`` or a function ``f(y_true, y_pred)``. ``metrics``: a list of
+        names (``'accuracy'``, ``'mae'``...) or functions.
+        """
+        if loss is None:
+            raise ValueError("compile: a loss is needed, e.g. loss='mse' for regression or "
+                             "loss='sparse_categorical_crossentropy' for integer class labels")
+        self.optimizer = optimizers.get(optimizer)
+        self._loss_fn = losses.get(loss)
+        self.loss = loss
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, str) or callable(metrics):
+            metrics = [metrics]
+        metrics = list(metrics)
+        for m in metrics:
+            _metrics.check(m)
+        self._metric_ids = metrics
+        self.compiled = True
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise ValueError(f"You must call compile() before {what}(), e.g. "
+                             "model.compile(optimizer='adam', loss='mse')")
+
+    # ---- data ---------------------------------------------------------------------------------
+    def _inputs(self, x, what: str = "x"):
+        """``x`` as a tensor of the model's dtype on its device; builds the model."""
+        x = _data.as_tensor(x, self._dtype, self._model_device(), what)
+        if not self.built:
+            self.build((None,) + tuple(x.shape[1:]))
+        return x
+
+    def _targets(self, y, n: int, where: str):
+        """``y`` as the loss expects it, after checking it against the model's output."""
+        loss = self._loss_fn
+        dtype = _dt.int64 if loss.sparse_targets else self._dtype
+        y = _data.as_tensor(y, dtype, self._model_device(), "y")
+        out_shape = self._output_shape
+        if y.shape[0] != n:
+            raise ValueError(f"{where}: x and y must hold the same number of samples, but x has "
+                             f"{n} and y has {y.shape[0]} (shape {tuple(y.shape)}). Pass the "
+                             "matching rows of both")
+        if out_shape is None:
+            return y
+        classes = out_shape[-1]
+        labels = y.ndim < len(out_shape) or (y.shape[-1] == 1 and classes not in (None, 1))
+        if isinstance(loss, losses.CategoricalCrossentropy) and labels:
+            raise ValueError(
+                f"{where}: categorical_crossentropy expects one-hot targets of shape "
+                f"(n, {classes}), one column per class, but y has shape {tuple(y.shape)}: "
+                "class labels. Use loss='sparse_categorical_crossentropy', or one-hot "
+                f"encode the labels with keras.utils.to_categorical(y, {classes})")
+        if loss.sparse_targets:
+            if y.ndim == len(out_shape) and y.shape[-1] == 1:
+                y = y.reshape(y.shape[:-1])
+            if y.ndim != len(out_shape) - 1:
+                raise ValueError(
+                    f"{where}: {loss.name} expects integer class labels of shape "
+                    f"{tuple(y.shape[:1]) + tuple(out_shape[1:-1])}, one per sample, but y has "
+                    f"shape {tuple(y.shape)}, which looks one-hot. Use "
+                    "loss='categorical_crossentropy', or give y.argmax(axis=-1)")
+            if y.numel():
+                low, high = int(y.min().item()), int(y.max().item())
+                if low < 0 or (classes is not None and high >= classes):
+                    raise ValueError(f"{where}: {loss.name} needs class labels in [0, "
+                                     f"{classes - 1}] (the model has {classes} output units), "
+                                     f"got labels from {low} to {high}")
+            return y
+        if y.ndim == len(out_shape) - 1 and classes == 1:
+            y = y.reshape(tuple(y.shape) + (1,))
+        if tuple(y.shape[1:]) != tuple(out_shape[1:]) and \
+                type(loss) in (losses.MeanSquaredError, losses.MeanAbsoluteError,
+                               losses.BinaryCrossentropy, losses.CategoricalCrossentropy):
+            raise ValueError(f"{where}: y has shape {tuple(y.shape)} but the model's output has "
+                             f"shape {tuple(out_shape)}; {loss.name} needs targets shaped like "
+                             "the output")
+        return y
+
+    def _resolve_metrics(self, y) -> list:
+        return [_metrics.get(m, tuple(y.shape), self._output_shape) for m in self._metric_ids]
+
+    # ---- one step -----------------------------------------------------------------------------
+    @property
+    def _fuses_softmax(self) -> bool:
+        layers = self.layers
+        return bool(self._loss_fn.softmax_logits and layers and layers[-1].ends_with_softmax)
+
+    def _outputs(self, x, training: bool, fuse: bool) -> Outputs:
+        if not fuse:
+            return Outputs(probs=self.call(x, training=training))
+        layers = self.layers
+        for layer in layers[:-1]:
+            x = layer(x, training=training)
+        last = layers[-1]
+        return Outputs(logits=last.call_logits(last.accept(x)))
+
+    def _loss(self, y, out: Outputs):
+        if out.logits is not None:
+            return self._loss_fn.from_softmax_logits(y, out.logits)
+        return self._loss_fn(y, out.probs)
+
+    @staticmethod
+    def _metric_sums(metric_list, y, out: Outputs) -> list:
+        with no_grad():
+            return [m.batch_sum(y, out.logits if (m.argmax_only and out.logits is not None)
+                                else out.probs.detach()) for m in metric_list]
+
+    def _train_step(self, x, y, params, metric_list, fuse, means: EpochMeans) -> None:
+        for p in params:
+            p.grad = None
+        out = self._outputs(x, True, fuse)
+        loss = self._loss(y, out)
+        loss.backward()
+        self.optimizer.step_on_grads(params)
+        means.add(x.shape[0], loss.detach(), self._metric_sums(metric_list, y, out))
+
+    # ---- fit ----------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
+            verbose="auto", callbacks=None, validation_split: float = 0.0,
+            validation_data=None, shuffle: bool = True, initial_epoch: int = 0,
+            validation_batch_size: int | None = None, validation_freq: int = 1,
+            device=None, **kwargs) -> History:
+        """Train the model on arrays ``x`` and ``y`` for ``epochs`` passes.
+
+        >>> history = model.fit(x_train, y_train, epochs=30, batch_size=32,
+        ...                     validation_split=0.2)
+        >>> history.history["val_accuracy"][-1]
+
+        Args:
+            batch_size: samples per gradient step (None: 32).
+            verbose: 'auto' or 1 (a progress line per epoch), 2 (one line per epoch),
+                0 (silent).
+            callbacks: ``keras.callbacks`` to run during training.
+            validation_split: the fraction of the data, taken from its *end* before
+                shuffling, kept aside to evaluate after each epoch.
+            validation_data: ``(x_val, y_val)`` to evaluate after each epoch instead.
+            shuffle: reshuffle the training data before each epoch (reproducibly after
+                ``nb.manual_seed``).
+            initial_epoch: the epoch to start from (to resume a run).
+            device: 'cpu' or 'cuda': move the model there first; the data follow.
+
+        Returns the ``History``. The Keras 1 argument ``nb_epoch`` is accepted with
+        a DeprecationWarning.
+        """
+        if "nb_epoch" in kwargs:
+            nb_epoch = kwargs.pop("nb_epoch")
+            warnings.warn(f"fit(nb_epoch={nb_epoch}) is the Keras 1 name; use "
+                          f"fit(epochs={nb_epoch})", DeprecationWarning, stacklevel=2)
+            epochs = nb_epoch
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(kwargs)}")
+        self._require_compiled("fit")
+        verbose = _verbosity(verbose)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        batch_size = _data.check_batch_size(batch_size)
+        if device is not None:
+            self.to(device)
+        x = self._inputs(x)
+        if x.shape[0] == 0:
+            raise ValueError("fit: x holds no samples; give at least one row of data")
+        y = self._targets(y, x.shape[0], "fit")
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
+            x_val = self._inputs(validation_data[0], "validation_data x")
+            y_val = self._targets(validation_data[1], x_val.shape[0], "fit (validation_data)")
+        elif validation_split:
+            (x, y), (x_val, y_val) = _data.split_validation(x, y, validation_split)
+        else:
+            x_val = y_val = None
+        val_batch = _data.check_batch_size(validation_batch_size, batch_size)
+
+        params = self.trainable_weights
+        metric_list = self._resolve_metrics(y)
+        names = ["loss"] + [m.name for m in metric_list]
+        fuse = self._fuses_softmax
+        bounds = _data.batch_bounds(x.shape[0], batch_size)
+        run = dict(verbose=verbose, epochs=epochs, steps=len(bounds))
+        callbacks = CallbackList(callbacks, self, **run)
+        self.history = History()
+        callbacks.append(self.history, self, **run)
+        if verbose:
+            callbacks.append(ProgbarLogger(), self, **run)
+        batch_hooks = callbacks.wants["train_batch"]
+        device = self._model_device()
+
+        self.stop_training = False
+        logs = {}
+        callbacks.call("on_train_begin", {})
+        for epoch in range(initial_epoch, epochs):
+            callbacks.call("on_epoch_begin", epoch, {})
+            xe, ye = _data.shuffled([x, y], device) if shuffle else (x, y)
+            means = EpochMeans(names)
+            for step, (start, stop) in enumerate(bounds):
+                if batch_hooks:
+                    callbacks.call("on_train_batch_begin", step, {})
+                self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop), params,
+                                 metric_list, fuse, means)
+                if batch_hooks:
+                    callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
+                if self.stop_training:
+                    break
+            logs = means.result()
+            if x_val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_tensors(x_val, y_val, val_batch, metric_list, fuse,
+                                                  callbacks)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            callbacks.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        callbacks.call("on_train_end", logs)
+        return self.history
+
+    # ---- evaluate -----------------------------------------------------------------------------
+    def _evaluate_tensors(self, x, y, batch_size, metric_list, fuse, callbacks) -> dict:
+        means = EpochMeans(["loss"] + [m.name for m in metric_list])
+        batch_hooks = callbacks.wants["test_batch"]
+        callbacks.call("on_test_begin", {})
+        with no_grad():
+            for step, (start, stop) in enumerate(_data.batch_bounds(x.shape[0], batch_size)):
+                if batch_hooks:
+                    callbacks.call("on_test_batch_begin", step, {})
+                xb, yb = _data.rows(x, start, stop), _data.rows(y, start, stop)
+                out = self._outputs(xb, False, fuse)
+                means.add(stop - start, self._loss(yb, out),
+                          self._metric_sums(metric_list, yb, out))
+                if batch_hooks:
+                    callbacks.call("on_test_batch_end", step, LazyLogs(means.result))
+        logs = means.result()
+        callbacks.call("on_test_end", logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
+                 callbacks=None, return_dict: bool = False):
+        """The loss (and metrics) on ``x``, ``y``, in inference mode.
+
+        Returns the loss as a float when no metrics were compiled, else the list
+        ``[loss, *metrics]`` in the order given to ``compile``; with
+        ``return_dict=True``, a dict by name.
+        """
+        self._require_compiled("evaluate")
+        verbose = _verbosity(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        x = self._inputs(x)
+        y = self._targets(y, x.shape[0], "evaluate")
+        metric_list = self._resolve_metrics(y)
+        steps = len(_data.batch_bounds(x.shape[0], batch_size))
+        run = dict(verbose=verbose, epochs=1, steps=steps)
+        callbacks = CallbackList(callbacks, self, **run)
+        if verbose:
+            callbacks.append(ProgbarLogger(), self, **run)
+        logs = self._evaluate_tensors(x, y, batch_size, metric_list, self._fuses_softmax,
+                                      callbacks)
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [logs[m.name] for m in metric_list]
+        return values[0] if len(values) == 1 else values
+
+    # ---- predict ------------------------------------------------------------------------------
+    def predict(self, x, batch_size: int | None = None, verbose="auto",
+                callbacks=None) -> np.ndarray:
+        """The model's outputs for ``x`` (inference mode), as a NumPy array."""
+        verbose = _verbosity(verbose)
+        batch_size = _data.check_batch_size(batch_size)
+        x = self._inputs(x)
+        bounds = _data.batch_bounds(x.shape[0], batch_size)
+        run = dict(verbose=verbose, epochs=1, steps=len(bounds))
+        callbacks = CallbackList(callbacks, self, **run)
+        if verbose:
+            callbacks.append(ProgbarLogger(), self, **run)
+        batch_hooks = callbacks.wants["predict_batch"]
+        callbacks.call("on_predict_begin", {})
+        outputs = []
+        with no_grad():
+            for step, (start, stop) in enumerate(bounds):
+                if batch_hooks:
+                    callbacks.call("on_predict_batch_begin", step, {})
+                out = self.call(_data.rows(x, start, stop), training=False)
+                outputs.append(out)
+                if batch_hooks:
+                    callbacks.call("on_predict_batch_end", step, {"outputs": out})
+        callbacks.call("on_predict_end", {})
+        if not outputs:
+            return np.zeros((0,) + tuple(self._output_shape[1:]), dtype=self._dtype.numpy)
+        joined = outputs[0] if len(outputs) == 1 else ops.cat(outputs, 0)
+        return joined.cpu().numpy().copy()
+
+    # ---- single batches -------------------------------------------------------------------------
+    def train_on_batch(self, x, y, return_dict: bool = False):
+        """One gradient step on one batch; returns its loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        x = self._inputs(x)
+        y = self._targets(y, x.shape[0], "train_on_batch")
+        metric_list = self._resolve_metrics(y)
+        means = EpochMeans(["loss"] + [m.name for m in metric_list])
+        self._train_step(x, y, self.trainable_weights, metric_list, self._fuses_softmax, means)
+        return self._batch_result(means.result(), metric_list, return_dict)
+
+    def test_on_batch(self, x, y, return_dict: bool = False):
+        """The loss (and metrics) of one batch, in inference mode."""
+        self._require_compiled("test_on_batch")
+        x = self._inputs(x)
+        y = self._targets(y, x.shape[0], "test_on_batch")
+        metric_list = self._resolve_metrics(y)
+        logs = self._evaluate_tensors(x, y, max(x.shape[0], 1), metric_list,
+                                      self._fuses_softmax, CallbackList(None, self))
+        return self._batch_result(logs, metric_list, return_dict)
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        x = self._inputs(x)
+        with no_grad():
+            return self.call(x, training=False).cpu().numpy().copy()
+
+    @staticmethod
+    def _batch_result(logs, metric_list, return_dict):
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [logs[m.name] for m in metric_list]
+        return values[0] if len(values) == 1 else values

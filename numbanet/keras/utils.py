@@ -1,0 +1,46 @@
+"""``keras.utils``: small helpers for preparing data."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
+    """One-hot encode integer class labels: ``[0, 2, 1]`` -> rows of 3 columns with a
+    single 1 each, the targets ``categorical_crossentropy`` expects.
+
+    >>> to_categorical([0, 2, 1])
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]])
+
+    ``num_classes`` defaults to ``max(x) + 1``; a trailing axis of size 1 is dropped,
+    so labels shaped (n, 1) give (n, num_classes). The result is float64, as in
+    Keras 3 (``fit`` casts it to the model's float type).
+    """
+    labels = np.asarray(x)
+    if labels.size and not np.all(np.mod(labels, 1) == 0):
+        raise ValueError("to_categorical: expected integer class labels, got values with a "
+                         "fractional part")
+    labels = labels.astype(np.int64)
+    shape = labels.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    flat = labels.reshape(-1)
+    if num_classes is None:
+        num_classes = int(flat.max()) + 1 if flat.size else 0
+    if flat.size and (flat.min() < 0 or flat.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must be in [0, {num_classes - 1}] for "
+                         f"num_classes={num_classes}, got labels from {flat.min()} to "
+                         f"{flat.max()}")
+    out = np.zeros((flat.size, num_classes))
+    out[np.arange(flat.size), flat] = 1
+    return out.reshape(tuple(shape) + (num_classes,))
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random draw (initial weights, dropout, shuffling): ``nb.manual_seed``."""
+    from ..random import manual_seed
+    manual_seed(seed)
+
+
+__all__ = ["to_categorical", "set_random_seed"]
