@@ -1,6 +1,6 @@
 """Benchmark: numbanet on a GPU against cuBLAS and PyTorch CUDA, on the same card, in one run.
 
-Four benchmarks, each through numbanet's public API on ``--device`` (default ``cuda``):
+Five benchmarks, each through numbanet's public API on ``--device`` (default ``cuda``):
 
 * ``add``      ``a + b`` of two float32 tensors of 2**26 elements: GB/s, counting 3 x 4
                bytes per element (two reads, one write), and the fraction of the card's
@@ -24,6 +24,12 @@ Four benchmarks, each through numbanet's public API on ``--device`` (default ``c
                (lr 1e-3, betas 0.9/0.999, eps 1e-8, PyTorch's update rule) written by hand
                with tensor ops under ``no_grad`` -- in both libraries, so that both do the
                same work. ms/step and the ratio numbanet/PyTorch.
+* ``conv2d``   ``nn.functional.conv2d`` forward, float32, a ResNet-stage layer: input
+               (16, 64, 56, 56), weight (64, 64, 3, 3), padding 1 (im2col + matmul):
+               TFLOP/s (2 * N*O*OH*OW * C*kh*kw flops per call) and the ratio to PyTorch's
+               ``conv2d`` (cuDNN, TF32 off) on the same card (no goal set). The output is
+               checked against PyTorch, or, without it, the first image against numbanet on
+               the CPU.
 
 Both training loops start from the same float32 NumPy data, so their first-step losses
 must agree; the relative difference is reported.
@@ -102,12 +108,17 @@ class Sizes:
     train_repeats: int
     train_steps_per_repeat: int
     slice_s: float  # time slice of one timed loop; repeats stop once it is used (min 3)
+    conv_batch: int = 16  # conv2d: input (batch, channels, side, side), 3x3 weight
+    conv_channels: int = 64
+    conv_side: int = 56
+    conv_repeats: int = 7
 
 
 FULL = Sizes(add_elements=2 ** 26, matmul_n=4096, add_repeats=15, matmul_repeats=7,
              train_warmup=10, train_repeats=9, train_steps_per_repeat=20, slice_s=2.0)
 SMALL = Sizes(add_elements=2 ** 20, matmul_n=256, add_repeats=5, matmul_repeats=3,
-              train_warmup=2, train_repeats=3, train_steps_per_repeat=3, slice_s=0.5)
+              train_warmup=2, train_repeats=3, train_steps_per_repeat=3, slice_s=0.5,
+              conv_batch=2, conv_channels=8, conv_side=12, conv_repeats=3)
 
 MLP_BATCH, MLP_SIZES, MLP_CLASSES = 128, (784, 256, 256, 10), 10
 ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
@@ -702,19 +713,89 @@ def bench_mlp_adam(ctx: Context, res: Result) -> None:
     _bench_training(ctx, res, mlp_adam_data, mlp_adam_step, GOAL_MLP_ADAM_VS_TORCH)
 
 
+def conv2d_flops(n: int, c: int, o: int, side: int, k: int = 3) -> float:
+    """Multiply-adds x 2 of a stride-1 'same' convolution: every output element is a dot
+    product of length C*k*k."""
+    return 2.0 * n * o * side * side * c * k * k
+
+
+def bench_conv2d(ctx: Context, res: Result) -> None:
+    import numpy as np
+    nb, sz = ctx.nb, ctx.sizes
+    n, c, side = sz.conv_batch, sz.conv_channels, sz.conv_side
+    flops = conv2d_flops(n, c, c, side)
+    res.details.update(input=(n, c, side, side), weight=(c, c, 3, 3), padding=1,
+                       flops_per_call=flops)
+    rng = np.random.default_rng(ctx.seed)
+    X = rng.standard_normal((n, c, side, side), dtype=np.float32)
+    W = (rng.standard_normal((c, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    F = nb.nn.functional
+
+    nb_error, tflops, nb_first = None, None, None
+    try:
+        x, w = nb.from_numpy(X).to(ctx.device), nb.from_numpy(W).to(ctx.device)
+        t = timed_loop(lambda: F.conv2d(x, w, padding=1), ctx.nb_sync, warmup=1,
+                       repeats=sz.conv_repeats, inner=1, slice_s=sz.slice_s)
+        del t["first_value"]
+        nb_first = t.pop("last")[:1].cpu().numpy()
+        tflops = flops / t["median"] / 1e12
+        res.details["numbanet"] = t
+        del x, w
+    except Exception as exc:  # noqa: BLE001 - measure the reference anyway, then re-raise
+        nb_error = exc
+    res.add("numbanet conv2d forward", tflops, "TFLOP/s",
+            note="" if nb_error is None else f"failed: {type(nb_error).__name__}")
+    if nb_error is None:
+        res.add("numbanet compile/warm-up (first call)", res.details["numbanet"]["first"], "s")
+    ctx.release()
+
+    def torch_conv(torch):
+        tx, tw = torch.from_numpy(X).to(ctx.device), torch.from_numpy(W).to(ctx.device)
+        conv = torch.nn.functional.conv2d
+        tt = timed_loop(lambda: conv(tx, tw, padding=1), ctx.torch_sync(torch), warmup=1,
+                        repeats=sz.conv_repeats, inner=1, slice_s=sz.slice_s)
+        del tt["first_value"]
+        res.details["torch_first_image"] = tt.pop("last")[:1].cpu().numpy()
+        res.details["torch"] = tt
+        return flops / tt["median"] / 1e12
+
+    ref, why = measure_reference(ctx, res, "torch", torch_conv)
+    if nb_first is not None:
+        expected = res.details.pop("torch_first_image", None)
+        if expected is None:  # no PyTorch: numbanet on the CPU is the reference
+            expected = F.conv2d(nb.from_numpy(X[:1]), nb.from_numpy(W), padding=1).numpy()
+        err = float(np.abs(nb_first - expected).max()) / max(float(np.abs(expected).max()),
+                                                               1e-30)
+        res.details["max_rel_error_first_image"] = err
+        if err > 1e-4:
+            raise AssertionError(f"conv2d is wrong: max error {err:g} (relative to max |out|) "
+                                 "on the first image")
+    where = "cuDNN" if ctx.is_cuda else "CPU"
+    res.add(f"PyTorch conv2d ({where}, TF32 off)", ref, "TFLOP/s", note=why)
+    res.add("numbanet / PyTorch (throughput)", _ratio(tflops, ref), "x",
+            note=why or ("no goal set" if nb_error is None else "numbanet failed"))
+    if nb_error is not None:
+        raise nb_error
+
+
 BENCHMARKS: tuple[tuple[str, str, Callable], ...] = (
     ("add", "elementwise add, float32, 2**26 elements", bench_add),
     ("matmul", "matmul, float32, 4096 x 4096 x 4096", bench_matmul),
     ("seed_mlp", "seed MLP training step (64x1000 -> 100 -> 10, MSE sum, SGD)", bench_seed_mlp),
     ("mlp_adam", "MLP 784-256-256-10, batch 128, softmax cross-entropy, Adam", bench_mlp_adam),
+    ("conv2d", "conv2d forward, float32, (16, 64, 56, 56) * (64, 64, 3, 3), padding 1",
+     bench_conv2d),
 )
 
 
 def small_title(title: str, sizes: Sizes) -> str:
     if sizes is FULL:
         return title
+    c, side = sizes.conv_channels, sizes.conv_side
     return (title.replace("2**26", f"2**{int(math.log2(sizes.add_elements))}")
-            .replace("4096 x 4096 x 4096", " x ".join([str(sizes.matmul_n)] * 3)))
+            .replace("4096 x 4096 x 4096", " x ".join([str(sizes.matmul_n)] * 3))
+            .replace("(16, 64, 56, 56) * (64, 64, 3, 3)",
+                     f"({sizes.conv_batch}, {c}, {side}, {side}) * ({c}, {c}, 3, 3)"))
 
 
 # ---- running and reporting -----------------------------------------------------------------

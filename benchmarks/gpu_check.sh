@@ -139,7 +139,8 @@ export NUMBANET_CUDA_EXAMPLES=${NUMBANET_CUDA_EXAMPLES:-3}
 timeout -s INT -k "$KILL_AFTER" "$TESTS_TIMEOUT" "${PYP[@]}" -m pytest -q -m cuda \
     -p no:cacheprovider --junitxml="$OUT/gpu_tests.xml" tests/test_cuda.py \
     tests/test_seed_programs.py tests/backend tests/autograd tests/test_tensor_ops.py \
-    tests/test_inplace_and_errors.py 2>&1 | tee "$OUT/gpu_tests.log"
+    tests/test_inplace_and_errors.py tests/nn/test_conv_layers.py \
+    tests/nn/test_cnn_rnn_match_torch.py 2>&1 | tee "$OUT/gpu_tests.log"
 TESTS_RC=${PIPESTATUS[0]}
 case "$TESTS_RC" in
     0) TESTS_TXT="passed" ;;

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+import seed_autograd
 from seed_autograd import RESULT_TAG, ROOT, _versions, _worker_env
 
 PROGRAMS = {"seed_nn": (1.0, 0.8), "mlp_adam": (1.0, None)}  # goal, aim
@@ -64,7 +65,7 @@ def _program(lib, name, seed):
     return step
 
 
-def worker(library, program, args):
+def worker(library, program, args, make_program=None):
     if library == "torch":
         try:
             import torch as lib
@@ -73,7 +74,7 @@ def worker(library, program, args):
     else:
         sys.path.insert(0, ROOT)
         import numbanet as lib
-    step = _program(lib, program, args.seed)
+    step = (make_program or _program)(lib, program, args.seed)
     first = step()
     for _ in range(args.warmup - 1):
         step()
@@ -85,8 +86,8 @@ def worker(library, program, args):
     return {"median_ms": 1e3 * statistics.median(times), "first_loss": first, "last_loss": last}
 
 
-def _run(library, program, args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", library, program,
+def _run(library, program, args, script=__file__):
+    cmd = [sys.executable, os.path.abspath(script), "--worker", library, program,
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--seed", str(args.seed)]
     proc = subprocess.run(cmd, env=_worker_env(), capture_output=True, text=True, cwd=ROOT,
                           timeout=600)
@@ -96,24 +97,33 @@ def _run(library, program, args):
     return {"error": f"exit status {proc.returncode}: {proc.stderr[-2000:]}"}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
+def main(argv=None, *, doc=__doc__, programs=None, make_program=None, script=__file__,
+         steps=500, warmup=30):
+    """Run the benchmark (or, with ``--worker``, one worker). Other benchmarks of training
+    steps (conv_bench.py) call this with their own programs and script."""
+    programs = programs or PROGRAMS
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--warmup", type=int, default=warmup)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--programs", nargs="*", default=list(PROGRAMS), choices=list(PROGRAMS))
+    parser.add_argument("--programs", nargs="*", default=list(programs), choices=list(programs))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="OPENBLAS_NUM_THREADS and OMP_NUM_THREADS of the workers "
+                             "(default: leave every library at its default)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    seed_autograd._THREADS = args.threads  # read by _worker_env
     if args.worker:
-        print(RESULT_TAG + json.dumps(worker(*args.worker, args)), flush=True)
+        print(RESULT_TAG + json.dumps(worker(*args.worker, args, make_program)), flush=True)
         return 0
 
     v = _versions()
     print(f"machine: {v['nproc']} CPUs ({v['cpu']}); Python {v['python']}, numpy {v['numpy']}, "
           f"numba {v['numba']}, torch {v['torch']}; {args.rounds} rounds x {args.warmup} "
-          f"warm-up + {args.steps} timed steps per worker")
+          f"warm-up + {args.steps} timed steps per worker; threads: "
+          f"{'library defaults' if args.threads is None else args.threads}")
     failed = False
     for program in args.programs:
         rounds = {lib: [] for lib in LIBRARIES}
@@ -121,7 +131,7 @@ def main(argv=None):
             order = LIBRARIES if r % 2 == 0 else LIBRARIES[::-1]
             cells = []
             for lib in order:
-                res = _run(lib, program, args)
+                res = _run(lib, program, args, script)
                 if "median_ms" in res:
                     rounds[lib].append(res["median_ms"])
                     cells.append(f"{lib} {res['median_ms']:.3f} ms "
@@ -132,7 +142,7 @@ def main(argv=None):
             print(f"  {program} round {r + 1}: " + "; ".join(cells), flush=True)
         if rounds["numbanet"] and rounds["torch"]:
             nb_ms, torch_ms = (statistics.median(rounds[lib]) for lib in LIBRARIES)
-            goal, aim = PROGRAMS[program]
+            goal, aim = programs[program]
             verdict = "met" if nb_ms / torch_ms <= goal else "MISSED"
             aim_text = f", aim {aim}" if aim else ""
             print(f"{program}: numbanet {nb_ms:.3f} ms/step, PyTorch {torch_ms:.3f} ms/step, "

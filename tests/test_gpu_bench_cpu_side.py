@@ -260,6 +260,26 @@ def test_matmul_without_torch_reports_its_ratios_as_not_measured():
     assert res.details["max_rel_error_numbanet"] < 1e-5
 
 
+def test_conv2d_flops_count_a_multiply_add_as_two():
+    assert gb.conv2d_flops(16, 64, 64, 56) == 2.0 * 16 * 64 * 56 * 56 * 64 * 9
+
+
+def test_conv2d_without_torch_is_checked_against_the_cpu_and_reports_no_ratio():
+    import dataclasses
+    sizes = dataclasses.replace(TINY, conv_batch=2, conv_channels=3, conv_side=5)
+    ctx = gb.Context("cpu", sizes, without=("torch",))
+    res = gb.Result("conv2d", "conv2d")
+    gb.bench_conv2d(ctx, res)
+    by_label = {f.label: f for f in res.figures}
+    assert by_label["numbanet conv2d forward"].value > 0
+    assert by_label["numbanet / PyTorch (throughput)"].value is None
+    assert "torch excluded" in by_label["numbanet / PyTorch (throughput)"].note
+    assert res.details["max_rel_error_first_image"] < 1e-6
+    assert "conv2d" in gb.small_title(dict((n, t) for n, t, _ in gb.BENCHMARKS)["conv2d"],
+                                      sizes) and "(2, 3, 5, 5)" in gb.small_title(
+        dict((n, t) for n, t, _ in gb.BENCHMARKS)["conv2d"], sizes)
+
+
 # ---- writing JSON and Markdown -------------------------------------------------------------
 
 def _sample_results():
@@ -326,7 +346,7 @@ def test_cpu_smoke_run_writes_valid_json_and_markdown(tmp_path):
     data = json.loads(out.read_text())
     assert data["meta"]["device"] == "cpu" and data["meta"]["small"] is True
     names = [b["name"] for b in data["benchmarks"]]
-    assert names == ["add", "matmul", "seed_mlp", "mlp_adam"]
+    assert names == ["add", "matmul", "seed_mlp", "mlp_adam", "conv2d"]
     assert all(b["status"] == "ok" for b in data["benchmarks"]), \
         [(b["name"], b["error"]) for b in data["benchmarks"]]
     for b in data["benchmarks"]:

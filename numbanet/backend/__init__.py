@@ -117,6 +117,50 @@ class Backend:
         """int64 array (count, a.ndim) of the coordinates of the non-zero entries, in C order."""
         raise NotImplementedError
 
+    # -- sliding windows: convolution and pooling (see backend/windows.py) -------------------
+    # ``x`` is an (N, C, H, W) float array in any layout; ``geo`` the window as the tuple of
+    # ints (kh, kw, sh, sw, ph, pw, dh, dw); ``out_hw`` the (OH, OW) the caller computed from
+    # it (every window starts inside the image or its padding).
+
+    def im2col(self, x, geo, out_hw):
+        """Unfold the windows of ``x`` into columns: a new C-contiguous array ``cols`` of shape
+        (N, C*kh*kw, OH*OW) with ``cols[n, (c*kh + i)*kw + j, oh*OW + ow] = x[n, c, ih, iw]``
+        (0 in the padding), ``ih = oh*sh - ph + i*dh``, ``iw = ow*sw - pw + j*dw``.
+
+        A convolution is then one matrix product per image: the weight (O, C*kh*kw) times
+        ``cols[n]`` gives the (O, OH*OW) output. That trades memory (each pixel is copied
+        once per window that holds it) for the speed of matmul."""
+        raise NotImplementedError
+
+    def col2im(self, cols, geo, out_hw, shape):
+        """The adjoint of ``im2col``: a new array of ``shape`` (N, C, H, W) where each pixel is
+        the sum of the entries of ``cols`` (N, C*kh*kw, OH*OW) that ``im2col`` copies it to.
+        This is the gradient of a convolution with respect to its input."""
+        raise NotImplementedError
+
+    def max_pool2d(self, x, geo, out_hw):
+        """(values, indices): the maximum of each window, padding excluded, and the int64 flat
+        index ``ih*W + iw`` in its (H, W) plane of where it was; NaN counts as the largest
+        value (the last NaN of a window wins), as in PyTorch. Both shaped (N, C, OH, OW).
+        A window that holds only padding (possible with dilation) gives -inf and index -1."""
+        raise NotImplementedError
+
+    def max_pool2d_backward(self, g, indices, geo, shape):
+        """A new array of ``shape`` (N, C, H, W): zero, plus each entry of ``g`` (N, C, OH, OW)
+        at the pixel ``indices`` names (summed where windows overlap; index -1 sends nowhere)."""
+        raise NotImplementedError
+
+    def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
+        """The mean of each window (dilation 1): the sum of its pixels over the window clipped
+        to the padded image (``count_include_pad``) or to the image, or over
+        ``divisor_override`` when it is > 0; 0 for a window outside the image."""
+        raise NotImplementedError
+
+    def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
+        """A new array of ``shape`` (N, C, H, W): each entry of ``g`` divided as the forward
+        divided, added to every pixel of its window."""
+        raise NotImplementedError
+
     # -- fused optimizer updates ---------------------------------------------------------
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, bias_correction1,
                   bias_correction2_sqrt, weight_decay):

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from . import Backend, scalar
+from . import Backend, scalar, windows
 from .specialise import fingerprint, specialise
 
 # NumPy's error model: a division by zero gives inf/nan instead of raising. The scalar
@@ -234,6 +234,174 @@ def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correct
         mf[i] = mi
         vf[i] = vi
         pf[i] = pf[i] - step_size * (mi / (math.sqrt(vi) / bc2_sqrt + e))
+
+
+
+# ---- sliding windows: convolution and pooling (see backend/windows.py) -----------------------
+
+_WINDOWS = windows.compiled(njit, "cpu")
+_avg_window, _avg_divisor = _WINDOWS.avg_window, _WINDOWS.avg_divisor
+
+
+@_jit
+def _im2col(x, geo, out):
+    """out[n, (c, i, j), oh, ow] = x[n, c, ih, iw] (0 in the padding), row by row: the
+    bounds of a row of taps are checked once per output row, not per element."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    n_img, channels, height, width = x.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    for n in range(n_img):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    k = (c * kh + i) * kw + j
+                    for oh in range(out_h):
+                        ih = oh * sh - ph + i * dh
+                        if ih < 0 or ih >= height:
+                            for ow in range(out_w):
+                                out[n, k, oh, ow] = 0
+                        else:
+                            for ow in range(out_w):
+                                iw = ow * sw - pw + j * dw
+                                out[n, k, oh, ow] = x[n, c, ih, iw] if 0 <= iw < width else 0
+
+
+@_jit
+def _valid_outputs(tap, stride, pad, dilation, size, n_out):
+    """[lo, hi): the output positions o whose tap ``tap`` reads inside 0..size-1, i.e.
+    0 <= o*stride - pad + tap*dilation < size (computed once per tap, not per element)."""
+    first = pad - tap * dilation
+    last = size - 1 + pad - tap * dilation
+    lo = 0 if first <= 0 else (first + stride - 1) // stride
+    hi = 0 if last < 0 else min(n_out, last // stride + 1)
+    return lo, max(lo, hi)
+
+
+@_jit
+def _col2im(cols, geo, out):
+    """The adjoint of ``_im2col``: each column entry is added back to the pixel it was
+    copied from (a pixel under several windows gets the sum). ``out`` starts at zero."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    n_img, channels, height, width = out.shape
+    out_h, out_w = cols.shape[2], cols.shape[3]
+    for n in range(n_img):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    k = (c * kh + i) * kw + j
+                    lo, hi = _valid_outputs(j, sw, pw, dw, width, out_w)
+                    shift = j * dw - pw
+                    for oh in range(out_h):
+                        ih = oh * sh - ph + i * dh
+                        if 0 <= ih < height:
+                            for ow in range(lo, hi):
+                                out[n, c, ih, ow * sw + shift] += cols[n, k, oh, ow]
+
+
+KH = KW = 1  # placeholders, bound per kernel size by ``_max_pool_kernel``
+
+
+def _max_pool_template(x, geo, out, indices):
+    """Max pooling with the kernel size KH x KW bound at compile time (see
+    ``_max_pool_kernel``); the window semantics are those of ``windows.max_window``.
+    Windows wholly inside the image, the common case, skip the bounds checks."""
+    _, _, sh, sw, ph, pw, dh, dw = geo
+    n_img, channels, height, width = x.shape
+    out_h, out_w = out.shape[2], out.shape[3]
+    for n in range(n_img):
+        for c in range(channels):
+            for oh in range(out_h):
+                h0 = oh * sh - ph
+                rows_inside = h0 >= 0 and h0 + (KH - 1) * dh < height
+                for ow in range(out_w):
+                    w0 = ow * sw - pw
+                    if rows_inside and w0 >= 0 and w0 + (KW - 1) * dw < width:
+                        best = x[n, c, h0, w0]
+                        where = h0 * width + w0
+                        for i in range(KH):
+                            for j in range(KW):
+                                v = x[n, c, h0 + i * dh, w0 + j * dw]
+                                if v > best or v != v:
+                                    best = v
+                                    where = (h0 + i * dh) * width + w0 + j * dw
+                        out[n, c, oh, ow] = best
+                        indices[n, c, oh, ow] = where
+                        continue
+                    best = -np.inf
+                    where = -1
+                    for i in range(KH):
+                        ih = h0 + i * dh
+                        if 0 <= ih < height:
+                            for j in range(KW):
+                                iw = w0 + j * dw
+                                if 0 <= iw < width:
+                                    v = x[n, c, ih, iw]
+                                    if v > best or where < 0 or v != v:
+                                        best = v
+                                        where = ih * width + iw
+                    out[n, c, oh, ow] = best
+                    indices[n, c, oh, ow] = where
+
+
+_MAX_POOL = {}
+
+
+def _max_pool_kernel(kh, kw):
+    """The max pooling kernel for windows of kh x kw taps. Loops over a kernel size known
+    only at run time ran 5x slower (LLVM prepares them for long trip counts: a 2x2 window
+    has 4 taps), so each kernel size gets its own compiled copy, cached on disk."""
+    kernel = _MAX_POOL.get((kh, kw))
+    if kernel is None:
+        kernel = _MAX_POOL[kh, kw] = specialise(_max_pool_template, _jit, f"k{kh}x{kw}",
+                                                KH=kh, KW=kw)
+    return kernel
+
+
+@_jit
+def _max_pool_backward(g, indices, out):
+    """Each output's gradient goes to the pixel its maximum came from. ``out`` starts at 0."""
+    n_img, channels, out_h, out_w = g.shape
+    width = out.shape[3]
+    for n in range(n_img):
+        for c in range(channels):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    at = indices[n, c, oh, ow]
+                    if at >= 0:  # -1: a window wholly in the padding (its max is -inf)
+                        out[n, c, at // width, at % width] += g[n, c, oh, ow]
+
+
+@_jit
+def _avg_pool(x, geo, count_include_pad, divisor_override, out):
+    n_img, channels, out_h, out_w = out.shape
+    for n in range(n_img):
+        for c in range(channels):
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    out[n, c, oh, ow] = _avg_window(x, n, c, oh, ow, geo, count_include_pad,
+                                                    divisor_override)
+
+
+@_jit
+def _avg_pool_backward(g, geo, count_include_pad, divisor_override, out):
+    """Each output's gradient, divided as the forward divided, to every pixel of its
+    window. ``out`` starts at zero."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    n_img, channels, out_h, out_w = g.shape
+    height, width = out.shape[2], out.shape[3]
+    for oh in range(out_h):
+        for ow in range(out_w):
+            divisor = _avg_divisor(oh, ow, height, width, geo, count_include_pad,
+                                   divisor_override)
+            if divisor == 0:
+                continue
+            h0, w0 = oh * sh - ph, ow * sw - pw
+            for n in range(n_img):
+                for c in range(channels):
+                    share = g[n, c, oh, ow] / divisor
+                    for ih in range(max(h0, 0), min(h0 + kh, height)):
+                        for iw in range(max(w0, 0), min(w0 + kw, width)):
+                            out[n, c, ih, iw] += share
 
 
 # ---- helpers ----------------------------------------------------------------------
@@ -466,6 +634,41 @@ class CPUBackend(Backend):
 
     def nonzero(self, a):
         return _nonzero(self.contiguous(a).reshape(-1), np.array(a.shape, np.int64))
+
+    # -- sliding windows ---------------------------------------------------------------------
+    def im2col(self, x, geo, out_hw):
+        n, c, _, _ = x.shape
+        kh, kw = geo[0], geo[1]
+        cols = np.empty((n, c * kh * kw) + tuple(out_hw), x.dtype)
+        _im2col(x, geo, cols)
+        return cols.reshape(n, c * kh * kw, out_hw[0] * out_hw[1])
+
+    def col2im(self, cols, geo, out_hw, shape):
+        out = np.zeros(shape, cols.dtype)
+        _col2im(cols.reshape(cols.shape[:2] + tuple(out_hw)), geo, out)
+        return out
+
+    def max_pool2d(self, x, geo, out_hw):
+        shape = x.shape[:2] + tuple(out_hw)
+        out = np.empty(shape, x.dtype)
+        indices = np.empty(shape, np.int64)
+        _max_pool_kernel(geo[0], geo[1])(x, geo, out, indices)
+        return out, indices
+
+    def max_pool2d_backward(self, g, indices, geo, shape):
+        out = np.zeros(shape, g.dtype)
+        _max_pool_backward(g, indices, out)
+        return out
+
+    def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
+        out = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        _avg_pool(x, geo, bool(count_include_pad), int(divisor_override), out)
+        return out
+
+    def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
+        out = np.zeros(shape, g.dtype)
+        _avg_pool_backward(g, geo, bool(count_include_pad), int(divisor_override), out)
+        return out
 
     def adam_step(self, p, g, m, v, *numbers):
         _adam_step(p, g, m, v, *numbers)

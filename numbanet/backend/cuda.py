@@ -21,8 +21,9 @@ from numba import cuda
 from . import Backend
 from .cuda_kernels import (_ARGREDUCE, _BINARY, _RANDOM, _REDUCE, _UNARY, BM, BN,
                            MAX_BLOCKS, NT, RANDOM_STATES, SIMULATED, THREADS, _adam_step,
-                           _arange, _floor_to_int, _gather, _matmul_kernel, _nonzero_coords,
-                           _scatter, _where_strided)
+                           _arange, _avg_pool, _avg_pool_backward, _col2im, _floor_to_int,
+                           _gather, _im2col, _matmul_kernel, _max_pool, _max_pool_backward,
+                           _nonzero_coords, _scatter, _where_strided)
 
 from numba.cuda.random import create_xoroshiro128p_states  # noqa: E402 (loaded quietly above)
 
@@ -473,6 +474,49 @@ class CUDABackend(Backend):
 
     def index_put(self, dst, axis, index, src):
         return self._scatter(dst, axis, index, src, False)
+
+    # -- sliding windows ---------------------------------------------------------------------
+    def _run(self, kernel, out, *args):
+        """Launch ``kernel`` with one thread per element of ``out`` (its last argument)."""
+        if out.size:
+            blocks, threads = _launch(out.size)
+            kernel[blocks, threads](*args, out)
+        return out
+
+    def _four_d(self, cols, out_hw):
+        """A (N, K, OH, OW) view of (N, K, OH*OW) columns (copied first if it must be)."""
+        shape = tuple(cols.shape[:2]) + tuple(out_hw)
+        view = self.reshape_view(cols, shape)
+        return view if view is not None else self.reshape_view(self.contiguous(cols), shape)
+
+    def im2col(self, x, geo, out_hw):
+        n, c = x.shape[0], x.shape[1]
+        cols = _alloc((n, c * geo[0] * geo[1], out_hw[0] * out_hw[1]), x.dtype)
+        self._run(_im2col, self._four_d(cols, out_hw), x, geo)
+        return cols
+
+    def col2im(self, cols, geo, out_hw, shape):
+        return self._run(_col2im, _alloc(tuple(shape), cols.dtype), self._four_d(cols, out_hw),
+                         geo)
+
+    def max_pool2d(self, x, geo, out_hw):
+        shape = tuple(x.shape[:2]) + tuple(out_hw)
+        out, indices = _alloc(shape, x.dtype), _alloc(shape, np.int64)
+        if out.size:
+            blocks, threads = _launch(out.size)
+            _max_pool[blocks, threads](x, geo, out, indices)
+        return out, indices
+
+    def max_pool2d_backward(self, g, indices, geo, shape):
+        return self._run(_max_pool_backward, _alloc(tuple(shape), g.dtype), g, indices, geo)
+
+    def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
+        out = _alloc(tuple(x.shape[:2]) + tuple(out_hw), x.dtype)
+        return self._run(_avg_pool, out, x, geo, bool(count_include_pad), int(divisor_override))
+
+    def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
+        return self._run(_avg_pool_backward, _alloc(tuple(shape), g.dtype), g, geo,
+                         bool(count_include_pad), int(divisor_override))
 
     def adam_step(self, p, g, m, v, *numbers):
         if p.size:

@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # on the simulator, Numba's random module warns
                                    xoroshiro128p_uniform_float32,
                                    xoroshiro128p_uniform_float64)
 
-from . import scalar
+from . import scalar, windows
 from .specialise import fingerprint, specialise
 
 SIMULATED = bool(config.ENABLE_CUDASIM)
@@ -452,3 +452,120 @@ def _floor_to_int(u, low, span, out):
         v = low + np.int64(math.floor(u[i] * span))
         out[i] = v if v < low + span else low + span - 1
         i += cuda.gridsize(1)
+
+
+# ---- sliding windows: convolution and pooling (see backend/windows.py) ---------------------
+# One thread per output element. The gradients (col2im and the pooling backwards) gather:
+# a thread per input pixel adds up what the windows over it send back, so no two threads
+# write one address and no atomics are needed.
+
+_WINDOWS = windows.compiled(_device_jit, "cuda")
+_source_pixel, _covering_output = _WINDOWS.source_pixel, _WINDOWS.covering_output
+_max_window, _avg_window, _avg_divisor = \
+    _WINDOWS.max_window, _WINDOWS.avg_window, _WINDOWS.avg_divisor
+
+
+@_kernel_jit
+def _im2col(x, geo, out):
+    """out (N, C*kh*kw, OH, OW)[n, (c, i, j), oh, ow] = x[n, c, ih, iw], 0 in the padding."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    e = cuda.grid(1)
+    while e < out.size:
+        n, k, oh, ow = _coords(e, out.shape)
+        j = k % kw
+        i = (k // kw) % kh
+        c = k // (kw * kh)
+        ih = _source_pixel(oh, i, sh, ph, dh)
+        iw = _source_pixel(ow, j, sw, pw, dw)
+        if 0 <= ih < x.shape[2] and 0 <= iw < x.shape[3]:
+            out[n, k, oh, ow] = x[n, c, ih, iw]
+        else:
+            out[n, k, oh, ow] = 0
+        e += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _col2im(cols, geo, out):
+    """out[n, c, ih, iw] = the sum of the column entries im2col copies pixel (ih, iw) to."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    out_h, out_w = cols.shape[2], cols.shape[3]
+    e = cuda.grid(1)
+    while e < out.size:
+        n, c, ih, iw = _coords(e, out.shape)
+        acc = 0.0
+        for i in range(kh):
+            oh = _covering_output(ih, i, sh, ph, dh, out_h)
+            if oh >= 0:
+                for j in range(kw):
+                    ow = _covering_output(iw, j, sw, pw, dw, out_w)
+                    if ow >= 0:
+                        acc += cols[n, (c * kh + i) * kw + j, oh, ow]
+        out[n, c, ih, iw] = acc
+        e += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _max_pool(x, geo, out, indices):
+    e = cuda.grid(1)
+    while e < out.size:
+        n, c, oh, ow = _coords(e, out.shape)
+        value, where = _max_window(x, n, c, oh, ow, geo)
+        out[n, c, oh, ow] = value
+        indices[n, c, oh, ow] = where
+        e += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _max_pool_backward(g, indices, geo, out):
+    """out[n, c, ih, iw] = the sum of g over the windows whose maximum was pixel (ih, iw)."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    out_h, out_w = g.shape[2], g.shape[3]
+    e = cuda.grid(1)
+    while e < out.size:
+        n, c, ih, iw = _coords(e, out.shape)
+        here = ih * out.shape[3] + iw
+        acc = 0.0
+        for i in range(kh):
+            oh = _covering_output(ih, i, sh, ph, dh, out_h)
+            if oh >= 0:
+                for j in range(kw):
+                    ow = _covering_output(iw, j, sw, pw, dw, out_w)
+                    if ow >= 0 and indices[n, c, oh, ow] == here:
+                        acc += g[n, c, oh, ow]
+        out[n, c, ih, iw] = acc
+        e += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _avg_pool(x, geo, count_include_pad, divisor_override, out):
+    e = cuda.grid(1)
+    while e < out.size:
+        n, c, oh, ow = _coords(e, out.shape)
+        out[n, c, oh, ow] = _avg_window(x, n, c, oh, ow, geo, count_include_pad,
+                                        divisor_override)
+        e += cuda.gridsize(1)
+
+
+@_kernel_jit
+def _avg_pool_backward(g, geo, count_include_pad, divisor_override, out):
+    """out[n, c, ih, iw] = the sum over the windows holding pixel (ih, iw) of their gradient
+    divided as the forward divided."""
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    out_h, out_w = g.shape[2], g.shape[3]
+    height, width = out.shape[2], out.shape[3]
+    e = cuda.grid(1)
+    while e < out.size:
+        n, c, ih, iw = _coords(e, out.shape)
+        acc = 0.0
+        for i in range(kh):
+            oh = _covering_output(ih, i, sh, ph, 1, out_h)
+            if oh >= 0:
+                for j in range(kw):
+                    ow = _covering_output(iw, j, sw, pw, 1, out_w)
+                    if ow >= 0:
+                        divisor = _avg_divisor(oh, ow, height, width, geo, count_include_pad,
+                                               divisor_override)
+                        if divisor > 0:
+                            acc += g[n, c, oh, ow] / divisor
+        out[n, c, ih, iw] = acc
+        e += cuda.gridsize(1)

@@ -72,6 +72,17 @@ def jobs():
         t = f32 if dtype.name == "float32" else f64
         yield f"random {kind} {t}", kernel, (states, arr(t, 1, "C"), t, t)
     yield "randint", C._floor_to_int, (arr(f64, 1, "C"), i64, i64, arr(i64, 1, "C"))
+    geo = types.UniTuple(i64, 8)
+    for t in (f32, f64):
+        yield f"im2col {t}", C._im2col, (arr(t, 4), geo, arr(t, 4))
+        yield f"col2im {t}", C._col2im, (arr(t, 4), geo, arr(t, 4, "C"))
+        yield f"max_pool2d {t}", C._max_pool, (arr(t, 4), geo, arr(t, 4, "C"),
+                                               arr(i64, 4, "C"))
+        yield f"max_pool2d_backward {t}", C._max_pool_backward, (
+            arr(t, 4), arr(i64, 4, "C"), geo, arr(t, 4, "C"))
+        yield f"avg_pool2d {t}", C._avg_pool, (arr(t, 4), geo, b1, i64, arr(t, 4, "C"))
+        yield f"avg_pool2d_backward {t}", C._avg_pool_backward, (arr(t, 4), geo, b1, i64,
+                                                                 arr(t, 4, "C"))
     for t in (f32, f64):
         yield f"adam {t}", C._adam_step, (arr(t, 1, "C"),) * 4 + (f64,) * 7  # Python floats
 

@@ -1,0 +1,107 @@
+"""Batch normalization in training mode as one op.
+
+For each channel c (dim 1), over the M values of the batch and the spatial dims::
+
+    mean = sum(x) / M,   var = sum((x - mean)**2) / M          (biased: used to normalise)
+    x_hat = (x - mean) / sqrt(var + eps)
+    y = weight * x_hat + bias
+
+The gradient with respect to x needs all M values of the channel, because each of
+them moved the mean and the variance::
+
+    grad_x = weight / sqrt(var + eps) / M * (M * g - sum(g) - x_hat * sum(g * x_hat))
+    grad_weight = sum(g * x_hat),   grad_bias = sum(g)
+
+The forward runs on the backend directly and keeps ``x_hat`` and ``1/sqrt(var + eps)``;
+the backward is written with tensor ops. Under ``create_graph=True`` it recomputes
+``x_hat`` from ``x`` with tensor ops first, so that the gradient is itself
+differentiable. The running statistics are the caller's business
+(``nn.functional.batch_norm``).
+"""
+from __future__ import annotations
+
+import math
+
+from ...tensor import Tensor
+from ..function import Function
+from ..grad_mode import state
+from .dispatch import wrap
+from .shape import reshape
+
+
+def channel_shape(x_shape) -> tuple:
+    """(1, C, 1, ...): a per-channel vector shaped to broadcast against ``x``."""
+    return (1, x_shape[1]) + (1,) * (len(x_shape) - 2)
+
+
+def batch_stats(x: Tensor):
+    """Backend arrays (mean, biased variance), each of shape (C,), over every dim but 1."""
+    be, dtype = x._device.backend, x._dtype
+    dims = (0,) + tuple(range(2, x.ndim))
+    count = math.prod(x._shape[d] for d in dims)
+    shape = channel_shape(x._shape)
+    mean = be.reduce("sum", x._data, dims, dtype)
+    be.binary("mul", mean, dtype.numpy.type(1.0 / count), mean)
+    centered = be.empty(x._shape, dtype)
+    be.binary("sub", x._data, be.reshape_view(mean, shape), centered)
+    be.binary("mul", centered, centered, centered)
+    var = be.reduce("sum", centered, dims, dtype)
+    be.binary("mul", var, dtype.numpy.type(1.0 / count), var)
+    return mean, var
+
+
+class BatchNorm(Function):
+    """y = weight * (x - mean) / sqrt(var + eps) + bias with the batch's own statistics
+    (``mean``, ``var``: backend arrays of shape (C,) from ``batch_stats``)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, mean, var, eps):
+        be, dtype = x._device.backend, x._dtype
+        shape = channel_shape(x._shape)
+        inv_std = be.empty(var.shape, dtype)
+        be.binary("add", var, dtype.numpy.type(eps), inv_std)
+        be.unary("sqrt", inv_std, inv_std)
+        be.binary("div", dtype.numpy.type(1.0), inv_std, inv_std)
+        x_hat = be.empty(x._shape, dtype)
+        be.binary("sub", x._data, be.reshape_view(mean, shape), x_hat)
+        be.binary("mul", x_hat, be.reshape_view(inv_std, shape), x_hat)
+        if weight is None:
+            out = be.empty(x._shape, dtype)
+            be.unary("identity", x_hat, out)
+        else:
+            out = be.empty(x._shape, dtype)
+            be.binary("mul", x_hat, be.reshape_view(weight._data, shape), out)
+        if bias is not None:
+            be.binary("add", out, be.reshape_view(bias._data, shape), out)
+        ctx.eps = eps
+        ctx.x_hat = wrap(x_hat, x._device, dtype)
+        ctx.inv_std = wrap(be.reshape_view(inv_std, shape), x._device, dtype)
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(x, weight)
+        return wrap(out, x._device, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        dims = (0,) + tuple(range(2, x.ndim))
+        count = math.prod(x.shape[d] for d in dims)
+        if state.enabled:  # create_graph: x_hat as a function of x
+            centered = x - x.mean(dims, keepdim=True)
+            inv_std = ((centered * centered).mean(dims, keepdim=True) + ctx.eps) ** -0.5
+            x_hat = centered * inv_std
+        else:
+            x_hat, inv_std = ctx.x_hat, ctx.inv_std
+        needs = ctx.needs_input_grad
+        g_sum = g.sum(dims, keepdim=True)
+        g_xhat_sum = (g * x_hat).sum(dims, keepdim=True)
+        gx = gw = gb = None
+        if needs[0]:
+            scale = inv_std * (1.0 / count)
+            if weight is not None:
+                scale = scale * reshape(weight, channel_shape(x.shape))
+            gx = scale * (g * float(count) - g_sum - x_hat * g_xhat_sum)
+        if weight is not None and needs[1]:
+            gw = reshape(g_xhat_sum, (x.shape[1],))
+        if ctx.has_bias and needs[2]:
+            gb = reshape(g_sum, (x.shape[1],))
+        return gx, gw, gb, None, None, None
