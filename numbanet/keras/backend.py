@@ -36,8 +36,11 @@ def set_floatx(value: str) -> None:
 
 
 def snake_case(name: str) -> str:
-    """``'BatchNormalization'`` -> ``'batch_normalization'``."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    """``'BatchNormalization'`` -> ``'batch_normalization'``, ``'Conv2D'`` -> ``'conv2d'``,
+    by Keras's rule: an underscore before a capital that starts a word, or that follows a
+    lower-case letter."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:

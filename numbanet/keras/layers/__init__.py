@@ -5,13 +5,17 @@
 ...                           layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
 """
 from .activation import Activation
+from .convolutional import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .input_layer import Input, InputLayer
 from .layer import Layer
+from .normalization import BatchNormalization
+from .pooling import AveragePooling2D, MaxPooling2D
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"]
+__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout",
+           "Flatten", "Input", "InputLayer", "Layer", "MaxPooling2D"]
 
 
 def deserialize(entry: dict) -> Layer:
