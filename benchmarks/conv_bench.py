@@ -62,15 +62,7 @@ def _program(lib, name, seed):
         optimizer = lib.optim.Adam(model.parameters(), lr=1e-3)
     else:
         optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        loss = loss_fn(model(x), y)
-        value = loss.item()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return value
-    return step
+    return nn_bench.training_step(model, loss_fn, optimizer, x, y)
 
 
 def main(argv=None):

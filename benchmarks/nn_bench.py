@@ -54,7 +54,12 @@ def _program(lib, name, seed):
                               nn.Linear(256, 10))
         loss_fn = nn.CrossEntropyLoss()
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    return training_step(model, loss_fn, optimizer, x, y)
 
+
+def training_step(model, loss_fn, optimizer, x, y):
+    """The timed step of every program: forward, ``loss.item()``, zero_grad, backward,
+    step; returns the loss."""
     def step():
         loss = loss_fn(model(x), y)
         value = loss.item()
