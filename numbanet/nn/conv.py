@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import math
 
 from ..creation import empty
 from ..tensor import Tensor
@@ -61,11 +60,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         return F._conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
