@@ -124,17 +124,19 @@ class Backend:
 
     def im2col(self, x, geo, out_hw):
         """Unfold the windows of ``x`` into columns: a new C-contiguous array ``cols`` of shape
-        (N, C*kh*kw, OH*OW) with ``cols[n, (c*kh + i)*kw + j, oh*OW + ow] = x[n, c, ih, iw]``
+        (C*kh*kw, N, OH*OW) with ``cols[(c*kh + i)*kw + j, n, oh*OW + ow] = x[n, c, ih, iw]``
         (0 in the padding), ``ih = oh*sh - ph + i*dh``, ``iw = ow*sw - pw + j*dw``.
 
-        A convolution is then one matrix product per image: the weight (O, C*kh*kw) times
-        ``cols[n]`` gives the (O, OH*OW) output. That trades memory (each pixel is copied
-        once per window that holds it) for the speed of matmul."""
+        One column per output position of every image, so the convolution of the whole
+        batch is one matrix product: the weight (O, C*kh*kw) times ``cols`` seen as
+        (C*kh*kw, N*OH*OW) gives the output as (O, N*OH*OW). One large product keeps the
+        matmul busy (and all its threads) where a product per image would be small. That
+        trades memory (each pixel is copied once per window that holds it) for speed."""
         raise NotImplementedError
 
     def col2im(self, cols, geo, out_hw, shape):
         """The adjoint of ``im2col``: a new array of ``shape`` (N, C, H, W) where each pixel is
-        the sum of the entries of ``cols`` (N, C*kh*kw, OH*OW) that ``im2col`` copies it to.
+        the sum of the entries of ``cols`` (C*kh*kw, N, OH*OW) that ``im2col`` copies it to.
         This is the gradient of a convolution with respect to its input."""
         raise NotImplementedError
 

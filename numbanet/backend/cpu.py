@@ -245,7 +245,7 @@ _avg_window, _avg_divisor = _WINDOWS.avg_window, _WINDOWS.avg_divisor
 
 @_jit
 def _im2col(x, geo, out):
-    """out[n, (c, i, j), oh, ow] = x[n, c, ih, iw] (0 in the padding), row by row: the
+    """out[(c, i, j), n, oh, ow] = x[n, c, ih, iw] (0 in the padding), row by row: the
     bounds of a row of taps are checked once per output row, not per element."""
     kh, kw, sh, sw, ph, pw, dh, dw = geo
     n_img, channels, height, width = x.shape
@@ -259,11 +259,11 @@ def _im2col(x, geo, out):
                         ih = oh * sh - ph + i * dh
                         if ih < 0 or ih >= height:
                             for ow in range(out_w):
-                                out[n, k, oh, ow] = 0
+                                out[k, n, oh, ow] = 0
                         else:
                             for ow in range(out_w):
                                 iw = ow * sw - pw + j * dw
-                                out[n, k, oh, ow] = x[n, c, ih, iw] if 0 <= iw < width else 0
+                                out[k, n, oh, ow] = x[n, c, ih, iw] if 0 <= iw < width else 0
 
 
 @_jit
@@ -295,7 +295,7 @@ def _col2im(cols, geo, out):
                         ih = oh * sh - ph + i * dh
                         if 0 <= ih < height:
                             for ow in range(lo, hi):
-                                out[n, c, ih, ow * sw + shift] += cols[n, k, oh, ow]
+                                out[n, c, ih, ow * sw + shift] += cols[k, n, oh, ow]
 
 
 KH = KW = 1  # placeholders, bound per kernel size by ``_max_pool_kernel``
@@ -639,9 +639,9 @@ class CPUBackend(Backend):
     def im2col(self, x, geo, out_hw):
         n, c, _, _ = x.shape
         kh, kw = geo[0], geo[1]
-        cols = np.empty((n, c * kh * kw) + tuple(out_hw), x.dtype)
+        cols = np.empty((c * kh * kw, n) + tuple(out_hw), x.dtype)
         _im2col(x, geo, cols)
-        return cols.reshape(n, c * kh * kw, out_hw[0] * out_hw[1])
+        return cols.reshape(c * kh * kw, n, out_hw[0] * out_hw[1])
 
     def col2im(self, cols, geo, out_hw, shape):
         out = np.zeros(shape, cols.dtype)

@@ -484,14 +484,14 @@ class CUDABackend(Backend):
         return out
 
     def _four_d(self, cols, out_hw):
-        """A (N, K, OH, OW) view of (N, K, OH*OW) columns (copied first if it must be)."""
+        """A (K, N, OH, OW) view of (K, N, OH*OW) columns (copied first if it must be)."""
         shape = tuple(cols.shape[:2]) + tuple(out_hw)
         view = self.reshape_view(cols, shape)
         return view if view is not None else self.reshape_view(self.contiguous(cols), shape)
 
     def im2col(self, x, geo, out_hw):
         n, c = x.shape[0], x.shape[1]
-        cols = _alloc((n, c * geo[0] * geo[1], out_hw[0] * out_hw[1]), x.dtype)
+        cols = _alloc((c * geo[0] * geo[1], n, out_hw[0] * out_hw[1]), x.dtype)
         self._run(_im2col, self._four_d(cols, out_hw), x, geo)
         return cols
 

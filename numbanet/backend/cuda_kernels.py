@@ -467,20 +467,20 @@ _max_window, _avg_window, _avg_divisor = \
 
 @_kernel_jit
 def _im2col(x, geo, out):
-    """out (N, C*kh*kw, OH, OW)[n, (c, i, j), oh, ow] = x[n, c, ih, iw], 0 in the padding."""
+    """out (C*kh*kw, N, OH, OW)[(c, i, j), n, oh, ow] = x[n, c, ih, iw], 0 in the padding."""
     kh, kw, sh, sw, ph, pw, dh, dw = geo
     e = cuda.grid(1)
     while e < out.size:
-        n, k, oh, ow = _coords(e, out.shape)
+        k, n, oh, ow = _coords(e, out.shape)
         j = k % kw
         i = (k // kw) % kh
         c = k // (kw * kh)
         ih = _source_pixel(oh, i, sh, ph, dh)
         iw = _source_pixel(ow, j, sw, pw, dw)
         if 0 <= ih < x.shape[2] and 0 <= iw < x.shape[3]:
-            out[n, k, oh, ow] = x[n, c, ih, iw]
+            out[k, n, oh, ow] = x[n, c, ih, iw]
         else:
-            out[n, k, oh, ow] = 0
+            out[k, n, oh, ow] = 0
         e += cuda.gridsize(1)
 
 
@@ -499,7 +499,7 @@ def _col2im(cols, geo, out):
                 for j in range(kw):
                     ow = _covering_output(iw, j, sw, pw, dw, out_w)
                     if ow >= 0:
-                        acc += cols[n, (c * kh + i) * kw + j, oh, ow]
+                        acc += cols[(c * kh + i) * kw + j, n, oh, ow]
         out[n, c, ih, iw] = acc
         e += cuda.gridsize(1)
 

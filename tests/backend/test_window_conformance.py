@@ -78,14 +78,14 @@ def ref_im2col(x, geo, out_hw):
                             ih, iw = oh * sh - ph + i * dh, ow * sw - pw + j * dw
                             if 0 <= ih < height and 0 <= iw < width:
                                 cols[n, c, i, j, oh, ow] = x[n, c, ih, iw]
-    return cols.reshape(n_img, channels * kh * kw, oh_n * ow_n)
+    return cols.reshape(n_img, channels * kh * kw, oh_n * ow_n).transpose(1, 0, 2)
 
 
 def ref_col2im(cols, geo, out_hw, shape):
     kh, kw, sh, sw, ph, pw, dh, dw = geo
     n_img, channels, height, width = shape
     oh_n, ow_n = out_hw
-    cols = cols.reshape(n_img, channels, kh, kw, oh_n, ow_n)
+    cols = cols.transpose(1, 0, 2).reshape(n_img, channels, kh, kw, oh_n, ow_n)
     out = np.zeros(shape)
     for n in range(n_img):
         for c in range(channels):
@@ -182,7 +182,7 @@ def test_col2im_is_the_adjoint_of_im2col(be, dtype, data, win):
     shape, geo, out_hw = win
     n, c = shape[:2]
     cols = image(data, (1, 1, n * c * geo[0] * geo[1], out_hw[0] * out_hw[1])).reshape(
-        n, c * geo[0] * geo[1], -1)
+        c * geo[0] * geo[1], n, -1)
     ref, cs = _native(be, cols, dtype, data.draw(st.sampled_from(LAYOUTS)))
     got = host(be, be.col2im(cs, geo, out_hw, shape))
     assert_matches(got, ref_col2im(ref.astype(np.float64), geo, out_hw, shape), dtype,
