@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from . import Backend, scalar, windows
+from . import Backend, optimizers, scalar, windows
 from .specialise import fingerprint, specialise
 
 # NumPy's error model: a division by zero gives inf/nan instead of raising. The scalar
@@ -214,27 +214,18 @@ def _nonzero(flat, shape):
     return out
 
 
+_OPTIMIZERS = optimizers.compiled(njit, "cpu")
+_adam_constants, _adam_element = _OPTIMIZERS.adam_constants, _OPTIMIZERS.adam_element
+
+
 @_jit
 def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2_sqrt,
                weight_decay):
     pf, gf, mf, vf = p.ravel(), g.ravel(), m.ravel(), v.ravel()
-    # The hyper-parameters in the parameter's dtype, as PyTorch's kernels use them: float32
-    # parameters are updated in float32 arithmetic, which vectorises twice as wide.
-    real = pf.dtype.type
-    step_size = real(lr / bias_correction1)
-    bc2_sqrt = real(bias_correction2_sqrt)
-    b2, e, wd = real(beta2), real(eps), real(weight_decay)
-    one_b1, one_b2 = real(1.0 - beta1), real(1.0 - beta2)
+    constants = _adam_constants(pf, lr, beta1, beta2, eps, bias_correction1,
+                                bias_correction2_sqrt, weight_decay)
     for i in range(pf.shape[0]):
-        grad = gf[i]
-        if weight_decay != 0:
-            grad = grad + wd * pf[i]
-        mi = mf[i] + (grad - mf[i]) * one_b1
-        vi = vf[i] * b2 + one_b2 * grad * grad
-        mf[i] = mi
-        vf[i] = vi
-        pf[i] = pf[i] - step_size * (mi / (math.sqrt(vi) / bc2_sqrt + e))
-
+        _adam_element(pf, gf, mf, vf, i, constants)
 
 
 # ---- sliding windows: convolution and pooling (see backend/windows.py) -----------------------

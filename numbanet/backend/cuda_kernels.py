@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # on the simulator, Numba's random module warns
                                    xoroshiro128p_uniform_float32,
                                    xoroshiro128p_uniform_float64)
 
-from . import scalar, windows
+from . import optimizers, scalar, windows
 from .specialise import fingerprint, specialise
 
 SIMULATED = bool(config.ENABLE_CUDASIM)
@@ -407,24 +407,18 @@ def _nonzero_coords(flat, shape, out):
                 row += 1
 
 
+_OPTIMIZERS = optimizers.compiled(_device_jit, "cuda")
+_adam_constants, _adam_element = _OPTIMIZERS.adam_constants, _OPTIMIZERS.adam_element
+
+
 @_kernel_jit
 def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correction2_sqrt,
                weight_decay):
-    real = p.dtype.type  # the hyper-parameters in the parameter's dtype, as on the CPU
-    step_size = real(lr / bias_correction1)
-    bc2_sqrt = real(bias_correction2_sqrt)
-    b2, e, wd = real(beta2), real(eps), real(weight_decay)
-    one_b1, one_b2 = real(1.0 - beta1), real(1.0 - beta2)
+    constants = _adam_constants(p, lr, beta1, beta2, eps, bias_correction1,
+                                bias_correction2_sqrt, weight_decay)
     i = cuda.grid(1)
     while i < p.shape[0]:
-        grad = g[i]
-        if weight_decay != 0:
-            grad = grad + wd * p[i]
-        mi = m[i] + (grad - m[i]) * one_b1
-        vi = v[i] * b2 + one_b2 * grad * grad
-        m[i] = mi
-        v[i] = vi
-        p[i] = p[i] - step_size * (mi / (math.sqrt(vi) / bc2_sqrt + e))
+        _adam_element(p, g, m, v, i, constants)
         i += cuda.gridsize(1)
 
 
