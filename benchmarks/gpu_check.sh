@@ -140,7 +140,7 @@ timeout -s INT -k "$KILL_AFTER" "$TESTS_TIMEOUT" "${PYP[@]}" -m pytest -q -m cud
     -p no:cacheprovider --junitxml="$OUT/gpu_tests.xml" tests/test_cuda.py \
     tests/test_seed_programs.py tests/backend tests/autograd tests/test_tensor_ops.py \
     tests/test_inplace_and_errors.py tests/nn/test_conv_layers.py \
-    tests/nn/test_cnn_rnn_match_torch.py 2>&1 | tee "$OUT/gpu_tests.log"
+    tests/nn/test_cnn_rnn_match_torch.py tests/static 2>&1 | tee "$OUT/gpu_tests.log"
 TESTS_RC=${PIPESTATUS[0]}
 case "$TESTS_RC" in
     0) TESTS_TXT="passed" ;;

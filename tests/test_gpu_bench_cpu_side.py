@@ -346,7 +346,7 @@ def test_cpu_smoke_run_writes_valid_json_and_markdown(tmp_path):
     data = json.loads(out.read_text())
     assert data["meta"]["device"] == "cpu" and data["meta"]["small"] is True
     names = [b["name"] for b in data["benchmarks"]]
-    assert names == ["add", "matmul", "seed_mlp", "mlp_adam", "conv2d"]
+    assert names == ["add", "matmul", "seed_mlp", "mlp_adam", "conv2d", "fusion"]
     assert all(b["status"] == "ok" for b in data["benchmarks"]), \
         [(b["name"], b["error"]) for b in data["benchmarks"]]
     for b in data["benchmarks"]:
