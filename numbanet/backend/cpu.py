@@ -452,6 +452,12 @@ def _run_elementwise(kernels, operands, out):
                 (x.shape != shape or not x.flags.c_contiguous):
             contiguous = False
     if contiguous:
+        if out.ndim > 2 or out.ndim == 0:
+            # Other ranks go to the kernel as 1-D views: each rank of array would compile a
+            # kernel of its own. 1-D and 2-D, the ranks of small hot loops, skip the ~1 us.
+            size = out.size
+            operands = [x.reshape(size) if x.__class__ is np.ndarray else x for x in operands]
+            out = out.reshape(size)
         flat(*operands, out)
     elif out.ndim <= 4:
         strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4))
