@@ -16,6 +16,15 @@ Losses and metrics stay on the device while an epoch runs and are read once at
 its end (or when a progress line is drawn), so a GPU never waits for the host at
 every step. The reported values are means over the epoch's samples, as in Keras.
 
+Under ``mpirun -n K`` (see ``numbanet.distributed``) ``fit`` trains data-parallel,
+unchanged for the caller: the ranks start from rank 0's weights, each epoch's
+order is drawn on rank 0, each rank trains on every K-th sample of it with batches
+of ``batch_size`` (so one step is the step of one process with batches of
+K·``batch_size``), gradients are summed over the ranks before each update, the
+epoch's loss, metrics and validation values are means over all ranks' samples, and
+only rank 0 prints progress and writes checkpoints and logs. ``evaluate``,
+``predict`` and the ``*_on_batch`` methods stay local to the rank that calls them.
+
 When the last layer ends with a softmax and the loss is a categorical
 cross-entropy, the loss is computed from that layer's logits with ``log_softmax``
 (see ``keras.losses``); the model's outputs (``predict``) are still probabilities.
@@ -29,6 +38,9 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd import ops
 from ..autograd.grad_mode import no_grad
+from ..creation import tensor as _tensor
+from ..distributed import data_parallel as _dp, runtime as _dist
+from ..tensor import Tensor
 from . import data as _data
 from . import losses, metrics as _metrics, optimizers
 from .callbacks.callback import CallbackList, LazyLogs
@@ -78,6 +90,13 @@ class EpochMeans:
         self._pending = []
         seen = max(self._seen, 1)
         return dict(sorted((name, total / seen) for name, total in zip(self.names, self._totals)))
+
+    def result_over_ranks(self, world) -> dict:
+        """The means over the samples of every rank (a collective: all ranks call it)."""
+        self.result()
+        sums = _dp.sum_over_ranks(world, self._totals + [self._seen])
+        seen = max(sums[-1], 1)
+        return dict(sorted((name, float(total) / seen) for name, total in zip(self.names, sums)))
 
 
 def _verbosity(verbose) -> int:
@@ -216,14 +235,23 @@ class Trainer:
             return [m.batch_sum(y, out.logits if (m.argmax_only and out.logits is not None)
                                 else out.probs.detach()) for m in metric_list]
 
-    def _train_step(self, x, y, params, metric_list, fuse, means: EpochMeans) -> None:
+    def _train_step(self, x, y, params, metric_list, fuse, means: EpochMeans,
+                    reducer=None, weight: float = 1.0) -> None:
+        """One step; with a ``reducer`` (several ranks) the gradients are summed over the
+        ranks first, this rank's weighted by ``weight``, its share of the global batch.
+        A rank whose share of the batch is empty still joins the sum and the update."""
         for p in params:
             p.grad = None
-        out = self._outputs(x, True, fuse)
-        loss = self._loss(y, out)
-        loss.backward()
+        computes = reducer is None or x.shape[0] > 0
+        if computes:
+            out = self._outputs(x, True, fuse)
+            loss = self._loss(y, out)
+            loss.backward()
+        if reducer is not None:
+            reducer.reduce(params, weight)
         self.optimizer.step_on_grads(params)
-        means.add(x.shape[0], loss.detach(), self._metric_sums(metric_list, y, out))
+        if computes:
+            means.add(x.shape[0], loss.detach(), self._metric_sums(metric_list, y, out))
 
     # ---- fit ----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
@@ -238,7 +266,8 @@ class Trainer:
         >>> history.history["val_accuracy"][-1]
 
         Args:
-            batch_size: samples per gradient step (None: 32).
+            batch_size: samples per gradient step (None: 32); under ``mpirun -n K``,
+                samples per rank, so that a step sees K·batch_size samples.
             verbose: 'auto' or 1 (a progress line per epoch), 2 (one line per epoch),
                 0 (silent).
             callbacks: ``keras.callbacks`` to run during training.
@@ -262,6 +291,9 @@ class Trainer:
             raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_compiled("fit")
         verbose = _verbosity(verbose)
+        world = _dist.active_world()
+        if world is not None and world.rank != 0:
+            verbose = 0  # only rank 0 prints
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
         batch_size = _data.check_batch_size(batch_size)
@@ -287,8 +319,24 @@ class Trainer:
         names = ["loss"] + [m.name for m in metric_list]
         fuse = self._fuses_softmax
         bounds = _data.batch_bounds(x.shape[0], batch_size)
+        reducer = None
+        if world is not None:
+            from ..distributed.collectives import broadcast_parameters, check_same_on_all_ranks
+            from ..distributed.reducer import GradientReducer
+            check_same_on_all_ranks(
+                world, "fit (under mpirun every rank passes the whole training set, and fit "
+                "gives each rank its share)",
+                (tuple(x.shape), tuple(y.shape), batch_size, epochs, bool(shuffle)),
+                lambda s: f"x shape {s[0]}, y shape {s[1]}, batch_size={s[2]}, epochs={s[3]}, "
+                          f"shuffle={s[4]}")
+            broadcast_parameters(self, root=0)
+            reducer = GradientReducer(world)
+            bounds = range(-(-x.shape[0] // (batch_size * world.size)))
         run = dict(verbose=verbose, epochs=epochs, steps=len(bounds))
         callbacks = CallbackList(callbacks, self, **run)
+        # A callback may stop training in a batch hook on one rank; the ranks then agree
+        # after every step, so that none waits alone in the next step's allreduce.
+        sync_stop_each_step = world is not None and callbacks.wants["train_batch"]
         self.history = History()
         callbacks.append(self.history, self, **run)
         if verbose:
@@ -301,31 +349,59 @@ class Trainer:
         callbacks.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             callbacks.call("on_epoch_begin", epoch, {})
-            xe, ye = _data.shuffled([x, y], device) if shuffle else (x, y)
             means = EpochMeans(names)
-            for step, (start, stop) in enumerate(bounds):
-                if batch_hooks:
-                    callbacks.call("on_train_batch_begin", step, {})
-                self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop), params,
-                                 metric_list, fuse, means)
-                if batch_hooks:
-                    callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
-                if self.stop_training:
-                    break
-            logs = means.result()
+            if world is None:
+                xe, ye = _data.shuffled([x, y], device) if shuffle else (x, y)
+                for step, (start, stop) in enumerate(bounds):
+                    if batch_hooks:
+                        callbacks.call("on_train_batch_begin", step, {})
+                    self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop),
+                                     params, metric_list, fuse, means)
+                    if batch_hooks:
+                        callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
+                    if self.stop_training:
+                        break
+                logs = means.result()
+            else:
+                shard = _dp.EpochShard(world, x.shape[0], batch_size,
+                                       _dp.shared_order(world, x.shape[0], shuffle))
+                xe, ye = _gather_rows([x, y], shard.local, device)
+                for step in bounds:
+                    if batch_hooks:
+                        callbacks.call("on_train_batch_begin", step, {})
+                    start, stop, weight = shard.step(step)
+                    self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop),
+                                     params, metric_list, fuse, means, reducer, weight)
+                    if batch_hooks:
+                        # batch logs are this rank's running means: no collective here
+                        callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
+                    if sync_stop_each_step:
+                        self.stop_training = _dp.any_rank(world, self.stop_training)
+                    if self.stop_training:
+                        break
+                logs = means.result_over_ranks(world)
             if x_val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_tensors(x_val, y_val, val_batch, metric_list, fuse,
-                                                  callbacks)
+                                                  callbacks, world)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             callbacks.call("on_epoch_end", epoch, logs)
+            if world is not None:
+                self.stop_training = _dp.any_rank(world, self.stop_training)
             if self.stop_training:
                 break
         callbacks.call("on_train_end", logs)
         return self.history
 
     # ---- evaluate -----------------------------------------------------------------------------
-    def _evaluate_tensors(self, x, y, batch_size, metric_list, fuse, callbacks) -> dict:
+    def _evaluate_tensors(self, x, y, batch_size, metric_list, fuse, callbacks,
+                          world=None) -> dict:
+        """Means over ``x``; with a ``world`` (validation in a distributed ``fit``) each rank
+        evaluates its own contiguous K-th of the rows and the sums are added up."""
         means = EpochMeans(["loss"] + [m.name for m in metric_list])
+        if world is not None:
+            n = x.shape[0]
+            first, last = n * world.rank // world.size, n * (world.rank + 1) // world.size
+            x, y = _data.rows(x, first, last), _data.rows(y, first, last)
         batch_hooks = callbacks.wants["test_batch"]
         callbacks.call("on_test_begin", {})
         with no_grad():
@@ -338,7 +414,7 @@ class Trainer:
                           self._metric_sums(metric_list, yb, out))
                 if batch_hooks:
                     callbacks.call("on_test_batch_end", step, LazyLogs(means.result))
-        logs = means.result()
+        logs = means.result() if world is None else means.result_over_ranks(world)
         callbacks.call("on_test_end", logs)
         return logs
 
@@ -429,3 +505,12 @@ class Trainer:
             return logs
         values = [logs["loss"]] + [logs[m.name] for m in metric_list]
         return values[0] if len(values) == 1 else values
+
+
+def _gather_rows(tensors: list, indices: np.ndarray, device) -> list:
+    """The rows ``indices`` of every tensor, one gather each on the device (as
+    ``keras.data.shuffled`` does for a permutation)."""
+    index = _tensor(indices, dtype=_dt.int64, device=device)
+    be = index.device.backend
+    return [Tensor._wrap(be.index_select(t._data, 0, index._data), t.device, t.dtype)
+            for t in tensors]

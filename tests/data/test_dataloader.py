@@ -399,3 +399,18 @@ def test_bad_loader_arguments_are_explained():
         DataLoader(iter(range(3)))
     with pytest.raises(TypeError, match="collate_fn"):
         DataLoader(Indices(3), collate_fn="stack")
+
+
+def test_a_sampler_gives_the_order_and_the_length():
+    x = nb.arange(10)
+    loader = DataLoader(TensorDataset(x), batch_size=3, sampler=[9, 0, 4, 4, 7])
+    assert len(loader) == 2
+    assert [b[0].tolist() for b in loader] == [[9, 0, 4], [4, 7]]
+    assert len(DataLoader(TensorDataset(x), batch_size=3, sampler=[1, 2, 3], drop_last=True)) == 1
+
+
+def test_a_sampler_and_shuffle_together_are_refused():
+    with pytest.raises(ValueError, match="sampler and shuffle=True"):
+        DataLoader(TensorDataset(nb.arange(4)), sampler=[0, 1], shuffle=True)
+    with pytest.raises(TypeError, match="sampler must be an iterable"):
+        DataLoader(TensorDataset(nb.arange(4)), sampler=3)

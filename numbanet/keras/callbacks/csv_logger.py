@@ -4,12 +4,14 @@ from __future__ import annotations
 import csv
 import os
 
+from ...distributed.runtime import is_primary
 from .callback import Callback
 
 
 class CSVLogger(Callback):
     """Writes ``epoch,loss,...`` rows as training goes on (epochs counted from 0, as in
-    Keras). With ``append=True`` a file from an earlier run is continued."""
+    Keras). With ``append=True`` a file from an earlier run is continued. In a
+    distributed ``fit`` only rank 0 writes (the logs are the same on every rank)."""
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
         super().__init__()
@@ -18,6 +20,8 @@ class CSVLogger(Callback):
         self._file = self._writer = None
 
     def on_train_begin(self, logs=None):
+        if not is_primary():
+            return
         resuming = self.append and os.path.exists(self.filename) and \
             os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="")
@@ -30,6 +34,8 @@ class CSVLogger(Callback):
                 self.keys = header[1:]
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_primary():
+            return
         logs = dict(logs or {})
         if self.keys is None:
             self.keys = sorted(logs)

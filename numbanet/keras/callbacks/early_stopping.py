@@ -1,6 +1,7 @@
 """``EarlyStopping``: stop training when the monitored quantity stops improving."""
 from __future__ import annotations
 
+from ...distributed.runtime import is_primary
 from .monitor import MonitorCallback
 
 
@@ -56,10 +57,11 @@ class EarlyStopping(MonitorCallback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.stopped_epoch > 0 and self.verbose > 0:
+        verbose = self.verbose > 0 and is_primary()  # in a distributed fit, rank 0 prints
+        if self.stopped_epoch > 0 and verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
-            if self.verbose > 0:
+            if verbose:
                 print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)

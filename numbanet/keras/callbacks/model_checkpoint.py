@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from ...distributed.runtime import is_primary
 from .monitor import MonitorCallback
 
 
@@ -22,6 +23,8 @@ class ModelCheckpoint(MonitorCallback):
         save_freq: ``'epoch'``, or a number of batches.
         initial_value_threshold: the value to beat for the first save with
             ``save_best_only``.
+
+    In a distributed ``fit`` only rank 0 saves (all ranks hold the same weights).
     """
 
     def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
@@ -62,6 +65,8 @@ class ModelCheckpoint(MonitorCallback):
             self._save(epoch, dict(logs or {}))
 
     def _save(self, epoch: int, logs: dict, batch: int | None = None) -> None:
+        if not is_primary():
+            return
         fields = dict(logs, epoch=epoch + 1)
         if batch is not None:
             fields["batch"] = batch + 1

@@ -16,6 +16,7 @@ import os
 import time
 
 from ..event_file import EventFileWriter
+from ...distributed.runtime import is_primary
 from .callback import Callback
 
 
@@ -26,6 +27,8 @@ class TensorBoard(Callback):
         log_dir: the folder of the run; ``train`` and ``validation`` go inside.
         update_freq: ``'epoch'``, or write the training values every N batches.
         write_steps_per_second: also log the training speed, ``epoch_steps_per_second``.
+
+    In a distributed ``fit`` only rank 0 writes event files.
     """
 
     def __init__(self, log_dir="logs", update_freq="epoch",
@@ -57,7 +60,7 @@ class TensorBoard(Callback):
         self._epoch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.update_freq == "epoch":
+        if self.update_freq == "epoch" or not is_primary():
             return
         self._global_batch += 1
         if self._global_batch % self.update_freq == 0:
@@ -65,6 +68,8 @@ class TensorBoard(Callback):
             self._writer("train").add_scalars(values, self._global_batch)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_primary():
+            return
         logs = dict(logs or {})
         train = {f"epoch_{k}": v for k, v in logs.items() if not k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)

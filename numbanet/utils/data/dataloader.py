@@ -44,6 +44,9 @@ class DataLoader:
     - ``shuffle``: a new random order every epoch, drawn from the generator that
       ``nb.manual_seed`` seeds, when the iteration starts (so a seeded run repeats,
       whatever ``num_workers`` is).
+    - ``sampler``: the sample indices of an epoch, in order (any iterable with a length,
+      e.g. ``numbanet.distributed.DistributedSampler``, whose ``set_epoch`` draws each
+      epoch's share); it replaces ``shuffle``, as in PyTorch.
     - ``drop_last``: leave out the last batch when it is smaller than ``batch_size``.
     - ``collate_fn(samples) -> batch``: how a list of samples becomes a batch
       (``default_collate``: stack tensors, arrays and numbers, keep tuples and dicts).
@@ -64,7 +67,7 @@ class DataLoader:
     >>> len(loader)            # batches per epoch
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None,
                  num_workers: int = 0, drop_last: bool = False, collate_fn=None,
                  prefetch_factor: int = 2, device=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
@@ -77,7 +80,16 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be a function f(samples) -> batch, got "
                             f"a {type(collate_fn).__name__}")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True cannot be used together "
+                                 "(the sampler decides the order); leave shuffle out, or give "
+                                 "the sampler its own shuffle option")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must be an iterable of sample indices "
+                                f"with a length, got a {type(sampler).__name__}")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.num_workers = num_workers
@@ -95,7 +107,7 @@ class DataLoader:
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""
-        n = len(self.dataset)
+        n = len(self.dataset if self.sampler is None else self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
@@ -107,8 +119,13 @@ class DataLoader:
 
     def _batch_indices(self) -> list:
         """This epoch's batches, as arrays of sample indices."""
-        n = len(self.dataset)
-        order = host_generator().permutation(n) if self.shuffle else np.arange(n)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        elif self.shuffle:
+            order = host_generator().permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
+        n = order.shape[0]
         end = n - n % self.batch_size if self.drop_last else n
         return [order[start:start + self.batch_size] for start in range(0, end, self.batch_size)]
 

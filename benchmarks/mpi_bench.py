@@ -1,0 +1,177 @@
+"""Benchmark: data-parallel training over MPI, 1 rank vs 2 ranks on one machine.
+
+The program: ``Sequential(Linear(784, 256), ReLU(), Linear(256, 256), ReLU(),
+Linear(256, 10))``, ``CrossEntropyLoss``, ``DistributedOptimizer(SGD(lr=0.01,
+momentum=0.9))``, float32, a fixed random batch of ``B`` samples per rank (no data
+loading: the step is compute-bound). One step = ``zero_grad``, forward, loss,
+backward, the gradient allreduce (one bucket: the model is 1.07 MB), the update and
+``loss.item()``.
+
+For each per-rank batch size ``B`` and each round, three MPI jobs run in rotated
+order: 1 rank with batch ``B``, 1 rank with batch ``2B`` (the same global batch as
+2 ranks) and 2 ranks with batch ``B`` each. Each job times ``--steps`` steps one by
+one after ``--warmup`` steps; rank 0's median step time gives the throughput
+(samples per second = ranks x B / step time). ``allreduce`` is the median per step of
+the time inside ``MPI_Allreduce`` (waiting for the slower rank included); ``reduce``
+adds packing the gradients into the bucket and unpacking them. The table shows
+medians over rounds, and the scaling efficiency: 2-rank throughput / (2 x 1-rank
+throughput at the same B).
+
+Each rank is pinned to one thread: the workers run with ``OPENBLAS_NUM_THREADS=1``,
+``OMP_NUM_THREADS=1`` and ``NUMBA_NUM_THREADS=1``, and without ``OPENBLAS_CORETYPE``
+and ``OPENBLAS_L2_SIZE`` (the benchmark machines set both, and they slow current
+NumPy down; only the benchmark's workers drop them). ``mpirun`` binds each rank to a
+core (``--bind core``, the default) or not (``--bind none``).
+
+Usage (from the repository root; needs mpirun and mpi4py)::
+
+    .venv/bin/python benchmarks/mpi_bench.py [--batches 64 256 1024] [--rounds 5]
+                                             [--steps 100] [--bind core]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT_TAG = "RESULT "
+REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+GOAL = 1.6  # 2-rank throughput over 1-rank throughput, on a compute-bound batch
+
+
+# ---- worker: one rank of one MPI job ------------------------------------------------------------
+
+def worker(batch: int, steps: int, warmup: int) -> None:
+    import numpy as np
+
+    import numbanet as nb
+    import numbanet.distributed as dist
+    from numbanet import nn, optim
+
+    dist.init()
+    rng = np.random.default_rng(dist.rank())
+    x = nb.from_numpy(rng.standard_normal((batch, 784), dtype=np.float32))
+    y = nb.from_numpy(rng.integers(0, 10, batch))
+    nb.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    dist.broadcast_parameters(model)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = dist.DistributedOptimizer(optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
+    step_times, allreduce_times, reduce_times = [], [], []
+    for i in range(warmup + steps):
+        stats = dict(optimizer.stats)
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+        elapsed = time.perf_counter() - start
+        if i >= warmup:
+            step_times.append(elapsed)
+            allreduce_times.append(optimizer.stats["allreduce_seconds"]
+                                   - stats["allreduce_seconds"])
+            reduce_times.append(optimizer.stats["reduce_seconds"] - stats["reduce_seconds"])
+    if dist.rank() == 0:
+        result = {"ranks": dist.world_size(), "batch": batch,
+                  "step_ms": statistics.median(step_times) * 1e3,
+                  "allreduce_ms": statistics.median(allreduce_times) * 1e3,
+                  "reduce_ms": statistics.median(reduce_times) * 1e3,
+                  "buckets": len(optimizer.buckets)}
+        print(RESULT_TAG + json.dumps(result), flush=True)
+
+
+# ---- launcher -----------------------------------------------------------------------------------
+
+def worker_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
+def mpirun(ranks: int, bind: str) -> list:
+    command = ["mpirun", "-n", str(ranks), "--bind-to", bind]
+    if os.geteuid() == 0:
+        command.append("--allow-run-as-root")
+    return command
+
+
+def run_job(ranks: int, batch: int, args) -> dict:
+    command = mpirun(ranks, args.bind) + [
+        sys.executable, os.path.abspath(__file__), "--worker", "--batch", str(batch),
+        "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    proc = subprocess.run(command, env=worker_env(), capture_output=True, text=True, cwd=ROOT,
+                          timeout=args.timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG):])
+    raise RuntimeError(f"{' '.join(command)} gave no result (exit status {proc.returncode}):\n"
+                       f"{proc.stdout}\n{proc.stderr}")
+
+
+def throughput(result: dict) -> float:
+    return result["ranks"] * result["batch"] / (result["step_ms"] / 1e3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 256, 1024],
+                        help="samples per rank per step")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--bind", choices=("core", "none"), default="core")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.batch, args.steps, args.warmup)
+        return
+
+    import numpy
+    import mpi4py
+    version = subprocess.run(["mpirun", "--version"], capture_output=True,
+                             text=True).stdout.splitlines()[0]
+    print(f"MLP 784-256-256-10, float32, SGD momentum; {os.cpu_count()} CPUs; {version}; "
+          f"mpi4py {mpi4py.__version__}; numpy {numpy.__version__}; one thread per rank; "
+          f"--bind-to {args.bind}; {args.rounds} rounds x {args.steps} steps "
+          f"(+{args.warmup} warm-up)")
+    print("(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the workers' environment)")
+    header = (f"{'B/rank':>7} {'1 rank ms':>10} {'1 rank/s':>9} {'1r 2B/s':>9} {'2 ranks ms':>11} "
+              f"{'2 ranks/s':>10} {'allreduce ms':>13} {'reduce ms':>10} {'speed-up':>9} "
+              f"{'efficiency':>11}")
+    print(header)
+    for batch in args.batches:
+        jobs = [(1, batch), (1, 2 * batch), (2, batch)]
+        results = {job: [] for job in jobs}
+        for r in range(args.rounds):
+            for ranks, b in jobs[r % 3:] + jobs[:r % 3]:
+                results[(ranks, b)].append(run_job(ranks, b, args))
+
+        def median(job, key):
+            return statistics.median(res[key] for res in results[job])
+
+        def median_throughput(job):
+            return statistics.median(throughput(res) for res in results[job])
+
+        one, one_big, two = jobs
+        speedup = median_throughput(two) / median_throughput(one)
+        print(f"{batch:>7} {median(one, 'step_ms'):>10.2f} {median_throughput(one):>9.0f} "
+              f"{median_throughput(one_big):>9.0f} {median(two, 'step_ms'):>11.2f} "
+              f"{median_throughput(two):>10.0f} {median(two, 'allreduce_ms'):>13.3f} "
+              f"{median(two, 'reduce_ms'):>10.3f} {speedup:>8.2f}x {speedup / 2:>10.0%}",
+              flush=True)
+    print(f"goal: >= {GOAL}x throughput with 2 ranks on a compute-bound batch size")
+
+
+if __name__ == "__main__":
+    main()
