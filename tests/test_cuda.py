@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import numbanet as nb
-from conftest import SIMULATED
+
+SIMULATED = nb.cuda.is_simulated()
 
 pytestmark = pytest.mark.cuda
 CUDA = "cuda"

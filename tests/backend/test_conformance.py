@@ -19,8 +19,9 @@ from hypothesis.extra import numpy as hnp
 
 import numbanet as nb
 from numbanet.backend import Backend, scalar
-from conftest import SIMULATED
 from strategies import broadcastable_pair, shapes, values
+
+SIMULATED = nb.cuda.is_simulated()
 
 BACKENDS = ["cpu", "cuda"]
 
