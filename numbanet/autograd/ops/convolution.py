@@ -60,14 +60,16 @@ class Col2Im(Function):
 
 def _matrix_shapes(x_shape, w_shape, groups, out_hw):
     """The shapes of the matrices of a (grouped) convolution: weight (G, O/G, K/G), columns
-    (G, K/G, N*L) and output (G, O/G, N*L), with K = C*kh*kw and L = OH*OW; without the
-    leading G when ``groups`` is 1."""
-    nl = x_shape[0] * out_hw[0] * out_hw[1]
+    (G, K/G, N*L) and output (G, O/G, N*L), with K = C*kh*kw and L = OH*OW (without the
+    leading G when ``groups`` is 1); and the columns as ``im2col`` lays them out, (K, N, L)."""
+    n, l_ = x_shape[0], out_hw[0] * out_hw[1]
     o = w_shape[0]
     k = w_shape[1] * w_shape[2] * w_shape[3] * groups
+    by_image = (k, n, l_)
     if groups == 1:
-        return (o, k), (k, nl), (o, nl)
-    return (groups, o // groups, k // groups), (groups, k // groups, nl), (groups, o // groups, nl)
+        return (o, k), (k, n * l_), (o, n * l_), by_image
+    return ((groups, o // groups, k // groups), (groups, k // groups, n * l_),
+            (groups, o // groups, n * l_), by_image)
 
 
 _SWAP_NC = (1, 0, 2, 3)  # (N, O, OH, OW) <-> (O, N, OH, OW)
@@ -91,7 +93,7 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, geo, groups, out_hw):
         be = x._device.backend
         n, o = x._shape[0], weight._shape[0]
-        w_mat, col_mat, _ = _matrix_shapes(x._shape, weight._shape, groups, out_hw)
+        w_mat, col_mat, _, _ = _matrix_shapes(x._shape, weight._shape, groups, out_hw)
         cols = be.im2col(x._data, geo, out_hw)
         by_filter = be.matmul(_view(be, weight._data, w_mat), _view(be, cols, col_mat))
         by_filter = be.permute(_view(be, by_filter, (o, n) + tuple(out_hw)), _SWAP_NC)
@@ -112,15 +114,15 @@ class Conv2d(Function):
         if state.enabled:
             return _conv_grads_with_graph(ctx, g, x, weight, nx, nw, nb)
         be, dev, dtype = g._device.backend, g._device, g._dtype
-        w_mat, col_mat, out_mat = _matrix_shapes(x._shape, weight._shape, ctx.groups,
-                                                 ctx.out_hw)
+        w_mat, col_mat, out_mat, by_image = _matrix_shapes(x._shape, weight._shape,
+                                                           ctx.groups, ctx.out_hw)
         by_filter = be.contiguous(be.permute(g._data, _SWAP_NC))  # (O, N, OH, OW)
         g_mat = _view(be, by_filter, out_mat)
         gx = gw = gb = None
         if nx:
             cols = be.matmul(_swap_last(be, _view(be, weight._data, w_mat)), g_mat)
-            flat = _view(be, cols, (col_mat[-2] * ctx.groups, x._shape[0], col_mat[-1] // x._shape[0]))
-            gx = wrap(be.col2im(flat, ctx.geo, ctx.out_hw, x._shape), dev, dtype)
+            gx = wrap(be.col2im(_view(be, cols, by_image), ctx.geo, ctx.out_hw, x._shape), dev,
+                      dtype)
         if nw:
             gw = be.matmul(g_mat, _swap_last(be, _view(be, ctx.cols, col_mat)))
             gw = wrap(_view(be, gw, weight._shape), dev, dtype)
@@ -131,12 +133,12 @@ class Conv2d(Function):
 
 def _conv_grads_with_graph(ctx, g, x, weight, nx, nw, nb):
     """The gradients as differentiable ops, for ``create_graph=True``."""
-    w_mat, col_mat, out_mat = _matrix_shapes(x.shape, weight.shape, ctx.groups, ctx.out_hw)
+    w_mat, col_mat, out_mat, by_image = _matrix_shapes(x.shape, weight.shape, ctx.groups,
+                                                       ctx.out_hw)
     g_mat = reshape(g.permute(*_SWAP_NC), out_mat)
     gx = gw = gb = None
     if nx:
         cols = matmul(reshape(weight, w_mat).transpose(-1, -2), g_mat)
-        by_image = (col_mat[-2] * ctx.groups, x.shape[0], col_mat[-1] // x.shape[0])
         gx = Col2Im.apply(reshape(cols, by_image), ctx.geo, ctx.out_hw, x.shape)
     if nw:
         cols = reshape(Im2Col.apply(x, ctx.geo, ctx.out_hw), col_mat)
