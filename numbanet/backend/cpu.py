@@ -234,27 +234,47 @@ _WINDOWS = windows.compiled(njit, "cpu")
 _avg_window, _avg_divisor = _WINDOWS.avg_window, _WINDOWS.avg_divisor
 
 
+# Offsets into the flattened arrays are unsigned (``_u``): Numba wraps every signed index
+# that might be negative (``a[-1]``), and that select kept the row loops from vectorising.
+# With unsigned offsets im2col and col2im ran 1.5-2.6x faster (LeNet-5 shapes).
+_u = np.uint64
+
+
 @_jit
-def _im2col(x, geo, out):
-    """out[(c, i, j), n, oh, ow] = x[n, c, ih, iw] (0 in the padding), row by row: the
-    bounds of a row of taps are checked once per output row, not per element."""
+def _im2col(x, shape, geo, out, out_hw):
+    """out[(c, i, j), n, oh, ow] = x[n, c, ih, iw] (0 in the padding), over flat
+    C-contiguous arrays, row by row: the columns of a row that read inside the image,
+    [lo, hi), are found once per tap, so the copy between them has no bounds checks."""
     kh, kw, sh, sw, ph, pw, dh, dw = geo
-    n_img, channels, height, width = x.shape
-    out_h, out_w = out.shape[2], out.shape[3]
-    for n in range(n_img):
-        for c in range(channels):
-            for i in range(kh):
-                for j in range(kw):
-                    k = (c * kh + i) * kw + j
+    n_img, channels, height, width = shape
+    out_h, out_w = out_hw
+    for c in range(channels):
+        for i in range(kh):
+            for j in range(kw):
+                k = (c * kh + i) * kw + j
+                lo, hi = _valid_outputs(j, sw, pw, dw, width, out_w)
+                shift = j * dw - pw
+                for n in range(n_img):
+                    image = (n * channels + c) * height * width
+                    row = _u((k * n_img + n) * out_h * out_w)
                     for oh in range(out_h):
                         ih = oh * sh - ph + i * dh
                         if ih < 0 or ih >= height:
                             for ow in range(out_w):
-                                out[k, n, oh, ow] = 0
+                                out[row + _u(ow)] = 0
                         else:
-                            for ow in range(out_w):
-                                iw = ow * sw - pw + j * dw
-                                out[k, n, oh, ow] = x[n, c, ih, iw] if 0 <= iw < width else 0
+                            for ow in range(lo):
+                                out[row + _u(ow)] = 0
+                            src, dst = _u(image + ih * width + lo * sw + shift), row + _u(lo)
+                            if sw == 1:
+                                for t in range(_u(hi - lo)):
+                                    out[dst + t] = x[src + t]
+                            else:
+                                for t in range(_u(hi - lo)):
+                                    out[dst + t] = x[src + t * _u(sw)]
+                            for ow in range(hi, out_w):
+                                out[row + _u(ow)] = 0
+                        row += _u(out_w)
 
 
 @_jit
@@ -269,24 +289,33 @@ def _valid_outputs(tap, stride, pad, dilation, size, n_out):
 
 
 @_jit
-def _col2im(cols, geo, out):
-    """The adjoint of ``_im2col``: each column entry is added back to the pixel it was
-    copied from (a pixel under several windows gets the sum). ``out`` starts at zero."""
+def _col2im(cols, geo, out, shape, out_hw):
+    """The adjoint of ``_im2col``, over flat C-contiguous arrays: each column entry is
+    added back to the pixel it was copied from (a pixel under several windows gets the
+    sum). ``out`` starts at zero."""
     kh, kw, sh, sw, ph, pw, dh, dw = geo
-    n_img, channels, height, width = out.shape
-    out_h, out_w = cols.shape[2], cols.shape[3]
+    n_img, channels, height, width = shape
+    out_h, out_w = out_hw
     for n in range(n_img):
         for c in range(channels):
+            image = (n * channels + c) * height * width
             for i in range(kh):
                 for j in range(kw):
                     k = (c * kh + i) * kw + j
                     lo, hi = _valid_outputs(j, sw, pw, dw, width, out_w)
                     shift = j * dw - pw
+                    src = _u((k * n_img + n) * out_h * out_w + lo)
                     for oh in range(out_h):
                         ih = oh * sh - ph + i * dh
                         if 0 <= ih < height:
-                            for ow in range(lo, hi):
-                                out[n, c, ih, ow * sw + shift] += cols[k, n, oh, ow]
+                            dst = _u(image + ih * width + lo * sw + shift)
+                            if sw == 1:
+                                for t in range(_u(hi - lo)):
+                                    out[dst + t] += cols[src + t]
+                            else:
+                                for t in range(_u(hi - lo)):
+                                    out[dst + t * _u(sw)] += cols[src + t]
+                        src += _u(out_w)
 
 
 KH = KW = 1  # placeholders, bound per kernel size by ``_max_pool_kernel``
@@ -349,17 +378,14 @@ def _max_pool_kernel(kh, kw):
 
 
 @_jit
-def _max_pool_backward(g, indices, out):
-    """Each output's gradient goes to the pixel its maximum came from. ``out`` starts at 0."""
-    n_img, channels, out_h, out_w = g.shape
-    width = out.shape[3]
-    for n in range(n_img):
-        for c in range(channels):
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    at = indices[n, c, oh, ow]
-                    if at >= 0:  # -1: a window wholly in the padding (its max is -inf)
-                        out[n, c, at // width, at % width] += g[n, c, oh, ow]
+def _max_pool_backward(g, indices, out, plane, per_plane):
+    """Each output's gradient goes to the pixel its maximum came from, over flat
+    C-contiguous arrays: output q belongs to (n, c) plane q // per_plane, and its index
+    counts pixels within that plane of ``plane`` pixels. ``out`` starts at 0."""
+    for q in range(g.shape[0]):
+        at = indices[q]
+        if at >= 0:  # -1: a window wholly in the padding (its max is -inf)
+            out[_u(q // per_plane * plane + at)] += g[q]
 
 
 @_jit
@@ -636,13 +662,14 @@ class CPUBackend(Backend):
     def im2col(self, x, geo, out_hw):
         n, c, _, _ = x.shape
         kh, kw = geo[0], geo[1]
-        cols = np.empty((c * kh * kw, n) + tuple(out_hw), x.dtype)
-        _im2col(x, geo, cols)
-        return cols.reshape(c * kh * kw, n, out_hw[0] * out_hw[1])
+        cols = np.empty((c * kh * kw, n, out_hw[0] * out_hw[1]), x.dtype)
+        _im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1), tuple(out_hw))
+        return cols
 
     def col2im(self, cols, geo, out_hw, shape):
         out = np.zeros(shape, cols.dtype)
-        _col2im(cols.reshape(cols.shape[:2] + tuple(out_hw)), geo, out)
+        _col2im(self.contiguous(cols).reshape(-1), geo, out.reshape(-1), tuple(shape),
+                tuple(out_hw))
         return out
 
     def max_pool2d(self, x, geo, out_hw):
@@ -654,7 +681,8 @@ class CPUBackend(Backend):
 
     def max_pool2d_backward(self, g, indices, geo, shape):
         out = np.zeros(shape, g.dtype)
-        _max_pool_backward(g, indices, out)
+        _max_pool_backward(self.contiguous(g).reshape(-1), self.contiguous(indices).reshape(-1),
+                           out.reshape(-1), shape[2] * shape[3], g.shape[2] * g.shape[3])
         return out
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
