@@ -232,3 +232,21 @@ def test_max_pool2d_lets_nan_win_and_skips_the_padding(be):
     np.testing.assert_array_equal(host(be, values), want)
     np.testing.assert_array_equal(host(be, indices), want_idx)
     assert host(be, values)[0, 0, 2, 2] == -7.0  # a window of padding and -7: padding is not 0
+
+
+@given(data=st.data(), side=st.tuples(st.integers(2, 7), st.integers(2, 7)))
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: d.name)
+def test_max_pool2d_of_2x2_windows_keeps_the_first_maximum_and_the_last_nan(be, dtype, data,
+                                                                            side):
+    """``MaxPool2d(2)``, which the CPU runs through a kernel of its own, on values drawn
+    from a few numbers: ties everywhere, and NaNs in some draws."""
+    shape = (2, 2) + side
+    values = [-1.0, 0.0, 2.0, np.inf] + ([np.nan] if data.draw(st.booleans()) else [])
+    x = np.array(data.draw(st.lists(st.sampled_from(values), min_size=math.prod(shape),
+                                    max_size=math.prod(shape)))).reshape(shape)
+    geo, out_hw = (2, 2, 2, 2, 0, 0, 1, 1), (side[0] // 2, side[1] // 2)
+    ref, xs = _native(be, x, dtype, data.draw(st.sampled_from(LAYOUTS)))
+    got, indices = be.max_pool2d(xs, geo, out_hw)
+    want, want_idx = ref_max_pool(ref.astype(np.float64), geo, out_hw)
+    np.testing.assert_array_equal(host(be, got), want)
+    np.testing.assert_array_equal(host(be, indices), want_idx)
