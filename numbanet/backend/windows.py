@@ -17,8 +17,9 @@ each. They use only arithmetic and array reads, so ``cuda_kernels.py`` compiles 
 with ``cuda.jit(device=True)`` (one GPU thread per element) and ``cpu.py`` with
 ``njit``: one definition of what a pooling window means. Where a serial CPU loop is
 much faster when written another way (im2col and col2im row by row, max pooling with
-the kernel size fixed at compile time) ``cpu.py`` has its own loop; the conformance
-tests hold both backends to the same references.
+the kernel size fixed at compile time, 2x2 max pooling with pairwise selects)
+``cpu.py`` has its own loop; the conformance tests hold both backends to the same
+references.
 """
 import math
 from types import SimpleNamespace
