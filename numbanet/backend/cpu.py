@@ -601,10 +601,22 @@ class CPUBackend(Backend):
 
     # -- elementwise ------------------------------------------------------------------------
     def unary(self, op, a, out):
+        if 0 < out.ndim <= 2 and out.flags.c_contiguous and (  # the hot case, as in binary
+                not isinstance(a, np.ndarray) or a.shape == out.shape and a.flags.c_contiguous):
+            _UNARY[op][0](a, out)
+            return out
         _run_elementwise(_UNARY[op], (a,), out)
         return out
 
     def binary(self, op, a, b, out):
+        # The hot case inline: 1-D or 2-D, and every array C-contiguous of out's shape.
+        # ``_run_elementwise`` decides the same, but with 0.4-0.8 us more Python per op.
+        if 0 < out.ndim <= 2 and out.flags.c_contiguous:
+            shape = out.shape
+            if (not isinstance(a, np.ndarray) or a.shape == shape and a.flags.c_contiguous) and \
+                    (not isinstance(b, np.ndarray) or b.shape == shape and b.flags.c_contiguous):
+                _BINARY[op][0](a, b, out)
+                return out
         _run_elementwise(_BINARY[op], (a, b), out)
         return out
 
