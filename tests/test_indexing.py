@@ -146,6 +146,25 @@ def test_int_tensor_indices_with_repeats_and_negatives():
     check(t[[0, 0, 1]], a[[0, 0, 1]])
 
 
+def test_rows_picked_by_an_index_tensor_and_their_gradient():
+    """``x[idx]`` with one 1-D int tensor, the minibatch case, which gathers with ``idx``
+    itself as the index: repeats and negatives, the gradient, and an ``idx`` changed in
+    place before backward refused as PyTorch refuses it."""
+    a = np.arange(20.0).reshape(5, 4)
+    idx = nb.tensor([4, -1, 0, 4])
+    x = nb.tensor(a, requires_grad=True)
+    picked = x[idx]
+    check(picked.detach(), a[[4, -1, 0, 4]])
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[:, 0], [1.0, 0.0, 0.0, 0.0, 3.0])
+    idx = nb.tensor([1, 2])
+    picked = x[idx]
+    idx += 1
+    check(picked.detach(), a[[1, 2]])  # the values were gathered before the change
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        picked.sum().backward()
+
+
 def test_multi_dimensional_int_tensor_index():
     a = np.arange(24.0).reshape(4, 6)
     idx = np.array([[0, 3], [2, 2], [-1, 1]])

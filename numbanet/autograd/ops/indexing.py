@@ -139,7 +139,9 @@ def _parse(x: Tensor, key):
     return tuple(bkey), tuple(view_shape), plan
 
 
-def _advanced_plan(be, view_shape, adv, adjacent):
+def _advanced_plan(be, view_shape, adv, adjacent, share_index=False):
+    """``share_index``: a lone index tensor already of the batch shape may serve as the
+    linear index itself, uncopied; the caller then guards it against in-place changes."""
     batch = broadcast_shapes("indexing", *(shape for _, _, shape, _ in adv))
     lin = None
     for pos, idx, shape, src_dim in adv:
@@ -163,7 +165,9 @@ def _advanced_plan(be, view_shape, adv, adjacent):
                     be.where(negative, plus, idx, wrapped)
                     idx = wrapped
             idx_arr = idx
-        if lin is None:
+        if lin is None and share_index and be.is_contiguous(idx_arr):
+            lin = idx_arr
+        elif lin is None:
             lin = be.empty(batch, dt.int64)
             be.unary("identity", idx_arr, lin)
         else:
@@ -241,13 +245,16 @@ class BasicIndexGrad(Function):
 
 class Gather(Function):
     @staticmethod
-    def forward(ctx, v, plan):
+    def forward(ctx, v, plan, index=None):
+        """``index``: the tensor whose data is ``plan.lin``, if it was not copied."""
         ctx.plan = plan
+        ctx.save_for_backward(index)
         return wrap(_gather(v._device.backend, v._data, plan), v._device, v._dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return Scatter.apply(g, ctx.plan), None
+        ctx.saved_tensors  # raises if a shared index was changed in place since the forward
+        return Scatter.apply(g, ctx.plan), None, None
 
 
 class Scatter(Function):
@@ -265,6 +272,13 @@ class Scatter(Function):
 
 
 def getitem(x: Tensor, key) -> Tensor:
+    if key.__class__ is Tensor and key._dtype is dt.int64 and len(key._shape) == 1 and \
+            x._shape and key._device is x._device:
+        # x[idx], the minibatch case: rows of x, without the general parse and its view,
+        # and with ``idx`` itself as the index (its version is checked at backward)
+        plan = _advanced_plan(x._device.backend, x._shape, [(0, key._data, key._shape, 0)],
+                              adjacent=True, share_index=True)
+        return Gather.apply(x, plan, key)
     bkey, view_shape, plan = _parse(x, key)
     v = BasicIndex.apply(x, bkey, view_shape)
     return v if plan is None else Gather.apply(v, plan)
