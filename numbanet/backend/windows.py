@@ -14,11 +14,11 @@ Output position ``(oh, ow)`` and tap ``(i, j)`` read input pixel::
 
 The functions here compute one output element (or one input element's gradient)
 each. They use only arithmetic and array reads, so ``cuda_kernels.py`` compiles them
-with ``cuda.jit(device=True)`` (one GPU thread per element) and ``cpu.py`` with
-``njit``: one definition of what a pooling window means. Where a serial CPU loop is
+with ``cuda.jit(device=True)`` (one GPU thread per element) and ``cpu_windows.py``
+with ``njit``: one definition of what a pooling window means. Where a serial CPU loop is
 much faster when written another way (im2col and col2im row by row, max pooling with
 the kernel size fixed at compile time, 2x2 max pooling with pairwise selects)
-``cpu.py`` has its own loop; the conformance tests hold both backends to the same
+``cpu_windows.py`` has its own loop; the conformance tests hold both backends to the same
 references.
 """
 import math
