@@ -137,26 +137,34 @@ class _Reader:
         return as_device(m)
 
 
+def open_archive(path, header: str, kind: str, op: str):
+    """(open zip file, its JSON member ``header``) of a numbanet archive (tensors here,
+    graphs in ``graph/serialization.py``); a ValueError naming ``op``, ``path`` and
+    ``kind`` when the file is not a zip, has no header or a damaged one."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f"{op}: {path!r} is not a {kind} (it is not a ZIP archive: {e}); "
+                         "it may be truncated, corrupted or of another format") from None
+    try:
+        return z, json.loads(z.read(header))
+    except KeyError:
+        z.close()
+        raise ValueError(f"{op}: {path!r} is a ZIP archive but not a {kind} "
+                         f"(no {header} inside)") from None
+    except (ValueError, zipfile.BadZipFile, EOFError) as e:
+        z.close()
+        raise ValueError(f"{op}: {path!r} is damaged: its header can't be read ({e})") from None
+
+
 def load(path, map_location=None):
     """Read what ``save`` wrote. ``map_location`` ('cpu', a device, a dict
     {saved: new} or a function) chooses the device of the loaded tensors."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file {path!r}")
-    try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ValueError(f"load: {path!r} is not a numbanet file (it is not a ZIP archive: "
-                         f"{e}); it may be truncated, corrupted or of another format") from None
+    z, header = open_archive(path, "numbanet.json", "numbanet file", "load")
     with z:
-        try:
-            header = json.loads(z.read("numbanet.json"))
-        except KeyError:
-            raise ValueError(f"load: {path!r} is a ZIP archive but not a numbanet file "
-                             "(no numbanet.json inside)") from None
-        except (ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise ValueError(f"load: {path!r} is damaged: its header can't be read ({e})") \
-                from None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise ValueError(f"load: {path!r} is not a numbanet file (wrong header)")
         if header.get("version") != VERSION:

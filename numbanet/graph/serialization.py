@@ -71,17 +71,10 @@ def load_graph(path):
     """Read a file written by :func:`save_graph`: (graph, inputs, outputs, structure,
     variables)."""
     from .. import dtypes as dt
-    try:
-        z = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path}: not a numbanet graph file (expected a zip archive written "
-                         "by graph.save(path))") from None
+    from ..serialization import open_archive
+    z, meta = open_archive(path, "graph.json", "numbanet graph file (written by graph.save)",
+                           "jit.load")
     with z:
-        try:
-            meta = json.loads(z.read("graph.json"))
-        except KeyError:
-            raise ValueError(f"{path}: the archive has no graph.json; it was not written by "
-                             "numbanet's graph.save") from None
         if meta.get("format") != FORMAT:
             raise ValueError(f"{path}: format {meta.get('format')!r} is not {FORMAT!r}")
         if meta.get("version", 0) > VERSION:
