@@ -29,6 +29,9 @@ Method. Each worker is a separate subprocess (this script re-invoked with
 per-step time. The three workers run in turn, in a rotated order, for ``--rounds``
 rounds; the table shows the median over rounds of the per-worker medians, and the
 ratios numbanet/PyTorch (goal <= 1.0, aim 0.8) and numbanet/NumPy (goal <= 1.3).
+Because the machine's speed drifts between rounds, the median of the per-round
+ratios numbanet/PyTorch (the two workers of a round run within seconds) is printed
+too, with its range.
 
 Threads. Nothing is pinned: NumPy's OpenBLAS, numbanet's matmul (which calls it)
 and PyTorch use their defaults. Each worker reports its thread count
@@ -323,11 +326,13 @@ def _versions():
 def bench_steady(args):
     names = [w for w in WORKERS]
     per_round = {w: [] for w in names}
+    rounds = []  # {worker: median ms} of each round
     info = {}
     notes = []
     for r in range(args.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
         cells = []
+        rounds.append({})
         for name in order:
             res = _run_worker(name, args)
             if "skipped" in res:
@@ -340,10 +345,11 @@ def bench_steady(args):
                 cells.append(f"{name}=FAILED")
                 continue
             per_round[name].append(res["median_ms"])
+            rounds[-1][name] = res["median_ms"]
             info[name] = res
             cells.append(f"{name}={res['median_ms']:.3f} ms")
         print(f"  round {r + 1}/{args.rounds}: " + ", ".join(cells), flush=True)
-    return per_round, info, notes
+    return per_round, rounds, info, notes
 
 
 def bench_start(args):
@@ -412,7 +418,7 @@ def main(argv=None):
           f"{args.rounds} rounds x {args.warmup} warm-up + {args.steps} timed steps per worker")
     print()
 
-    per_round, info, notes = bench_steady(args)
+    per_round, rounds, info, notes = bench_steady(args)
     medians = {w: statistics.median(ms) for w, ms in per_round.items() if ms}
 
     print()
@@ -449,6 +455,13 @@ def main(argv=None):
             ratios["numbanet/torch"] = medians["numbanet"] / medians["torch"]
             print("numbanet / PyTorch : " + _fmt_ratio(ratios["numbanet/torch"], GOAL_VS_TORCH,
                                                         AIM_VS_TORCH))
+            paired = [r["numbanet"] / r["torch"] for r in rounds
+                      if "numbanet" in r and "torch" in r]
+            if paired:
+                ratios["numbanet/torch paired"] = statistics.median(paired)
+                print(f"  paired: median of the {len(paired)} per-round ratios "
+                      f"{statistics.median(paired):.2f} (range {min(paired):.2f} .. "
+                      f"{max(paired):.2f}; both workers of a ratio ran in the same round)")
         else:
             print("numbanet / PyTorch : n/a (PyTorch column skipped)")
         if "numpy" in medians:
