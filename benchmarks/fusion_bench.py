@@ -33,19 +33,15 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from runner import ROOT, report, require, run_worker, script
+
 N_ELEMENTS = 10 ** 6
 GOAL_SPEEDUP = 3.0
-RESULT_TAG = "RESULT "
 WORKERS = ("fused", "unfused", "eager")
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def chain(nb, a, b):
@@ -105,19 +101,13 @@ def measure(kind: str, device: str, calls: int, warmup: int, n: int = N_ELEMENTS
 
 def worker(args) -> None:
     result = measure(args.worker, args.device, args.calls, args.warmup, args.n)
-    print(RESULT_TAG + json.dumps(result), flush=True)
+    report(result)
 
 
-def run_worker(kind: str, args) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--device", args.device,
-           "--calls", str(args.calls), "--warmup", str(args.warmup), "--n", str(args.n)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    for line in done.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    raise RuntimeError(f"worker {kind} failed:\n{done.stdout}\n{done.stderr}")
+def measure_in_worker(kind: str, args) -> dict:
+    return require(run_worker(script(__file__, "--worker", kind, "--device", args.device,
+                                     "--calls", args.calls, "--warmup", args.warmup,
+                                     "--n", args.n)))
 
 
 def main(argv=None) -> int:
@@ -137,7 +127,7 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         order = WORKERS[r % 3:] + WORKERS[:r % 3]
         for kind in order:
-            res = run_worker(kind, args)
+            res = measure_in_worker(kind, args)
             medians[kind].append(res["median_s"])
             info[kind] = res
         print(f"round {r + 1}: " + ", ".join(f"{k} {1e3 * medians[k][-1]:.3f} ms"

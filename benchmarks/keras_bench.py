@@ -38,10 +38,8 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,10 +47,9 @@ import warnings
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT_TAG = "RESULT "
+from runner import ROOT, report, run_worker, worker_env
+
 DEFAULT_KERAS_PYTHON = "/tmp/kvenv/bin/python"
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 GOAL = 2.0
 PROGRAMS = ("seed", "digits")
 SEED_N, SEED_D, SEED_H = 64, 1000, 100
@@ -133,11 +130,8 @@ def worker(name: str, program: str, data_path: str, warmup: int, epochs: int) ->
 
 # ---- the parent ----------------------------------------------------------------------------------
 def _worker_env(threads):
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    env["KERAS_BACKEND"] = "torch"
+    env = worker_env(threads, KERAS_BACKEND="torch")
     if threads is not None:
-        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(threads)
         env["KERAS_BENCH_THREADS"] = str(threads)
     return env
 
@@ -146,14 +140,8 @@ def _run(python, name, program, args, data_path):
     warmup, epochs = (args.seed_warmup, args.seed_epochs) if program == "seed" else \
         (args.digits_warmup, args.digits_epochs)
     cmd = [python, os.path.abspath(__file__), "--worker", name, "--program", program,
-           "--data", data_path, "--warmup", str(warmup), "--epochs", str(epochs)]
-    proc = subprocess.run(cmd, env=_worker_env(args.threads), capture_output=True, text=True,
-                          cwd=ROOT, timeout=args.timeout)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    return {"worker": name, "program": program, "error": f"exit status {proc.returncode}",
-            "stderr": proc.stderr[-2000:]}
+           "--data", data_path, "--warmup", warmup, "--epochs", epochs]
+    return run_worker(cmd, _worker_env(args.threads), args.timeout)
 
 
 def _data(path):
@@ -188,7 +176,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.worker:
         result = worker(args.worker, args.program, args.data, args.warmup, args.epochs)
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        report(result)
         return
 
     keras_python = args.keras_python or (DEFAULT_KERAS_PYTHON

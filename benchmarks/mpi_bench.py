@@ -31,16 +31,13 @@ Usage (from the repository root; needs mpirun and mpi4py)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULT_TAG = "RESULT "
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from runner import report, require, run_worker, script, worker_env
+
 GOAL = 1.6  # 2-rank throughput over 1-rank throughput, on a compute-bound batch
 
 
@@ -84,18 +81,10 @@ def worker(batch: int, steps: int, warmup: int) -> None:
                   "allreduce_ms": statistics.median(allreduce_times) * 1e3,
                   "reduce_ms": statistics.median(reduce_times) * 1e3,
                   "buckets": len(optimizer.buckets)}
-        print(RESULT_TAG + json.dumps(result), flush=True)
+        report(result)
 
 
 # ---- launcher -----------------------------------------------------------------------------------
-
-def worker_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-    return env
-
 
 def mpirun(ranks: int, bind: str) -> list:
     command = ["mpirun", "-n", str(ranks), "--bind-to", bind]
@@ -105,16 +94,10 @@ def mpirun(ranks: int, bind: str) -> list:
 
 
 def run_job(ranks: int, batch: int, args) -> dict:
-    command = mpirun(ranks, args.bind) + [
-        sys.executable, os.path.abspath(__file__), "--worker", "--batch", str(batch),
-        "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    proc = subprocess.run(command, env=worker_env(), capture_output=True, text=True, cwd=ROOT,
-                          timeout=args.timeout)
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    raise RuntimeError(f"{' '.join(command)} gave no result (exit status {proc.returncode}):\n"
-                       f"{proc.stdout}\n{proc.stderr}")
+    command = mpirun(ranks, args.bind) + script(__file__, "--worker", "--batch", batch,
+                                                "--steps", args.steps, "--warmup", args.warmup)
+    env = worker_env(1, NUMBA_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return require(run_worker(command, env, args.timeout))
 
 
 def throughput(result: dict) -> float:

@@ -22,15 +22,12 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
-import seed_autograd
-from seed_autograd import RESULT_TAG, ROOT, _versions, _worker_env
+from runner import ROOT, report, run_worker, script, worker_env
+from seed_autograd import _versions
 
 PROGRAMS = {"seed_nn": (1.0, 0.8), "mlp_adam": (1.0, None)}  # goal, aim
 LIBRARIES = ("numbanet", "torch")
@@ -91,15 +88,11 @@ def worker(library, program, args, make_program=None):
     return {"median_ms": 1e3 * statistics.median(times), "first_loss": first, "last_loss": last}
 
 
-def _run(library, program, args, script=__file__):
-    cmd = [sys.executable, os.path.abspath(script), "--worker", library, program,
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--seed", str(args.seed)]
-    proc = subprocess.run(cmd, env=_worker_env(), capture_output=True, text=True, cwd=ROOT,
-                          timeout=600)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    return {"error": f"exit status {proc.returncode}: {proc.stderr[-2000:]}"}
+def _run(library, program, args, path=__file__):
+    res = run_worker(script(path, "--worker", library, program, "--steps", args.steps,
+                            "--warmup", args.warmup, "--seed", args.seed),
+                     worker_env(args.threads))
+    return res if "error" not in res else {"error": f"{res['error']}: {res['stderr'][-2000:]}"}
 
 
 def main(argv=None, *, doc=__doc__, programs=None, make_program=None, script=__file__,
@@ -119,9 +112,8 @@ def main(argv=None, *, doc=__doc__, programs=None, make_program=None, script=__f
                              "(default: leave every library at its default)")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    seed_autograd._THREADS = args.threads  # read by _worker_env
     if args.worker:
-        print(RESULT_TAG + json.dumps(worker(*args.worker, args, make_program)), flush=True)
+        report(worker(*args.worker, args, make_program))
         return 0
 
     v = _versions()

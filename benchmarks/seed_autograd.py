@@ -74,11 +74,10 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from runner import REMOVED_ENV, ROOT, report, run_worker, script, worker_env
+
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LEARNING_RATE = 1e-6
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-RESULT_TAG = "RESULT "
 WORKERS = ("numbanet", "torch", "numpy")
 LABELS = {"numbanet": "numbanet", "torch": "PyTorch CPU", "numpy": "NumPy (manual backward)"}
 
@@ -266,23 +265,13 @@ _THREADS = None  # --threads: None leaves every library at its default
 
 
 def _worker_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
-    if _THREADS is not None:
-        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(_THREADS)
-    env.update(extra or {})
-    return env
+    return worker_env(_THREADS, **(extra or {}))
 
 
 def _run_worker(name, args, extra_env=None):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--seed", str(args.seed)]
-    proc = subprocess.run(cmd, env=_worker_env(extra_env), capture_output=True, text=True,
-                          cwd=ROOT, timeout=args.timeout)
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    return {"worker": name, "error": f"exit status {proc.returncode}",
-            "stderr": proc.stderr[-3000:]}
+    return run_worker(script(__file__, "--worker", name, "--steps", args.steps,
+                             "--warmup", args.warmup, "--seed", args.seed),
+                      _worker_env(extra_env), args.timeout)
 
 
 def _kernel_cache_files(top):
@@ -403,7 +392,7 @@ def main(argv=None):
 
     if args.worker:
         res = worker_start(args) if args.worker == "start" else worker_steady(args.worker, args)
-        print(RESULT_TAG + json.dumps(res), flush=True)
+        report(res)
         return 0
 
     v = _versions()

@@ -37,20 +37,16 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from runner import ROOT, report, require, run_worker, script, worker_env
+
 NETS = {"torch-seed": dict(N=64, D_in=1000, H=100, D_out=10, lr=1e-6, loss="sum"),
         "tf-seed": dict(N=64, D_in=1000, H=100, D_out=1000, lr=1e-5, loss="row_mean")}
 WAYS = ("static", "dynamic")
 GOAL_SPEEDUP = 1.25
-RESULT_TAG = "RESULT "
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def data(net: dict, seed: int = 0):
@@ -127,22 +123,15 @@ def worker(args) -> None:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    print(RESULT_TAG + json.dumps({"median_s": statistics.median(times), "min_s": min(times),
-                                   "first_s": first, "first_loss": first_loss}), flush=True)
+    report({"median_s": statistics.median(times), "min_s": min(times), "first_s": first,
+            "first_loss": first_loss})
 
 
-def run_worker(way: str, net: str, args) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    if args.threads:
-        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.threads)
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", way, "--net", net,
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--device", args.device]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    for line in done.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
-    raise RuntimeError(f"worker {way}/{net} failed:\n{done.stdout}\n{done.stderr}")
+def measure_in_worker(way: str, net: str, args) -> dict:
+    return require(run_worker(script(__file__, "--worker", way, "--net", net,
+                                     "--steps", args.steps, "--warmup", args.warmup,
+                                     "--device", args.device),
+                              worker_env(args.threads)))
 
 
 def main(argv=None) -> int:
@@ -168,7 +157,7 @@ def main(argv=None) -> int:
         for r in range(args.rounds):
             order = WAYS if r % 2 == 0 else WAYS[::-1]
             for way in order:
-                res = run_worker(way, net, args)
+                res = measure_in_worker(way, net, args)
                 medians[way].append(res["median_s"])
                 losses[way] = res["first_loss"]
             print(f"{net} round {r + 1}: " + ", ".join(
