@@ -277,6 +277,14 @@ _BINARY = _Kernels(scalar.BINARY, _binary_flat, _binary_strided)
 _REDUCE = _ReduceKernels()
 
 
+def _one_value(x):
+    """A broadcast single value (every stride 0, as the gradient of a sum) as a scalar of its
+    dtype, so that the contiguous kernel can take it; anything else as it is."""
+    if x.__class__ is np.ndarray and x.size and not any(x.strides):
+        return x[(0,) * x.ndim]
+    return x
+
+
 def _run_elementwise(kernels, operands, out):
     flat, strided = kernels
     shape = out.shape
@@ -396,7 +404,7 @@ class CPUBackend(Backend):
                     (not isinstance(b, np.ndarray) or b.shape == shape and b.flags.c_contiguous):
                 _BINARY[op][0](a, b, out)
                 return out
-        _run_elementwise(_BINARY[op], (a, b), out)
+        _run_elementwise(_BINARY[op], (_one_value(a), _one_value(b)), out)
         return out
 
     def where(self, cond, a, b, out):

@@ -40,6 +40,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if not g._shape and not state.enabled:  # a loss's gradient: a view, nothing recorded
+            view = g._device.backend.broadcast_to(g._data, ctx.shape)
+            return wrap(view, g._device, g._dtype, base=g), None, None
         if not ctx.keepdim and g._shape:  # a 0-d gradient broadcasts as it is
             g = reshape(g, _kept_shape(ctx.shape, ctx.dims))
         return expand(g, ctx.shape), None, None
