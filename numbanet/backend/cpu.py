@@ -493,13 +493,14 @@ class CPUBackend(Backend):
         n, c, _, _ = x.shape
         kh, kw = geo[0], geo[1]
         cols = np.empty((c * kh * kw, n, out_hw[0] * out_hw[1]), x.dtype)
-        _win.im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1), tuple(out_hw))
+        _win.im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1),
+                    tuple(out_hw))
         return cols
 
     def col2im(self, cols, geo, out_hw, shape):
         out = np.zeros(shape, cols.dtype)
         _win.col2im(self.contiguous(cols).reshape(-1), geo, out.reshape(-1), tuple(shape),
-                tuple(out_hw))
+                    tuple(out_hw))
         return out
 
     def max_pool2d(self, x, geo, out_hw):
@@ -510,15 +511,16 @@ class CPUBackend(Backend):
         if tuple(geo) == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * out_hw[0] <= height and \
                 2 * out_hw[1] <= width:
             if not _win.max_pool_2x2(self.contiguous(x).reshape(-1), out.reshape(-1),
-                                 indices.reshape(-1), n * c, height, width, *out_hw):
+                                     indices.reshape(-1), n * c, height, width, *out_hw):
                 return out, indices
         _win.max_pool_kernel(geo[0], geo[1])(x, geo, out, indices)
         return out, indices
 
     def max_pool2d_backward(self, g, indices, geo, shape):
         out = np.zeros(shape, g.dtype)
-        _win.max_pool_backward(self.contiguous(g).reshape(-1), self.contiguous(indices).reshape(-1),
-                           out.reshape(-1), shape[2] * shape[3], g.shape[2] * g.shape[3])
+        _win.max_pool_backward(self.contiguous(g).reshape(-1),
+                               self.contiguous(indices).reshape(-1), out.reshape(-1),
+                               shape[2] * shape[3], g.shape[2] * g.shape[3])
         return out
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
