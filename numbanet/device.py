@@ -11,7 +11,9 @@ class device:
     ('cuda', 0)
     """
 
-    __slots__ = ("type", "index", "_backend")
+    # ``backend`` is a slot, filled on first use by __getattr__: ops read it as a plain
+    # attribute, since every op reads it.
+    __slots__ = ("type", "index", "backend")
     _known = ("cpu", "cuda")
 
     def __new__(cls, spec, index: int | None = None):
@@ -37,27 +39,34 @@ class device:
         self = object.__new__(cls)
         self.type = kind
         self.index = index
-        self._backend = None
         _DEVICES[key] = self
         return self
 
-    @property
-    def backend(self):
-        """The backend module object that runs ops for this device (imported on first use)."""
-        if self._backend is None:
-            try:
-                module = importlib.import_module(f"numbanet.backend.{self.type}")
-            except ModuleNotFoundError as e:
-                if e.name != f"numbanet.backend.{self.type}":
-                    raise
-                raise RuntimeError(f"device '{self}': this version of numbanet has no "
-                                   f"{self.type} backend; use device='cpu'") from None
-            backend = module.backend_for(self)
-            from .random import initial_seed
-            if initial_seed() is not None:  # nb.manual_seed ran before this device's first use
-                backend.manual_seed(initial_seed())
-            self._backend = backend
-        return self._backend
+    def __getattr__(self, name):
+        """``backend``, the backend object that runs ops for this device, is imported on
+        first use (the slot is empty until then)."""
+        if name != "backend":
+            raise AttributeError(f"'device' object has no attribute '{name}'")
+        try:
+            module = importlib.import_module(f"numbanet.backend.{self.type}")
+        except ModuleNotFoundError as e:
+            if e.name != f"numbanet.backend.{self.type}":
+                raise
+            raise RuntimeError(f"device '{self}': this version of numbanet has no "
+                               f"{self.type} backend; use device='cpu'") from None
+        backend = module.backend_for(self)
+        from .random import initial_seed
+        if initial_seed() is not None:  # nb.manual_seed ran before this device's first use
+            backend.manual_seed(initial_seed())
+        self.backend = backend
+        return backend
+
+    def loaded_backend(self):
+        """The backend if it has been imported already, else None (imports nothing)."""
+        try:
+            return device.backend.__get__(self, device)
+        except AttributeError:
+            return None
 
     def __repr__(self) -> str:
         return f"device(type='{self.type}')" if self.index is None else \

@@ -26,8 +26,9 @@ def manual_seed(seed: int):
     _host = np.random.default_rng(seed)
     from .device import _DEVICES
     for dev in list(_DEVICES.values()):
-        if dev._backend is not None:
-            dev._backend.manual_seed(seed)
+        backend = dev.loaded_backend()
+        if backend is not None:
+            backend.manual_seed(seed)
 
 
 def initial_seed():

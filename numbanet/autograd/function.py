@@ -54,21 +54,24 @@ class Node:
     """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs."""
 
     # Defaults live on the class: a node is made for every op, so its __init__ stays short.
+    _fn = None  # the Function class; set by Function.apply
     needs_input_grad = ()
     _edges = None
-    _saved = ()
+    _saved = ()  # the tensors (and other values) of save_for_backward
+    _versions = ()  # the version of each saved tensor when saved (None for other values)
     _freed = False
     _outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
     _retained = None  # output_nr -> tensor that asked for retain_grad
     _trace = None
     materialize_grads = True
 
-    def __init__(self, fn):
-        self._fn = fn
-
     # ---- the ctx API ------------------------------------------------------------------
     def save_for_backward(self, *tensors):
-        self._saved = [(t, t._vc[0]) if isinstance(t, Tensor) else (t, None) for t in tensors]
+        versions = []
+        for t in tensors:  # a loop, not a comprehension: this runs for most ops
+            versions.append(t._vc[0] if isinstance(t, Tensor) else None)
+        self._saved = tensors
+        self._versions = versions
 
     @property
     def saved_tensors(self):
@@ -78,14 +81,15 @@ class Node:
                 f"tensors of {self.name()} after they were freed). The saved tensors are freed "
                 "after the first backward; call .backward(retain_graph=True) or "
                 "autograd.grad(..., retain_graph=True) if you need to backward twice.")
-        for t, version in self._saved:
+        saved = self._saved
+        for t, version in zip(saved, self._versions):
             if version is not None and t._vc[0] != version:
                 raise RuntimeError(
                     f"one of the tensors needed by {self.name()} to compute gradients has been "
                     f"modified by an in-place operation: a tensor of shape {t.shape} is at "
                     f"version {t._vc[0]}; expected version {version}. Use an out-of-place op "
                     "(x = x + y instead of x += y) or clone() the tensor before changing it.")
-        return tuple(t for t, _ in self._saved)
+        return saved
 
     def set_materialize_grads(self, value: bool):
         self.materialize_grads = bool(value)
@@ -139,7 +143,8 @@ class Function:
         requires grad."""
         if cls._legacy:
             raise _legacy_error(cls)
-        ctx = Node(cls)
+        ctx = Node()
+        ctx._fn = cls
         if state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
@@ -167,7 +172,11 @@ def _record(cls, ctx: Node, args, kwargs):
         out = cls.forward(ctx, *args, **kwargs)
     finally:
         st.enabled = True
-    out = _connect(ctx, out, args)
+    if isinstance(out, Tensor):  # the common case, without _connect's tests
+        out = _own(ctx, out, 0, args)
+        ctx._outputs = ((out._shape, out._dtype, out._device),)
+    else:
+        out = _connect(ctx, out, args)
     if st.anomaly:
         ctx._trace = "".join(traceback.format_stack()[:-3])
     return out
@@ -187,11 +196,8 @@ def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
 
 
 def _connect(ctx: Node, out, args):
-    """Make ``ctx`` the grad_fn of the outputs of its forward."""
-    if isinstance(out, Tensor):
-        out = _own(ctx, out, 0, args)
-        ctx._outputs = ((out._shape, out._dtype, out._device),)
-        return out
+    """Make ``ctx`` the grad_fn of the outputs of a forward that returned a tuple (or
+    something else); ``_record`` handles a single tensor itself."""
     if not isinstance(out, tuple):  # not a tensor: nothing to connect
         ctx._outputs = (None,)
         return out

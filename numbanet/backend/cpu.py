@@ -388,6 +388,9 @@ class CPUBackend(Backend):
 
     # -- elementwise ------------------------------------------------------------------------
     def unary(self, op, a, out):
+        if op == "identity" and not isinstance(a, np.ndarray):  # fill_, zero_: one C call
+            out.fill(a)
+            return out
         if 0 < out.ndim <= 2 and out.flags.c_contiguous and (  # the hot case, as in binary
                 not isinstance(a, np.ndarray) or a.shape == out.shape and a.flags.c_contiguous):
             _UNARY[op][0](a, out)

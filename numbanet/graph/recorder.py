@@ -348,7 +348,7 @@ class Recorder:
         dev = object.__new__(_device)
         dev.type = "graph"
         dev.index = None
-        dev._backend = GraphBackend(self)
+        dev.backend = GraphBackend(self)
         self.device = dev
 
     # ---- node creation -------------------------------------------------------------------

@@ -41,7 +41,8 @@ def _refuse_bool(op, *operands):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _refuse_bool("sub", a, b)
+        if a.__class__ is not Tensor or a._dtype is dt.bool_:
+            _refuse_bool("sub", a, b)
         return binary("sub", a, b, "sub")
 
     @staticmethod
@@ -79,7 +80,8 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _check_integer_power(a, b)
+        if a.__class__ is not Tensor or not a._dtype.is_floating_point:
+            _check_integer_power(a, b)
         out = binary("power", a, b, "pow")
         ctx.save_for_backward(a, b, out)
         return out

@@ -52,6 +52,14 @@ def _rebase(x: Tensor, compute, op: str) -> Tensor:
 
 def inplace(op: str, x: Tensor, other) -> Tensor:
     """``x op= other`` for op in add, sub, mul, div."""
+    if other.__class__ is Tensor and x._dtype.is_floating_point and other._dtype is x._dtype \
+            and other._shape == x._shape and other._device is x._device \
+            and other._vc is not x._vc and not _tracked(x, other):
+        be = x._device.backend
+        if be.is_writable(x._data):  # the common case (w -= lr * g), without the general checks
+            be.binary(op, x._data, other._data, x._data)
+            x._vc[0] += 1
+            return x
     name = f"{op}_"
     other = as_tensor_operand(other, x, name)
     if _tracked(x, other):
@@ -100,7 +108,7 @@ def fill_(x: Tensor, value) -> Tensor:
         return _rebase(x, lambda prev: prev * 0 + value, "fill_")
     _check_writable(x, "fill_")
     x._device.backend.unary("identity", x._dtype.numpy.type(value), x._data)
-    x._bump_version()
+    x._vc[0] += 1
     return x
 
 
@@ -128,8 +136,9 @@ def setitem(x: Tensor, key, value):
 
 def add_into(dst: Tensor, src: Tensor):
     """``dst += src`` for gradient accumulation (no checks, no graph)."""
-    dst._device.backend.binary("add", dst._data, raw_cast(src, dst._dtype), dst._data)
-    dst._bump_version()
+    data = src._data if src._dtype is dst._dtype else raw_cast(src, dst._dtype)
+    dst._device.backend.binary("add", dst._data, data, dst._data)
+    dst._vc[0] += 1
 
 
 def zeros_on(shape, dtype, device) -> Tensor:

@@ -6,7 +6,7 @@ from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
 from ..grad_mode import state
-from .dispatch import raw_cast, same_device, wrap
+from .dispatch import raw_cast, same_device
 from .shape import Permute, squeeze, unsqueeze
 
 _SWAP_LAST = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 9)}
@@ -14,7 +14,7 @@ _SWAP_LAST = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 9)}
 
 def _mT(x: Tensor) -> Tensor:
     """Transpose of the last two dims, as a view (no argument checks: for backward)."""
-    return Permute.apply(x, _SWAP_LAST[x.ndim])
+    return Permute.apply(x, _SWAP_LAST[len(x._shape)])
 
 
 class MatMul(Function):
@@ -24,9 +24,13 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        dtype = a._dtype if a._dtype is b._dtype else dt.promote(a._dtype, b._dtype)
-        out = a._device.backend.matmul(raw_cast(a, dtype), raw_cast(b, dtype))
-        return wrap(out, a._device, dtype)
+        if a._dtype is b._dtype:
+            dtype = a._dtype
+            out = a._device.backend.matmul(a._data, b._data)
+        else:
+            dtype = dt.promote(a._dtype, b._dtype)
+            out = a._device.backend.matmul(raw_cast(a, dtype), raw_cast(b, dtype))
+        return Tensor._wrap(out, a._device, dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -46,8 +50,8 @@ def _matmul_grads(g, a, b, na: bool, nb: bool):
     def product(x, y):
         return Tensor._wrap(be.matmul(x, y), dev, dtype)
 
-    ga = product(g._data, be.permute(b._data, _SWAP_LAST[b.ndim])) if na else None
-    gb = product(be.permute(a._data, _SWAP_LAST[a.ndim]), g._data) if nb else None
+    ga = product(g._data, be.permute(b._data, _SWAP_LAST[len(b._shape)])) if na else None
+    gb = product(be.permute(a._data, _SWAP_LAST[len(a._shape)]), g._data) if nb else None
     return ga, gb
 
 
@@ -55,18 +59,19 @@ def _check(op: str, a, b):
     for x in (a, b):
         if not isinstance(x, Tensor):
             raise TypeError(f"{op}: expected Tensors, got {type(x).__name__}")
-        if x.dtype is dt.bool_:
+        if x._dtype is dt.bool_:
             raise TypeError(f"{op}: bool tensors cannot be multiplied; convert with .float()")
-    same_device(op, a, b)
+    if a._device is not b._device:
+        same_device(op, a, b)
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices: (n, k) @ (k, m) -> (n, m)."""
     _check("mm", a, b)
-    if a.ndim != 2 or b.ndim != 2:
+    if len(a._shape) != 2 or len(b._shape) != 2:
         raise ValueError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}; "
                          "use matmul for vectors and batches")
-    if a.shape[1] != b.shape[0]:
+    if a._shape[1] != b._shape[0]:
         raise ValueError(f"mm: {a.shape} @ {b.shape}: inner dimensions {a.shape[1]} and "
                          f"{b.shape[0]} differ")
     return MatMul.apply(a, b)
