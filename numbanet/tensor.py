@@ -319,8 +319,7 @@ class Tensor:
                  create_graph: bool = False):
         """Compute the gradient of this tensor with respect to the graph's leaves,
         accumulating it into their ``.grad``."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ---- in-place -----------------------------------------------------------------------------
     def zero_(self) -> Tensor:
@@ -578,4 +577,6 @@ class Tensor:
         return _ops.contiguous(self)
 
 
-from .autograd import ops as _ops  # noqa: E402  (ops need the Tensor class defined above)
+# Imported last: they need the Tensor class defined above.
+from . import autograd as _autograd  # noqa: E402
+from .autograd import ops as _ops  # noqa: E402

@@ -320,7 +320,9 @@ class CPUBackend(Backend):
         return np.empty(shape, dtype.numpy)
 
     def full(self, shape, value, dtype):
-        return np.full(shape, value, dtype.numpy)
+        out = np.empty(shape, dtype.numpy)  # np.full, without its Python layer
+        out.fill(value)
+        return out
 
     def arange(self, start, stop, step, dtype):
         return np.arange(start, stop, step, dtype=dtype.numpy)
@@ -360,6 +362,8 @@ class CPUBackend(Backend):
     def broadcast_to(self, a, shape):
         # as_strided keeps the view writable in NumPy's eyes, so kernels see one array type;
         # the tensor layer refuses writes into it (is_writable).
+        if not a.ndim:  # a single value, as the gradient of a loss
+            return np.ndarray(shape, a.dtype, buffer=a, strides=(0,) * len(shape))
         lead = len(shape) - a.ndim
         strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
                                       zip(a.shape, shape[lead:], a.strides))

@@ -96,6 +96,8 @@ class Pow(Function):
                 ga = g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
             elif b == 0:
                 ga = g * 0.0
+            elif b == 2 and not state.enabled:  # a square, as in losses: no graph to build
+                ga = binary("mul", g, binary("mul", a, 2.0, "pow"), "pow")
             else:
                 ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
         if nb:
