@@ -32,6 +32,11 @@ def _fit(g: Tensor, edge, node: Node, index: int) -> Tensor:
     return g
 
 
+def _index(edges, edge) -> int:
+    """The input index of ``edge``, for messages (the hot loop does not count)."""
+    return next(i for i, e in enumerate(edges) if e is edge)
+
+
 def _check_anomaly(g: Tensor, node: Node, index: int):
     if g._dtype.is_floating_point and bool((g != g).any()):
         where = node._trace or "(the forward ran before anomaly detection was switched on)\n"
@@ -109,16 +114,17 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
+            retained = node._retained
             simple = len(grads) == 1 and grads[0] is not None and capture is None \
-                and not node._retained
+                and not retained
             for nr, g in enumerate(() if simple else grads):
                 if g is None:
                     if node.materialize_grads and node._outputs[nr] is not None:
                         shape, dtype, device = node._outputs[nr]
                         grads[nr] = zeros_on(shape, dtype, device)
                     continue
-                if node._retained and nr in node._retained:
-                    keeper = node._retained[nr]
+                if retained and nr in retained:
+                    keeper = retained[nr]
                     keeper.grad = g if keeper.grad is None else keeper.grad + g
                 if capture is not None:
                     i = wanted_node.get((node, nr))
@@ -134,13 +140,13 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             if not retain_graph:
                 node._freed = bool(node._saved)
                 node._saved = ()
-            for i, (edge, g) in enumerate(zip(edges, result)):
+            for edge, g in zip(edges, result):
                 if edge is None or g is None:
                     continue
                 if g.__class__ is not Tensor or g._shape != edge[2] or g._dtype is not edge[3]:
-                    g = _fit(g, edge, node, i)
+                    g = _fit(g, edge, node, _index(edges, edge))
                 if anomaly:
-                    _check_anomaly(g, node, i)
+                    _check_anomaly(g, node, _index(edges, edge))
                 target = edge[0]
                 if isinstance(target, Tensor):
                     deliver(target, g)
@@ -150,8 +156,9 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                     slot = buffers[target] = [None] * len(target._outputs)
                 nr = edge[1]
                 slot[nr] = g if slot[nr] is None else slot[nr] + g
-                deps[target] -= 1
-                if deps[target] == 0:
+                waiting = deps[target] - 1
+                deps[target] = waiting
+                if not waiting:
                     ready.append(target)
     finally:
         state.enabled = prev_mode

@@ -193,6 +193,22 @@ def test_a_custom_function_with_two_outputs():
     assert gradcheck(lambda t: SplitSquare.apply(t), (leaf(0.3, -0.7),))
 
 
+def test_a_gradient_of_the_wrong_shape_names_the_function_and_the_input():
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, factor):
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g.sum().reshape(1).expand(4)  # factor has shape (2,), not (4,)
+
+    x, factor = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    with pytest.raises(RuntimeError, match=r"ScaleBackward returned an invalid gradient at "
+                                           r"index 1: got shape \(4,\)"):
+        Scale.apply(x, factor).sum().backward()
+
+
 def test_gradcheck_catches_a_wrong_backward():
     class WrongSquare(Function):
         @staticmethod
