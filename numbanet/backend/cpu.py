@@ -392,8 +392,8 @@ class CPUBackend(Backend):
 
     # -- elementwise ------------------------------------------------------------------------
     def unary(self, op, a, out):
-        if op == "identity" and not isinstance(a, np.ndarray):  # fill_, zero_: one C call
-            out.fill(a)
+        if op == "identity" and out.size <= 4096 and not isinstance(a, np.ndarray):
+            out.fill(a)  # fill_, zero_ of a small array: one C call (the kernel wins on large)
             return out
         if 0 < out.ndim <= 2 and out.flags.c_contiguous and (  # the hot case, as in binary
                 not isinstance(a, np.ndarray) or a.shape == out.shape and a.flags.c_contiguous):
