@@ -3,6 +3,8 @@
 A benchmark script re-invokes itself (``--worker ...``) for every measurement, so that
 the libraries it compares never share a process. The worker ends with ``report(result)``,
 one line ``RESULT {json}`` on stdout; the parent's ``run_worker`` returns that dict.
+A ``Server`` is a worker that stays alive and answers one request per line of its stdin
+with one such line, so that measurements of different workers can alternate quickly.
 
 Environment of a worker: this machine's ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are
 removed (they slow current NumPy's OpenBLAS down), the repository root is put first on
@@ -15,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT_TAG = "RESULT "
@@ -46,6 +49,49 @@ def run_worker(cmd: list, env: dict | None = None, timeout: float = 600) -> dict
             return json.loads(line[len(RESULT_TAG):])
     return {"error": f"exit status {proc.returncode} from {' '.join(cmd)}",
             "stderr": (proc.stdout + proc.stderr)[-3000:]}
+
+
+class Server:
+    """A worker process that answers requests: ``ask(line)`` writes one line to its stdin
+    and returns the dict of its next ``RESULT`` line (``read()`` only waits for one)."""
+
+    def __init__(self, cmd: list, env: dict | None = None):
+        self.cmd = " ".join(str(c) for c in cmd)
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # a file: a pipe could fill and block
+        self.proc = subprocess.Popen([str(c) for c in cmd], env=worker_env() if env is None
+                                     else env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, text=True, cwd=ROOT)
+
+    def read(self) -> dict:
+        out = []
+        for line in self.proc.stdout:
+            if line.startswith(RESULT_TAG):
+                return json.loads(line[len(RESULT_TAG):])
+            out.append(line)
+        self.proc.wait()
+        self._stderr.seek(0)
+        return {"error": f"exit status {self.proc.returncode} from {self.cmd}",
+                "stderr": ("".join(out) + self._stderr.read())[-3000:]}
+
+    def ask(self, line: str) -> dict:
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except OSError:  # it has exited; read() says how
+            pass
+        return self.read()
+
+    def close(self, timeout: float = 30) -> None:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
 
 
 def script(path: str, *args) -> list:

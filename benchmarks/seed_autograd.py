@@ -24,14 +24,20 @@ All three start from the same float32 data (NumPy ``default_rng(seed)``), so the
 first-step losses must agree; the script checks this.
 
 Method. Each worker is a separate subprocess (this script re-invoked with
-``--worker NAME``). A worker builds the data, runs ``--warmup`` steps, then times
-``--steps`` steps one by one with ``time.perf_counter`` and reports the median
-per-step time. The three workers run in turn, in a rotated order, for ``--rounds``
-rounds; the table shows the median over rounds of the per-worker medians, and the
-ratios numbanet/PyTorch (goal <= 1.0, aim 0.8) and numbanet/NumPy (goal <= 1.3).
-Because the machine's speed drifts between rounds, the median of the per-round
-ratios numbanet/PyTorch (the two workers of a round run within seconds) is printed
-too, with its range.
+``--worker NAME``) that stays alive for the whole run. It builds the data and runs
+``--warmup`` steps; then, on each request, it times a block of ``--steps`` steps one
+by one with ``time.perf_counter`` and reports the block's median per-step time. The
+three workers take turns, one block each per round, in a rotated order, for
+``--rounds`` rounds, with a pause of ``--gap`` seconds before each block (long enough
+for the BLAS and OpenMP threads of the worker before to stop spinning, so that no
+worker runs while another's threads hold a core).
+
+The shared machines this runs on change speed from one second to the next: two
+numbanet workers measured this way differ by up to 30 % in a single round. Blocks are
+therefore short and alternate quickly, and the verdicts use the median of the
+per-round ratios (numbanet/PyTorch, goal <= 1.0, aim 0.8; numbanet/NumPy, goal
+<= 1.3): the two blocks of a ratio ran within a second of each other. The ratio of
+the per-worker medians over all blocks is printed beside it.
 
 Threads. Nothing is pinned: NumPy's OpenBLAS, numbanet's matmul (which calls it)
 and PyTorch use their defaults. Each worker reports its thread count
@@ -60,7 +66,7 @@ further subprocesses with the same, now filled, cache directory: ``import numban
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/seed_autograd.py [--rounds 5] [--steps 1000]
+    .venv/bin/python benchmarks/seed_autograd.py [--rounds 30] [--steps 300] [--gap 0.25]
 """
 from __future__ import annotations
 
@@ -74,7 +80,7 @@ import sys
 import tempfile
 import time
 
-from runner import REMOVED_ENV, ROOT, report, run_worker, script, worker_env
+from runner import REMOVED_ENV, ROOT, Server, report, run_worker, script, worker_env
 
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LEARNING_RATE = 1e-6
@@ -176,7 +182,8 @@ def _loop_numpy(arrays):
 
 
 def worker_steady(name, args):
-    """Warm up, time ``args.steps`` steps, report the median per-step time."""
+    """Warm up and report; then time one block of steps per line read from stdin, and
+    report each block's median per-step time."""
     info = {"worker": name}
     if name == "torch":
         try:
@@ -202,19 +209,20 @@ def worker_steady(name, args):
     else:
         raise SystemExit(f"unknown worker {name!r}; expected one of {WORKERS}")
 
-    first_loss = step()
+    info["first_loss"] = step()
     for _ in range(max(args.warmup - 1, 0)):
         step()
+    report(info)  # ready
     clock = time.perf_counter
-    times = []
-    for _ in range(args.steps):
-        t0 = clock()
-        last_loss = step()
-        times.append(clock() - t0)
-    info.update(median_ms=1e3 * statistics.median(times), min_ms=1e3 * min(times),
-                mean_ms=1e3 * statistics.fmean(times), steps=args.steps,
-                first_loss=first_loss, last_loss=last_loss)
-    return info
+    for line in sys.stdin:  # a request: the number of steps to time
+        times = []
+        for _ in range(int(line)):
+            t0 = clock()
+            last_loss = step()
+            times.append(clock() - t0)
+        report({"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
+                "steps": len(times), "last_loss": last_loss})
+    return None
 
 
 def _numba_cache_stats():
@@ -269,8 +277,7 @@ def _worker_env(extra=None):
 
 
 def _run_worker(name, args, extra_env=None):
-    return run_worker(script(__file__, "--worker", name, "--steps", args.steps,
-                             "--warmup", args.warmup, "--seed", args.seed),
+    return run_worker(script(__file__, "--worker", name, "--seed", args.seed),
                       _worker_env(extra_env), args.timeout)
 
 
@@ -313,31 +320,47 @@ def _versions():
 
 
 def bench_steady(args):
-    names = [w for w in WORKERS]
-    per_round = {w: [] for w in names}
-    rounds = []  # {worker: median ms} of each round
-    info = {}
-    notes = []
-    for r in range(args.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        cells = []
-        rounds.append({})
-        for name in order:
-            res = _run_worker(name, args)
-            if "skipped" in res:
-                notes.append(f"{LABELS[name]} skipped: {res['skipped']}")
-                names.remove(name)
-                cells.append(f"{name}=skipped")
+    info, notes, servers = {}, [], {}
+    try:
+        for name in WORKERS:
+            srv = Server(script(__file__, "--worker", name, "--warmup", args.warmup,
+                                "--seed", args.seed), _worker_env())
+            res = srv.read()
+            if "skipped" in res or "error" in res:
+                srv.close()
+                if "skipped" in res:
+                    notes.append(f"{LABELS[name]} skipped: {res['skipped']}")
+                else:
+                    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}",
+                          file=sys.stderr)
                 continue
-            if "error" in res:
-                print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}", file=sys.stderr)
-                cells.append(f"{name}=FAILED")
-                continue
-            per_round[name].append(res["median_ms"])
-            rounds[-1][name] = res["median_ms"]
-            info[name] = res
-            cells.append(f"{name}={res['median_ms']:.3f} ms")
-        print(f"  round {r + 1}/{args.rounds}: " + ", ".join(cells), flush=True)
+            servers[name], info[name] = srv, res
+        names = list(servers)
+        per_round = {w: [] for w in names}
+        rounds = []  # {worker: median ms} of each round
+        for r in range(args.rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            cells = []
+            rounds.append({})
+            for name in order:
+                if name not in servers:
+                    continue
+                time.sleep(args.gap)
+                res = servers[name].ask(str(args.steps))
+                if "error" in res:
+                    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}",
+                          file=sys.stderr)
+                    servers.pop(name).close()
+                    cells.append(f"{name}=FAILED")
+                    continue
+                per_round[name].append(res["median_ms"])
+                rounds[-1][name] = res["median_ms"]
+                info[name]["last_loss"] = res["last_loss"]
+                cells.append(f"{name}={res['median_ms']:.3f} ms")
+            print(f"  round {r + 1}/{args.rounds}: " + ", ".join(cells), flush=True)
+    finally:
+        for srv in servers.values():
+            srv.close()
     return per_round, rounds, info, notes
 
 
@@ -373,9 +396,12 @@ def _cache_verdict(res, tmp, cold):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of the three workers (5)")
-    parser.add_argument("--steps", type=int, default=1000, help="timed steps per worker (1000)")
-    parser.add_argument("--warmup", type=int, default=50, help="untimed steps per worker (50)")
+    parser.add_argument("--rounds", type=int, default=30,
+                        help="rounds: one block of timed steps per worker each (30)")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per block (300)")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed steps per worker (200)")
+    parser.add_argument("--gap", type=float, default=0.25,
+                        help="seconds of pause before each block (0.25)")
     parser.add_argument("--warm-runs", type=int, default=3, help="warm-start subprocesses (3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data (0)")
     parser.add_argument("--no-start", action="store_true", help="skip the cold/warm start part")
@@ -392,7 +418,8 @@ def main(argv=None):
 
     if args.worker:
         res = worker_start(args) if args.worker == "start" else worker_steady(args.worker, args)
-        report(res)
+        if res is not None:  # a steady worker has reported block by block
+            report(res)
         return 0
 
     v = _versions()
@@ -404,7 +431,8 @@ def main(argv=None):
     print(f"workers run with {' and '.join(REMOVED_ENV)} removed from their environment "
           f"(set here: {', '.join(removed) if removed else 'neither'}); "
           f"{'' if args.threads is None else f'OPENBLAS_NUM_THREADS=OMP_NUM_THREADS={args.threads}; '}"
-          f"{args.rounds} rounds x {args.warmup} warm-up + {args.steps} timed steps per worker")
+          f"{args.warmup} warm-up steps per worker, then {args.rounds} rounds of one block of "
+          f"{args.steps} timed steps per worker, {args.gap} s apart")
     print()
 
     per_round, rounds, info, notes = bench_steady(args)
@@ -426,7 +454,7 @@ def main(argv=None):
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
     print()
-    print(f"{'':26s} {'median ms/step':>14s} {'min..max of round medians':>28s} {'first loss':>14s} {'last loss':>12s}")
+    print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} {'first loss':>14s} {'last loss':>12s}")
     for w in WORKERS:
         if w not in medians:
             print(f"{LABELS[w]:26s} {'skipped' if LABELS[w] in skipped else 'failed':>14s}")
@@ -439,23 +467,18 @@ def main(argv=None):
         print("WARNING: the first-step losses differ: the three loops do not compute the same thing")
     print()
     ratios = {}
-    if "numbanet" in medians:
-        if "torch" in medians:
-            ratios["numbanet/torch"] = medians["numbanet"] / medians["torch"]
-            print("numbanet / PyTorch : " + _fmt_ratio(ratios["numbanet/torch"], GOAL_VS_TORCH,
-                                                        AIM_VS_TORCH))
-            paired = [r["numbanet"] / r["torch"] for r in rounds
-                      if "numbanet" in r and "torch" in r]
-            if paired:
-                ratios["numbanet/torch paired"] = statistics.median(paired)
-                print(f"  paired: median of the {len(paired)} per-round ratios "
-                      f"{statistics.median(paired):.2f} (range {min(paired):.2f} .. "
-                      f"{max(paired):.2f}; both workers of a ratio ran in the same round)")
-        else:
-            print("numbanet / PyTorch : n/a (PyTorch column skipped)")
-        if "numpy" in medians:
-            ratios["numbanet/numpy"] = medians["numbanet"] / medians["numpy"]
-            print("numbanet / NumPy   : " + _fmt_ratio(ratios["numbanet/numpy"], GOAL_VS_NUMPY))
+    for other, label, goal, aim in (("torch", "PyTorch", GOAL_VS_TORCH, AIM_VS_TORCH),
+                                    ("numpy", "NumPy  ", GOAL_VS_NUMPY, None)):
+        if "numbanet" not in medians or other not in medians:
+            print(f"numbanet / {label} : n/a ({LABELS[other]} column missing)")
+            continue
+        paired = [r["numbanet"] / r[other] for r in rounds if "numbanet" in r and other in r]
+        ratios[f"numbanet/{other} paired"] = statistics.median(paired)
+        ratios[f"numbanet/{other}"] = medians["numbanet"] / medians[other]
+        print(f"numbanet / {label} : " + _fmt_ratio(statistics.median(paired), goal, aim))
+        print(f"  median of the {len(paired)} per-round ratios (range {min(paired):.2f} .. "
+              f"{max(paired):.2f}); ratio of the medians over all blocks "
+              f"{ratios[f'numbanet/{other}']:.2f}")
 
     start = None
     if not args.no_start:
