@@ -33,7 +33,8 @@ for the BLAS and OpenMP threads of the worker before to stop spinning, so that n
 worker runs while another's threads hold a core).
 
 The shared machines this runs on change speed from one second to the next: two
-numbanet workers measured this way differ by up to 30 % in a single round. Blocks are
+numbanet workers measured this way differ by up to 30 % in a single round (``--control``
+adds the second one and prints their ratio). Blocks are
 therefore short and alternate quickly, and the verdicts use the median of the
 per-round ratios (numbanet/PyTorch, goal <= 1.0, aim 0.8; numbanet/NumPy, goal
 <= 1.3): the two blocks of a ratio ran within a second of each other. The ratio of
@@ -85,7 +86,9 @@ from runner import REMOVED_ENV, ROOT, Server, report, run_worker, script, worker
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LEARNING_RATE = 1e-6
 WORKERS = ("numbanet", "torch", "numpy")
-LABELS = {"numbanet": "numbanet", "torch": "PyTorch CPU", "numpy": "NumPy (manual backward)"}
+CONTROL = "control"  # --control: a second numbanet worker, to show the method's own noise
+LABELS = {"numbanet": "numbanet", "torch": "PyTorch CPU", "numpy": "NumPy (manual backward)",
+          CONTROL: "numbanet again (control)"}
 
 GOAL_VS_TORCH, AIM_VS_TORCH, GOAL_VS_NUMPY = 1.0, 0.8, 1.3
 GOAL_COLD_S, GOAL_WARM_IMPORT_S = 10.0, 1.0
@@ -199,7 +202,7 @@ def worker_steady(name, args):
             info["torch_threads_note"] = f"set to NumPy's BLAS thread count {blas}"
         info["torch_threads"] = torch.get_num_threads()
         step = _loop_torch(_data(args.seed))
-    elif name == "numbanet":
+    elif name in ("numbanet", CONTROL):
         sys.path.insert(0, ROOT)
         step = _loop_numbanet(_data(args.seed))
         info.update(_numpy_blas_info())
@@ -322,7 +325,7 @@ def _versions():
 def bench_steady(args):
     info, notes, servers = {}, [], {}
     try:
-        for name in WORKERS:
+        for name in WORKERS + ((CONTROL,) if args.control else ()):
             srv = Server(script(__file__, "--worker", name, "--warmup", args.warmup,
                                 "--seed", args.seed), _worker_env())
             res = srv.read()
@@ -402,6 +405,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps per worker (200)")
     parser.add_argument("--gap", type=float, default=0.25,
                         help="seconds of pause before each block (0.25)")
+    parser.add_argument("--control", action="store_true",
+                        help="add a second numbanet worker, to show how far two runs of the "
+                             "same code differ on this machine")
     parser.add_argument("--warm-runs", type=int, default=3, help="warm-start subprocesses (3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data (0)")
     parser.add_argument("--no-start", action="store_true", help="skip the cold/warm start part")
@@ -455,7 +461,7 @@ def main(argv=None):
         print(f"note: {note}")
     print()
     print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} {'first loss':>14s} {'last loss':>12s}")
-    for w in WORKERS:
+    for w in WORKERS + ((CONTROL,) if args.control else ()):
         if w not in medians:
             print(f"{LABELS[w]:26s} {'skipped' if LABELS[w] in skipped else 'failed':>14s}")
             continue
@@ -468,14 +474,19 @@ def main(argv=None):
     print()
     ratios = {}
     for other, label, goal, aim in (("torch", "PyTorch", GOAL_VS_TORCH, AIM_VS_TORCH),
-                                    ("numpy", "NumPy  ", GOAL_VS_NUMPY, None)):
+                                    ("numpy", "NumPy  ", GOAL_VS_NUMPY, None),
+                                    (CONTROL, "control", None, None)):
+        if other == CONTROL and not args.control:
+            continue
         if "numbanet" not in medians or other not in medians:
             print(f"numbanet / {label} : n/a ({LABELS[other]} column missing)")
             continue
         paired = [r["numbanet"] / r[other] for r in rounds if "numbanet" in r and other in r]
         ratios[f"numbanet/{other} paired"] = statistics.median(paired)
         ratios[f"numbanet/{other}"] = medians["numbanet"] / medians[other]
-        print(f"numbanet / {label} : " + _fmt_ratio(statistics.median(paired), goal, aim))
+        print(f"numbanet / {label} : " + (f"{statistics.median(paired):5.2f}  (the same code: "
+                                           "1.00 but for the machine's noise)" if goal is None
+                                           else _fmt_ratio(statistics.median(paired), goal, aim)))
         print(f"  median of the {len(paired)} per-round ratios (range {min(paired):.2f} .. "
               f"{max(paired):.2f}); ratio of the medians over all blocks "
               f"{ratios[f'numbanet/{other}']:.2f}")
