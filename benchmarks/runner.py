@@ -38,6 +38,11 @@ def report(result: dict) -> None:
     print(RESULT_TAG + json.dumps(result), flush=True)
 
 
+def _result(line: str) -> dict | None:
+    """The dict of a ``RESULT`` line, or None for any other line."""
+    return json.loads(line[len(RESULT_TAG):]) if line.startswith(RESULT_TAG) else None
+
+
 def run_worker(cmd: list, env: dict | None = None, timeout: float = 600) -> dict:
     """Run the worker command ``cmd`` and return what it reported, or
     ``{"error": ..., "stderr": ...}`` when it reported nothing."""
@@ -45,8 +50,8 @@ def run_worker(cmd: list, env: dict | None = None, timeout: float = 600) -> dict
     proc = subprocess.run(cmd, env=worker_env() if env is None else env, capture_output=True,
                           text=True, cwd=ROOT, timeout=timeout)
     for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT_TAG):
-            return json.loads(line[len(RESULT_TAG):])
+        if (result := _result(line)) is not None:
+            return result
     return {"error": f"exit status {proc.returncode} from {' '.join(cmd)}",
             "stderr": (proc.stdout + proc.stderr)[-3000:]}
 
@@ -65,8 +70,8 @@ class Server:
     def read(self) -> dict:
         out = []
         for line in self.proc.stdout:
-            if line.startswith(RESULT_TAG):
-                return json.loads(line[len(RESULT_TAG):])
+            if (result := _result(line)) is not None:
+                return result
             out.append(line)
         self.proc.wait()
         self._stderr.seek(0)

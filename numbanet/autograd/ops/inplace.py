@@ -58,7 +58,7 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
         be = x._device.backend
         if be.is_writable(x._data):  # the common case (w -= lr * g), without the general checks
             be.binary(op, x._data, other._data, x._data)
-            x._vc[0] += 1
+            x._bump_version()
             return x
     name = f"{op}_"
     other = as_tensor_operand(other, x, name)
@@ -108,7 +108,7 @@ def fill_(x: Tensor, value) -> Tensor:
         return _rebase(x, lambda prev: prev * 0 + value, "fill_")
     _check_writable(x, "fill_")
     x._device.backend.unary("identity", x._dtype.numpy.type(value), x._data)
-    x._vc[0] += 1
+    x._bump_version()
     return x
 
 
@@ -138,7 +138,7 @@ def add_into(dst: Tensor, src: Tensor):
     """``dst += src`` for gradient accumulation (no checks, no graph)."""
     data = src._data if src._dtype is dst._dtype else raw_cast(src, dst._dtype)
     dst._device.backend.binary("add", dst._data, data, dst._data)
-    dst._vc[0] += 1
+    dst._bump_version()
 
 
 def zeros_on(shape, dtype, device) -> Tensor:
