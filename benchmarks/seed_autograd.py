@@ -27,7 +27,8 @@ Method. Each worker is a separate subprocess (this script re-invoked with
 ``--worker NAME``) that stays alive for the whole run. It builds the data and runs
 ``--warmup`` steps; then, on each request, it times a block of ``--steps`` steps one
 by one with ``time.perf_counter`` and reports the block's median per-step time. The
-three workers take turns, one block each per round, in a rotated order, for
+three workers take turns, one block each per round, in an order that rotates and
+reverses so that each runs before and after each other one equally often, for
 ``--rounds`` rounds, with a pause of ``--gap`` seconds before each block (long enough
 for the BLAS and OpenMP threads of the worker before to stop spinning, so that no
 worker runs while another's threads hold a core).
@@ -322,6 +323,15 @@ def _versions():
             "nproc": os.cpu_count(), "cpu": cpu}
 
 
+def _order(names, r):
+    """The workers' order in round ``r``: rotations of ``names``, then of ``names``
+    reversed, so that each worker runs first, last, before and after each other one
+    equally often over ``2 * len(names)`` rounds."""
+    base = names if (r // len(names)) % 2 == 0 else names[::-1]
+    k = r % len(names)
+    return base[k:] + base[:k]
+
+
 def bench_steady(args):
     info, notes, servers = {}, [], {}
     try:
@@ -342,7 +352,7 @@ def bench_steady(args):
         per_round = {w: [] for w in names}
         rounds = []  # {worker: median ms} of each round
         for r in range(args.rounds):
-            order = names[r % len(names):] + names[:r % len(names)]
+            order = _order(names, r)
             cells = []
             rounds.append({})
             for name in order:
@@ -400,7 +410,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=30,
-                        help="rounds: one block of timed steps per worker each (30)")
+                        help="rounds: one block of timed steps per worker each (30); a multiple "
+                             "of twice the number of workers (6, or 8 with --control) keeps "
+                             "the order balanced")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per block (300)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps per worker (200)")
     parser.add_argument("--gap", type=float, default=0.25,
