@@ -1,9 +1,12 @@
 """The benchmarks' worker plumbing (``benchmarks/runner.py``): a ``Server`` answers one
-request per line and says why when it dies; the seed benchmark's workers serve blocks."""
+request per line and says why when it dies; the seed benchmark's workers serve blocks;
+the phase diagnostic (``benchmarks/seed_phases.py``) times every phase of every step."""
 from __future__ import annotations
 
 import os
 import sys
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
@@ -65,3 +68,13 @@ def test_the_seed_benchmark_worker_times_one_block_per_request():
     assert first["steps"] == 3 and second["steps"] == 5
     assert 0 < first["min_ms"] <= first["median_ms"]
     assert second["last_loss"] < ready["first_loss"]  # the loop keeps training between blocks
+
+
+def test_the_phase_diagnostic_times_every_phase_of_every_step():
+    import numbanet
+    import seed_phases
+    times = seed_phases.phase_times(numbanet, "tiny", steps=7, warmup=2)
+    assert len(times) == len(seed_phases.PHASES) and all(len(t) == 7 for t in times)
+    for k in range(7):  # the phases of a step add up to the whole step
+        parts = [times[p][k] for p in range(len(seed_phases.PHASES) - 1)]
+        assert min(parts) >= 0 and sum(parts) == pytest.approx(times[-1][k], rel=1e-9)
