@@ -332,10 +332,18 @@ def _order(names, r):
     return base[k:] + base[:k]
 
 
+def _workers(args):
+    return WORKERS + ((CONTROL,) if args.control else ())
+
+
+def _failed(name, res):
+    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}", file=sys.stderr)
+
+
 def bench_steady(args):
     info, notes, servers = {}, [], {}
     try:
-        for name in WORKERS + ((CONTROL,) if args.control else ()):
+        for name in _workers(args):
             srv = Server(script(__file__, "--worker", name, "--warmup", args.warmup,
                                 "--seed", args.seed), _worker_env())
             res = srv.read()
@@ -344,8 +352,7 @@ def bench_steady(args):
                 if "skipped" in res:
                     notes.append(f"{LABELS[name]} skipped: {res['skipped']}")
                 else:
-                    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}",
-                          file=sys.stderr)
+                    _failed(name, res)
                 continue
             servers[name], info[name] = srv, res
         names = list(servers)
@@ -361,8 +368,7 @@ def bench_steady(args):
                 time.sleep(args.gap)
                 res = servers[name].ask(str(args.steps))
                 if "error" in res:
-                    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}",
-                          file=sys.stderr)
+                    _failed(name, res)
                     servers.pop(name).close()
                     cells.append(f"{name}=FAILED")
                     continue
@@ -473,7 +479,7 @@ def main(argv=None):
         print(f"note: {note}")
     print()
     print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} {'first loss':>14s} {'last loss':>12s}")
-    for w in WORKERS + ((CONTROL,) if args.control else ()):
+    for w in _workers(args):
         if w not in medians:
             print(f"{LABELS[w]:26s} {'skipped' if LABELS[w] in skipped else 'failed':>14s}")
             continue
