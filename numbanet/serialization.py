@@ -18,13 +18,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
+from .fileio import write_atomically
 from .tensor import Tensor
 
 FORMAT = "numbanet"
@@ -57,35 +57,22 @@ def _encode(obj, arrays: list, where: str):
                     "tensors, numbers, strings, None and lists/tuples/dicts of them")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save(obj, path) -> None:
-    """Write ``obj`` (a tensor, a state dict, nested lists/dicts of tensors) to ``path``."""
+    """Write ``obj`` (a tensor, a state dict, nested lists/dicts of tensors) to ``path``.
+
+    The file is written beside ``path`` and renamed over it once complete, so a failed
+    save leaves the previous file intact."""
     arrays: list = []
     header = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays, "obj")}
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".numbanet-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
-                z.writestr("numbanet.json", json.dumps(header))
-                for name, array in arrays:
-                    buf = io.BytesIO()
-                    np.save(buf, np.asarray(array, order="C"), allow_pickle=False)
-                    z.writestr(name, buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
+            z.writestr("numbanet.json", json.dumps(header))
+            for name, array in arrays:
+                buf = io.BytesIO()
+                np.save(buf, np.asarray(array, order="C"), allow_pickle=False)
+                z.writestr(name, buf.getvalue())
+    write_atomically(path, write, "save")
 
 
 class _Reader:

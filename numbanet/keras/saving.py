@@ -26,11 +26,12 @@ import datetime
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 
 import numpy as np
+
+from ..fileio import write_atomically
 
 FORMAT = "numbanet.keras"
 VERSION = 1
@@ -45,24 +46,6 @@ def _npz_bytes(arrays: dict) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v, order="C") for k, v in arrays.items()})
     return buf.getvalue()
-
-
-def _write_atomically(path: str, write) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so that a crash never
-    leaves half a file under the target's name."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".numbanet-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def model_weight_arrays(model) -> dict:
@@ -111,7 +94,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
             z.writestr("model.weights.npz", _npz_bytes(model_weight_arrays(model)))
             if optimizer_state is not None:
                 z.writestr("optimizer.weights.npz", _npz_bytes(optimizer_state))
-    _write_atomically(path, write)
+    write_atomically(path, write, "Model.save")
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -123,7 +106,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save_weights: {path!r} exists and overwrite=False")
     data = _npz_bytes(model_weight_arrays(model))
-    _write_atomically(path, lambda f: f.write(data))
+    write_atomically(path, lambda f: f.write(data), "save_weights")
 
 
 # ---- reading ----------------------------------------------------------------------------------
