@@ -18,11 +18,44 @@ cutting them off.
 """
 from __future__ import annotations
 
+import functools
+
 from .. import dtypes as _dt
 from ..autograd import ops
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import backend
+from . import data as _data
+
+
+def as_tensors(y_true, y_pred) -> tuple:
+    """Targets and predictions given as NumPy arrays or lists as tensors, as Keras's
+    losses and metrics take them: both of Keras's float type (``backend.floatx()``) on
+    the device of ``y_pred``; what is a tensor already stays as it is."""
+    if not isinstance(y_pred, Tensor):
+        y_pred = _data.as_tensor(y_pred, _dt.as_dtype(backend.floatx()), None, "y_pred")
+    if not isinstance(y_true, Tensor):
+        y_true = _data.as_tensor(y_true, y_pred.dtype, y_pred.device, "y_true")
+    return y_true, y_pred
+
+
+def takes_arrays(fn):
+    """``fn(y_true, y_pred, ...)`` that also takes NumPy arrays (see ``as_tensors``)."""
+    @functools.wraps(fn)
+    def with_tensors(y_true, y_pred, *args, **kwargs):
+        if not (isinstance(y_true, Tensor) and isinstance(y_pred, Tensor)):
+            y_true, y_pred = as_tensors(y_true, y_pred)
+        return fn(y_true, y_pred, *args, **kwargs)
+    return with_tensors
+
+
+def one_hot_error(where: str, expected: tuple, got: tuple) -> ValueError:
+    """categorical_crossentropy given class labels: say so, and what to use instead."""
+    return ValueError(
+        f"{where}categorical_crossentropy expects one-hot targets of shape {expected}, one "
+        f"column per class, but y has shape {got}. For integer class labels of shape "
+        f"{expected[:-1]}, use loss='sparse_categorical_crossentropy', or one-hot encode "
+        f"them with keras.utils.to_categorical(y, {expected[-1]})")
 
 
 def _clip(p: Tensor) -> Tensor:
@@ -43,7 +76,18 @@ def _sparse_labels(y_true: Tensor, y_pred: Tensor, fn: str) -> Tensor:
         raise ValueError(f"{fn}: class labels of shape {tuple(y_true.shape)} don't fit "
                          f"predictions of shape {tuple(y_pred.shape)}; expected labels of "
                          f"shape {tuple(y_pred.shape[:-1])}, one class index per prediction")
+    if y_true.dtype.is_floating_point:
+        _data.check_class_labels(y_true.numpy(), None, fn)
     return y_true if y_true.dtype is _dt.int64 else y_true.long()
+
+
+def _one_hot(y_true: Tensor, y_pred: Tensor):
+    """Refuse class labels (one axis fewer, or a last axis of 1) as one-hot targets."""
+    if y_true.ndim == y_pred.ndim - 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
+                                          and y_pred.shape[-1] != 1):
+        raise one_hot_error("", tuple(y_true.shape[:1]) + tuple(y_pred.shape[1:]),
+                            tuple(y_true.shape))
+    _same_shape(y_true, y_pred, "categorical_crossentropy")
 
 
 def _same_shape(y_true: Tensor, y_pred: Tensor, fn: str):
@@ -54,20 +98,23 @@ def _same_shape(y_true: Tensor, y_pred: Tensor, fn: str):
 
 
 # ---- per-sample functions (Keras's keras.losses.<name>) ---------------------------------------
+@takes_arrays
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """mean((y_true - y_pred)**2, axis=-1): one value per sample."""
     d = y_pred - y_true
     return (d * d).mean(-1)
 
 
+@takes_arrays
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """mean(|y_true - y_pred|, axis=-1)."""
     return ops.abs(y_pred - y_true).mean(-1)
 
 
+@takes_arrays
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     """-sum(y_true * log(y_pred), axis=-1) for one-hot (or probability) targets."""
-    _same_shape(y_true, y_pred, "categorical_crossentropy")
+    _one_hot(y_true, y_pred)
     if from_logits:
         log_p = ops.log_softmax(y_pred, -1)
     else:
@@ -75,6 +122,7 @@ def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool =
     return -(y_true * log_p).sum(-1)
 
 
+@takes_arrays
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor,
                                     from_logits: bool = False) -> Tensor:
     """-log(y_pred[label]) for integer class labels."""
@@ -87,6 +135,7 @@ def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor,
     return per_row.reshape(labels.shape)
 
 
+@takes_arrays
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     """mean(-(y log p + (1 - y) log(1 - p)), axis=-1) for targets in {0, 1}."""
     _same_shape(y_true, y_pred, "binary_crossentropy")
@@ -114,7 +163,14 @@ class Loss:
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
 
-    def __call__(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+    def __call__(self, y_true, y_pred) -> Tensor:
+        """The batch loss; the arguments may be NumPy arrays, as in Keras."""
+        if not (isinstance(y_true, Tensor) and isinstance(y_pred, Tensor)):
+            y_true, y_pred = as_tensors(y_true, y_pred)
+        return self.batch_mean(y_true, y_pred)
+
+    def batch_mean(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        """The mean of ``call`` over the batch (a subclass may compute it in fewer ops)."""
         return self.call(y_true, y_pred).mean()
 
     def from_softmax_logits(self, y_true: Tensor, logits: Tensor) -> Tensor:
@@ -142,7 +198,12 @@ class LossFunctionWrapper(Loss):
         self.fn = fn
 
     def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
+        values = self.fn(y_true, y_pred)
+        if not isinstance(values, Tensor):
+            raise TypeError(f"loss {self.name!r} returned {type(values).__name__}; a loss "
+                            "function must return a numbanet Tensor of per-sample losses, "
+                            "computed from y_true and y_pred with tensor operations")
+        return values
 
 
 class MeanSquaredError(Loss):
@@ -150,7 +211,7 @@ class MeanSquaredError(Loss):
         _same_shape(y_true, y_pred, "mean_squared_error")
         return mean_squared_error(y_true, y_pred)
 
-    def __call__(self, y_true, y_pred):
+    def batch_mean(self, y_true, y_pred):
         _same_shape(y_true, y_pred, "mean_squared_error")
         return F.mse_loss(y_pred, y_true)  # the mean of the per-sample means, in fewer ops
 
@@ -178,7 +239,7 @@ class CategoricalCrossentropy(_CrossEntropy):
         return categorical_crossentropy(y_true, y_pred, self.from_logits)
 
     def from_softmax_logits(self, y_true, logits):
-        _same_shape(y_true, logits, "categorical_crossentropy")
+        _one_hot(y_true, logits)
         return -(y_true * ops.log_softmax(logits, -1)).sum(-1).mean()
 
 
@@ -190,7 +251,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
-    def __call__(self, y_true, y_pred):
+    def batch_mean(self, y_true, y_pred):
         if self.from_logits:
             return self.from_softmax_logits(y_true, y_pred)
         labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")

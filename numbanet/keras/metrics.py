@@ -19,6 +19,7 @@ from ..tensor import Tensor
 from . import losses
 
 
+@losses.takes_arrays
 def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> Tensor:
     """The fraction of outputs on the right side of ``threshold``, per sample."""
     if y_true.ndim == y_pred.ndim - 1:
@@ -27,11 +28,13 @@ def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> T
     return (predicted == y_true.to(y_pred.dtype)).to(y_pred.dtype).mean(-1)
 
 
+@losses.takes_arrays
 def categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """1 where the argmax of the prediction is the argmax of the one-hot target."""
     return (y_pred.argmax(-1) == y_true.argmax(-1)).to(y_pred.dtype)
 
 
+@losses.takes_arrays
 def sparse_categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """1 where the argmax of the prediction is the integer label."""
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
@@ -56,9 +59,20 @@ class Metric:
     def __init__(self, fn, name: str, argmax_only: bool = False):
         self.fn, self.name, self.argmax_only = fn, name, argmax_only
 
-    def batch_sum(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
-        """The sum over the batch of the per-sample values (a 0-d tensor)."""
-        return self.fn(y_true, y_pred).sum()
+    def batch_sum(self, y_true: Tensor, y_pred: Tensor) -> tuple:
+        """(sum, count) of the values over the batch, as Keras's ``Mean`` adds them up:
+        per-sample values (their mean over any further axes) count one each, a single
+        value for the whole batch counts once."""
+        values = self.fn(y_true, y_pred)
+        if not isinstance(values, Tensor):
+            raise TypeError(f"metric {self.name!r} returned {type(values).__name__}; a metric "
+                            "must return a numbanet Tensor with one value per sample, computed "
+                            "from y_true and y_pred with tensor operations")
+        if values.ndim == 0:
+            return values, 1
+        if values.ndim > 1:
+            values = values.mean(tuple(range(1, values.ndim)))
+        return values.sum(), values.shape[0]
 
     def __repr__(self) -> str:
         return f"Metric({self.name!r})"

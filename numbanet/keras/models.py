@@ -129,6 +129,7 @@ class Sequential(Trainer, Layer):
         x = _data.as_tensor(inputs, self._dtype, self._model_device(), "inputs", detach=False)
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
+        x = self._with_input_rank(x, f"Sequential {self.name!r}", "inputs")
         return self.call(x, training=bool(training))
 
     def compute_output_shape(self, input_shape) -> tuple:

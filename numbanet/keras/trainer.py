@@ -69,34 +69,53 @@ class EpochMeans:
 
     ``add`` keeps each batch's values as 0-d tensors on the device; ``result`` reads
     the new ones (a single pass, however often it is called) and returns the means.
+    Each value has its own count, as in Keras: a metric that returns one value per
+    batch instead of one per sample counts each batch once.
     """
 
     def __init__(self, names: list):
         self.names = names
         self._pending: list = []
         self._totals = [0.0] * len(names)
-        self._seen = 0
+        self._counts = [0] * len(names)
 
     def add(self, n: int, loss, metric_sums: list) -> None:
-        """``loss`` is the batch mean (weighted by ``n``); metrics are batch sums."""
+        """``loss`` is the batch mean (weighted by ``n``); metrics are (sum, count) pairs
+        (``Metric.batch_sum``)."""
         self._pending.append((n, loss, metric_sums))
 
     def result(self) -> dict:
+        totals, counts = self._totals, self._counts
         for n, loss, sums in self._pending:
-            self._totals[0] += float(loss.item()) * n
-            for i, s in enumerate(sums, 1):
-                self._totals[i] += float(s.item())
-            self._seen += n
+            totals[0] += float(loss.item()) * n
+            counts[0] += n
+            for i, (total, count) in enumerate(sums, 1):
+                totals[i] += float(total.item())
+                counts[i] += count
         self._pending = []
-        seen = max(self._seen, 1)
-        return dict(sorted((name, total / seen) for name, total in zip(self.names, self._totals)))
+        return self._means(totals, counts)
+
+    def _means(self, totals, counts) -> dict:
+        return dict(sorted((name, float(total) / max(count, 1))
+                           for name, total, count in zip(self.names, totals, counts)))
 
     def result_over_ranks(self, world) -> dict:
         """The means over the samples of every rank (a collective: all ranks call it)."""
         self.result()
-        sums = _dp.sum_over_ranks(world, self._totals + [self._seen])
-        seen = max(sums[-1], 1)
-        return dict(sorted((name, float(total) / seen) for name, total in zip(self.names, sums)))
+        k = len(self.names)
+        sums = _dp.sum_over_ranks(world, self._totals + self._counts)
+        return self._means(sums[:k], sums[k:])
+
+
+# Keras 3 arguments of fit that numbanet does not implement
+_UNSUPPORTED = {
+    "class_weight": "repeat the samples of rare classes instead (np.repeat), or write the "
+                    "loop by hand with a weighted loss",
+    "sample_weight": "repeat or drop samples instead, or write the loop by hand with a "
+                     "weighted loss",
+    "steps_per_epoch": "give fit the arrays of one epoch",
+    "validation_steps": "give validation_data the samples to evaluate",
+}
 
 
 def _verbosity(verbose) -> int:
@@ -153,49 +172,50 @@ class Trainer:
                              "model.compile(optimizer='adam', loss='mse')")
 
     # ---- data ---------------------------------------------------------------------------------
-    def _inputs(self, x, what: str = "x"):
-        """``x`` as a tensor of the model's dtype on its device; builds the model."""
+    def _inputs(self, x, where: str, what: str = "x"):
+        """``x`` as a tensor of the model's dtype on its device, with the model's rank and
+        at least one sample; builds the model."""
         x = _data.as_tensor(x, self._dtype, self._model_device(), what)
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
+        x = self._with_input_rank(x, where, what)
+        _data.check_samples(x, where, what)
         return x
+
+    def _with_input_rank(self, x, where: str, what: str = "x"):
+        """Keras 3's rule for inputs whose rank is not the model's: a trailing axis of 1
+        is dropped, or added where the model's input ends with one; any other rank is
+        refused (a 1-D array is not one sample: it would be read as a batch)."""
+        expected = self._build_input_shape
+        if expected is None or x.ndim == len(expected):
+            return x
+        if x.ndim == len(expected) + 1 and x.shape[-1] == 1:
+            return x.reshape(tuple(x.shape[:-1]))
+        if x.ndim == len(expected) - 1 and expected[-1] == 1:
+            return x.reshape(tuple(x.shape) + (1,))
+        raise ValueError(f"{where}: invalid input shape for the model: expected shape "
+                         f"{expected}, but {what} has incompatible shape "
+                         f"{tuple(x.shape)}. Give one row per sample, shaped like the model's "
+                         "input (a single sample x as x.reshape(1, -1) or x[None])")
 
     def _targets(self, y, n: int, where: str):
         """``y`` as the loss expects it, after checking it against the model's output."""
         loss = self._loss_fn
-        dtype = _dt.int64 if loss.sparse_targets else self._dtype
-        y = _data.as_tensor(y, dtype, self._model_device(), "y")
+        if not loss.sparse_targets:
+            y = _data.as_tensor(y, self._dtype, self._model_device(), "y")
+        elif not isinstance(y, Tensor):
+            y = _data.as_array(y, "y")
+        _data.check_same_length(n, y, where)
         out_shape = self._output_shape
-        if y.shape[0] != n:
-            raise ValueError(f"{where}: x and y must hold the same number of samples, but x has "
-                             f"{n} and y has {y.shape[0]} (shape {tuple(y.shape)}). Pass the "
-                             "matching rows of both")
+        if loss.sparse_targets:
+            return self._class_labels(y, out_shape, where)
         if out_shape is None:
             return y
         classes = out_shape[-1]
         labels = y.ndim < len(out_shape) or (y.shape[-1] == 1 and classes not in (None, 1))
         if isinstance(loss, losses.CategoricalCrossentropy) and labels:
-            raise ValueError(
-                f"{where}: categorical_crossentropy expects one-hot targets of shape "
-                f"(n, {classes}), one column per class, but y has shape {tuple(y.shape)}: "
-                "class labels. Use loss='sparse_categorical_crossentropy', or one-hot "
-                f"encode the labels with keras.utils.to_categorical(y, {classes})")
-        if loss.sparse_targets:
-            if y.ndim == len(out_shape) and y.shape[-1] == 1:
-                y = y.reshape(y.shape[:-1])
-            if y.ndim != len(out_shape) - 1:
-                raise ValueError(
-                    f"{where}: {loss.name} expects integer class labels of shape "
-                    f"{tuple(y.shape[:1]) + tuple(out_shape[1:-1])}, one per sample, but y has "
-                    f"shape {tuple(y.shape)}, which looks one-hot. Use "
-                    "loss='categorical_crossentropy', or give y.argmax(axis=-1)")
-            if y.numel():
-                low, high = int(y.min().item()), int(y.max().item())
-                if low < 0 or (classes is not None and high >= classes):
-                    raise ValueError(f"{where}: {loss.name} needs class labels in [0, "
-                                     f"{classes - 1}] (the model has {classes} output units), "
-                                     f"got labels from {low} to {high}")
-            return y
+            raise losses.one_hot_error(f"{where}: ", (n,) + tuple(out_shape[1:]),
+                                       tuple(y.shape))
         if y.ndim == len(out_shape) - 1 and classes == 1:
             y = y.reshape(tuple(y.shape) + (1,))
         if tuple(y.shape[1:]) != tuple(out_shape[1:]) and \
@@ -205,6 +225,26 @@ class Trainer:
                              f"shape {tuple(out_shape)}; {loss.name} needs targets shaped like "
                              "the output")
         return y
+
+    def _class_labels(self, y, out_shape, where: str):
+        """Integer labels (a NumPy array or a tensor) checked against the model's output
+        and returned as an int64 tensor on the model's device."""
+        name = self._loss_fn.name
+        if out_shape is not None:
+            if y.ndim == len(out_shape) and y.shape[-1] == 1:
+                y = y.reshape(tuple(y.shape[:-1]))
+            if y.ndim != len(out_shape) - 1:
+                one_hot = y.ndim == len(out_shape) and y.shape[-1] == out_shape[-1]
+                raise ValueError(
+                    f"{where}: {name} expects integer class labels of shape "
+                    f"{tuple(y.shape[:1]) + tuple(out_shape[1:-1])}, one per "
+                    f"prediction, but y has shape {tuple(y.shape)}"
+                    + (", which looks one-hot. Use loss='categorical_crossentropy', or give "
+                       "y.argmax(axis=-1)" if one_hot else ""))
+        _data.check_class_labels(y.numpy() if isinstance(y, Tensor) else y,
+                                 None if out_shape is None else out_shape[-1],
+                                 f"{where}: {name}", "output units in the model")
+        return _data.as_tensor(y, _dt.int64, self._model_device(), "y")
 
     def _resolve_metrics(self, y) -> list:
         return [_metrics.get(m, tuple(y.shape), self._output_shape) for m in self._metric_ids]
@@ -231,6 +271,7 @@ class Trainer:
 
     @staticmethod
     def _metric_sums(metric_list, y, out: Outputs) -> list:
+        """(sum, count) of each metric over the batch."""
         with no_grad():
             return [m.batch_sum(y, out.logits if (m.argmax_only and out.logits is not None)
                                 else out.probs.detach()) for m in metric_list]
@@ -256,8 +297,8 @@ class Trainer:
     # ---- fit ----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
             verbose="auto", callbacks=None, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, initial_epoch: int = 0,
-            validation_batch_size: int | None = None, validation_freq: int = 1,
+            validation_data=None, shuffle: bool | str = True, initial_epoch: int = 0,
+            validation_batch_size: int | None = None, validation_freq: int | list = 1,
             device=None, **kwargs) -> History:
         """Train the model on arrays ``x`` and ``y`` for ``epochs`` passes.
 
@@ -275,8 +316,10 @@ class Trainer:
                 shuffling, kept aside to evaluate after each epoch.
             validation_data: ``(x_val, y_val)`` to evaluate after each epoch instead.
             shuffle: reshuffle the training data before each epoch (reproducibly after
-                ``nb.manual_seed``).
+                ``nb.manual_seed``); ``'batch'`` shuffles within each batch only.
             initial_epoch: the epoch to start from (to resume a run).
+            validation_freq: validate every ``validation_freq`` epochs, or after the
+                epochs (counted from 1) of a list, e.g. ``[5, 10]``.
             device: 'cpu' or 'cuda': move the model there first; the data follow.
 
         Returns the ``History``. The Keras 1 argument ``nb_epoch`` is accepted with
@@ -287,6 +330,10 @@ class Trainer:
             warnings.warn(f"fit(nb_epoch={nb_epoch}) is the Keras 1 name; use "
                           f"fit(epochs={nb_epoch})", DeprecationWarning, stacklevel=2)
             epochs = nb_epoch
+        unsupported = sorted(set(kwargs) & set(_UNSUPPORTED))
+        if unsupported:
+            raise TypeError(f"fit(): the Keras argument {unsupported[0]} is not supported by "
+                            f"numbanet; {_UNSUPPORTED[unsupported[0]]}")
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword argument(s) {sorted(kwargs)}")
         self._require_compiled("fit")
@@ -294,25 +341,24 @@ class Trainer:
         world = _dist.active_world()
         if world is not None and world.rank != 0:
             verbose = 0  # only rank 0 prints
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"fit: epochs must be a non-negative int, got {epochs!r}")
+        epochs = _data.check_count(epochs, "fit: epochs")
+        initial_epoch = _data.check_count(initial_epoch, "fit: initial_epoch")
         batch_size = _data.check_batch_size(batch_size)
+        val_batch = _data.check_batch_size(validation_batch_size, batch_size,
+                                           "validation_batch_size")
+        validation_split = _data.check_validation_split(validation_split)
+        validation_freq = _data.check_validation_freq(validation_freq)
+        shuffle = _data.check_shuffle(shuffle)
         if device is not None:
             self.to(device)
-        x = self._inputs(x)
-        if x.shape[0] == 0:
-            raise ValueError("fit: x holds no samples; give at least one row of data")
+        x = self._inputs(x, "fit")
         y = self._targets(y, x.shape[0], "fit")
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a tuple (x_val, y_val)")
-            x_val = self._inputs(validation_data[0], "validation_data x")
-            y_val = self._targets(validation_data[1], x_val.shape[0], "fit (validation_data)")
+            x_val, y_val = self._validation_data(validation_data)
         elif validation_split:
             (x, y), (x_val, y_val) = _data.split_validation(x, y, validation_split)
         else:
             x_val = y_val = None
-        val_batch = _data.check_batch_size(validation_batch_size, batch_size)
 
         params = self.trainable_weights
         metric_list = self._resolve_metrics(y)
@@ -351,7 +397,8 @@ class Trainer:
             callbacks.call("on_epoch_begin", epoch, {})
             means = EpochMeans(names)
             if world is None:
-                xe, ye = _data.shuffled([x, y], device) if shuffle else (x, y)
+                xe, ye = _data.shuffled([x, y], device, batch_size if shuffle == "batch"
+                                        else None) if shuffle else (x, y)
                 for step, (start, stop) in enumerate(bounds):
                     if batch_hooks:
                         callbacks.call("on_train_batch_begin", step, {})
@@ -380,7 +427,7 @@ class Trainer:
                     if self.stop_training:
                         break
                 logs = means.result_over_ranks(world)
-            if x_val is not None and (epoch + 1) % validation_freq == 0:
+            if x_val is not None and _data.validates_after(epoch, validation_freq):
                 val_logs = self._evaluate_tensors(x_val, y_val, val_batch, metric_list, fuse,
                                                   callbacks, world)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -391,6 +438,18 @@ class Trainer:
                 break
         callbacks.call("on_train_end", logs)
         return self.history
+
+    def _validation_data(self, data):
+        """Keras's ``validation_data``: ``(x_val, y_val)``, or ``(x_val, y_val, None)``."""
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3) or \
+                (len(data) == 3 and data[2] is not None):
+            kind = f"a {type(data).__name__} of {len(data)}" if isinstance(data, (tuple, list)) \
+                else f"a {type(data).__name__}"
+            raise ValueError(f"fit: validation_data must be (x_val, y_val), got {kind}"
+                             + (" (sample weights are not supported by numbanet)"
+                                if isinstance(data, (tuple, list)) and len(data) == 3 else ""))
+        x_val = self._inputs(data[0], "fit (validation_data)", "x_val")
+        return x_val, self._targets(data[1], x_val.shape[0], "fit (validation_data)")
 
     # ---- evaluate -----------------------------------------------------------------------------
     def _evaluate_tensors(self, x, y, batch_size, metric_list, fuse, callbacks,
@@ -429,7 +488,7 @@ class Trainer:
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose)
         batch_size = _data.check_batch_size(batch_size)
-        x = self._inputs(x)
+        x = self._inputs(x, "evaluate")
         y = self._targets(y, x.shape[0], "evaluate")
         metric_list = self._resolve_metrics(y)
         steps = len(_data.batch_bounds(x.shape[0], batch_size))
@@ -450,7 +509,7 @@ class Trainer:
         """The model's outputs for ``x`` (inference mode), as a NumPy array."""
         verbose = _verbosity(verbose)
         batch_size = _data.check_batch_size(batch_size)
-        x = self._inputs(x)
+        x = self._inputs(x, "predict")
         bounds = _data.batch_bounds(x.shape[0], batch_size)
         run = dict(verbose=verbose, epochs=1, steps=len(bounds))
         callbacks = CallbackList(callbacks, self, **run)
@@ -468,8 +527,6 @@ class Trainer:
                 if batch_hooks:
                     callbacks.call("on_predict_batch_end", step, {"outputs": out})
         callbacks.call("on_predict_end", {})
-        if not outputs:
-            return np.zeros((0,) + tuple(self._output_shape[1:]), dtype=self._dtype.numpy)
         joined = outputs[0] if len(outputs) == 1 else ops.cat(outputs, 0)
         return joined.cpu().numpy().copy()
 
@@ -477,7 +534,7 @@ class Trainer:
     def train_on_batch(self, x, y, return_dict: bool = False):
         """One gradient step on one batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        x = self._inputs(x)
+        x = self._inputs(x, "train_on_batch")
         y = self._targets(y, x.shape[0], "train_on_batch")
         metric_list = self._resolve_metrics(y)
         means = EpochMeans(["loss"] + [m.name for m in metric_list])
@@ -487,15 +544,15 @@ class Trainer:
     def test_on_batch(self, x, y, return_dict: bool = False):
         """The loss (and metrics) of one batch, in inference mode."""
         self._require_compiled("test_on_batch")
-        x = self._inputs(x)
+        x = self._inputs(x, "test_on_batch")
         y = self._targets(y, x.shape[0], "test_on_batch")
         metric_list = self._resolve_metrics(y)
-        logs = self._evaluate_tensors(x, y, max(x.shape[0], 1), metric_list,
+        logs = self._evaluate_tensors(x, y, x.shape[0], metric_list,
                                       self._fuses_softmax, CallbackList(None, self))
         return self._batch_result(logs, metric_list, return_dict)
 
     def predict_on_batch(self, x) -> np.ndarray:
-        x = self._inputs(x)
+        x = self._inputs(x, "predict_on_batch")
         with no_grad():
             return self.call(x, training=False).cpu().numpy().copy()
 

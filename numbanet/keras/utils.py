@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import check_class_labels, check_count, real_array
+
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     """One-hot encode integer class labels: ``[0, 2, 1]`` -> rows of 3 columns with a
@@ -17,10 +19,10 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     so labels shaped (n, 1) give (n, num_classes). The result is float64, as in
     Keras 3 (``fit`` casts it to the model's float type).
     """
-    labels = np.asarray(x)
-    if labels.size and not np.all(np.mod(labels, 1) == 0):
-        raise ValueError("to_categorical: expected integer class labels, got values with a "
-                         "fractional part")
+    labels = real_array(x, "to_categorical")
+    if num_classes is not None:
+        num_classes = check_count(num_classes, "to_categorical: num_classes", 1)
+    check_class_labels(labels, num_classes, "to_categorical")
     labels = labels.astype(np.int64)
     shape = labels.shape
     if len(shape) > 1 and shape[-1] == 1:
@@ -28,10 +30,6 @@ def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
     flat = labels.reshape(-1)
     if num_classes is None:
         num_classes = int(flat.max()) + 1 if flat.size else 0
-    if flat.size and (flat.min() < 0 or flat.max() >= num_classes):
-        raise ValueError(f"to_categorical: labels must be in [0, {num_classes - 1}] for "
-                         f"num_classes={num_classes}, got labels from {flat.min()} to "
-                         f"{flat.max()}")
     out = np.zeros((flat.size, num_classes))
     out[np.arange(flat.size), flat] = 1
     return out.reshape(tuple(shape) + (num_classes,))

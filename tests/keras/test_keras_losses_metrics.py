@@ -136,5 +136,5 @@ def test_to_categorical_like_keras():
     np.testing.assert_array_equal(out, [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
     assert out.dtype == np.float64
     assert to_categorical(np.array([[1], [3]]), 5).shape == (2, 5)
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"class labels must be in \[0, 2\]"):
         to_categorical([0, 3], 3)

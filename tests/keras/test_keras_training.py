@@ -144,13 +144,13 @@ def test_class_labels_given_to_categorical_crossentropy_suggest_the_fixes():
     with pytest.raises(ValueError) as err:
         model.fit(X, LABELS, verbose=0)
     message = str(err.value)
-    assert "one-hot targets of shape (n, 3)" in message and "(40,)" in message
+    assert "one-hot targets of shape (40, 3)" in message and "(40,)" in message
     assert "sparse_categorical_crossentropy" in message and "to_categorical(y, 3)" in message
 
 
 def test_other_target_errors():
     model = classifier()
-    with pytest.raises(ValueError, match=r"class labels in \[0, 2\].*from 1 to 7"):
+    with pytest.raises(ValueError, match=r"class labels must be in \[0, 2\].*from 1 to 7"):
         model.fit(X, LABELS * 3 + 1, verbose=0)
     with pytest.raises(ValueError, match="looks one-hot.*categorical_crossentropy"):
         model.fit(X, keras.utils.to_categorical(LABELS, 3), verbose=0)

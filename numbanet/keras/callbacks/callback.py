@@ -142,11 +142,16 @@ class CallbackList:
             callbacks = []
         elif isinstance(callbacks, Callback):
             callbacks = [callbacks]
+        if not isinstance(callbacks, (list, tuple)) or \
+                not all(isinstance(cb, Callback) for cb in callbacks):
+            got = type(callbacks).__name__ if not isinstance(callbacks, (list, tuple)) else \
+                f"a {type(callbacks).__name__} holding " + \
+                ", ".join(sorted({type(cb).__name__ for cb in callbacks
+                                 if not isinstance(cb, Callback)}))
+            raise TypeError(f"callbacks must be a list of keras.callbacks.Callback instances, "
+                            f"got {got}")
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be keras.callbacks.Callback instances, got "
-                                f"{type(cb).__name__}")
             cb.set_model(model)
             cb.set_params(dict(params))
         self.wants = {group: any(cb.wants_batch_hooks(group) for cb in self.callbacks)

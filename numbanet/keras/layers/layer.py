@@ -37,6 +37,7 @@ from ...nn.module import Module
 from ...nn.parameter import Parameter
 from ...tensor import Tensor
 from .. import backend, initializers
+from ..data import as_tensor, real_array
 
 
 def format_shape(shape) -> str:
@@ -229,7 +230,7 @@ class Layer(Module):
         inputs of another precision are converted), after building the layer for it or
         checking it against what the layer was built for."""
         x = inputs if isinstance(inputs, Tensor) else \
-            tensor(np.asarray(inputs), dtype=self._dtype)
+            as_tensor(inputs, self._dtype, None, f"{type(self).__name__} '{self.name}' inputs")
         if x._dtype is not self._dtype and x._dtype.is_floating_point:
             x = x.to(self._dtype)
         if not self.built:
@@ -274,7 +275,7 @@ def copy_into(p: Tensor, value, what: str) -> None:
         value = value.detach()
         shape = tuple(value.shape)
     else:
-        value = np.asarray(value)
+        value = real_array(value, what)
         shape = value.shape
     if shape != tuple(p.shape):
         raise ValueError(f"{what} has shape {tuple(p.shape)}, got a value of shape {shape}")

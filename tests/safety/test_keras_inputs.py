@@ -1,0 +1,285 @@
+"""Hostile inputs to numbanet.keras: every bad argument or array given to fit, evaluate,
+predict, the ``*_on_batch`` methods, the losses, the metrics and ``to_categorical`` gets a
+clear error of Keras 3's type (or works as Keras 3 does); nothing returns a silently
+wrong number."""
+import math
+
+import numpy as np
+import pytest
+
+import numbanet as nb
+from numbanet import keras
+from numbanet.keras import layers
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((40, 6)).astype(np.float32)
+LABELS = RNG.integers(0, 3, 40)
+
+
+def classifier(loss="sparse_categorical_crossentropy", metrics=("accuracy",), input_shape=(6,)):
+    nb.manual_seed(0)
+    model = keras.Sequential([keras.Input(input_shape), layers.Dense(8, activation="relu"),
+                              layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss=loss, metrics=list(metrics))
+    return model
+
+
+def regression(units=1, input_shape=(6,)):
+    nb.manual_seed(0)
+    model = keras.Sequential([keras.Input(input_shape), layers.Dense(units)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+# ---- complex values ---------------------------------------------------------------------------
+COMPLEX_CALLS = {
+    "fit x": lambda: classifier().fit(X + 1j, LABELS, verbose=0),
+    "fit y": lambda: regression().fit(X, LABELS + 0.5j, verbose=0),
+    "evaluate x": lambda: classifier().evaluate(X.astype(np.complex64), LABELS, verbose=0),
+    "predict": lambda: classifier().predict(X + 0j, verbose=0),
+    "predict_on_batch": lambda: classifier().predict_on_batch(X + 0j),
+    "model call": lambda: classifier()(X + 2j),
+    "validation_data": lambda: classifier().fit(X, LABELS, validation_data=(X + 1j, LABELS),
+                                                verbose=0),
+    "loss": lambda: keras.losses.MeanSquaredError()(np.ones(3) + 1j, np.ones(3)),
+    "layer call": lambda: layers.Dense(2)(X + 1j),
+    "set_weights": lambda: regression().set_weights([np.ones((6, 1)) + 1j, np.zeros(1)]),
+}
+
+
+@pytest.mark.parametrize("call", COMPLEX_CALLS.values(), ids=COMPLEX_CALLS.keys())
+def test_complex_values_are_refused_naming_the_dtype_and_the_fix(call):
+    with pytest.raises(TypeError, match=r"complex(64|128).*np\.real.*np\.abs"):
+        call()
+
+
+# ---- no samples -------------------------------------------------------------------------------
+EMPTY_CALLS = {
+    "fit": lambda m: m.fit(X[:0], LABELS[:0], verbose=0),
+    "evaluate": lambda m: m.evaluate(X[:0], LABELS[:0], verbose=0),
+    "predict": lambda m: m.predict(X[:0], verbose=0),
+    "train_on_batch": lambda m: m.train_on_batch(X[:0], LABELS[:0]),
+    "test_on_batch": lambda m: m.test_on_batch(X[:0], LABELS[:0]),
+    "predict_on_batch": lambda m: m.predict_on_batch(X[:0]),
+    "validation_data": lambda m: m.fit(X, LABELS, validation_data=(X[:0], LABELS[:0]),
+                                       verbose=0),
+}
+
+
+@pytest.mark.parametrize("call", EMPTY_CALLS.values(), ids=EMPTY_CALLS.keys())
+def test_zero_samples_raise_a_value_error_instead_of_returning_zeros(call):
+    with pytest.raises(ValueError, match=r"0 samples.*\(0, 6\)"):
+        call(classifier())
+
+
+# ---- targets ----------------------------------------------------------------------------------
+def test_integer_labels_for_categorical_crossentropy_are_not_called_one_hot():
+    model = classifier(loss="categorical_crossentropy")
+    for y in (LABELS, LABELS[:, None]):
+        with pytest.raises(ValueError) as err:
+            model.fit(X, y, verbose=0)
+        message = str(err.value)
+        assert "expects one-hot targets of shape (40, 3)" in message
+        assert f"y has shape {y.shape}" in message and "looks one-hot" not in message
+        assert "sparse_categorical_crossentropy" in message and "to_categorical(y, 3)" in message
+
+
+def test_labels_of_the_wrong_rank_for_sparse_crossentropy_are_described_as_they_are():
+    sequence = keras.Sequential([keras.Input((4, 6)), layers.Dense(3, activation="softmax")])
+    sequence.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError) as err:
+        sequence.fit(np.zeros((5, 4, 6), np.float32), np.zeros(5, np.int64), verbose=0)
+    message = str(err.value)
+    assert "integer class labels of shape (5, 4)" in message and "shape (5,)" in message
+    assert "one-hot" not in message
+
+
+def test_direct_categorical_crossentropy_on_labels_suggests_the_sparse_loss():
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy.*to_categorical"):
+        keras.losses.categorical_crossentropy(nb.tensor([0, 2]), nb.tensor([[0.5, 0.5, 0.0]] * 2))
+
+
+@pytest.mark.parametrize("bad", [np.nan, 1.5, np.inf, -np.inf])
+def test_sparse_labels_that_are_not_whole_numbers_are_refused(bad):
+    y = LABELS.astype(np.float64)
+    y[7] = bad
+    with pytest.raises(ValueError, match=r"integer class labels.*" + re_value(bad)) as err:
+        classifier().fit(X, y, verbose=0)
+    assert "9223372036854775808" not in str(err.value)
+
+
+def re_value(value):
+    return "nan" if math.isnan(value) else "-?inf" if math.isinf(value) else str(value)
+
+
+def test_sparse_labels_too_large_for_int64_are_refused():
+    y = np.full(40, 2 ** 63 + 5, dtype=np.uint64)
+    with pytest.raises((ValueError, OverflowError), match="9223372036854775813"):
+        classifier().fit(X, y, verbose=0)
+
+
+def test_direct_sparse_crossentropy_refuses_fractional_labels():
+    with pytest.raises(ValueError, match="integer class labels.*1.7"):
+        keras.losses.sparse_categorical_crossentropy(nb.tensor([1.7]), nb.tensor([[0.5, 0.5]]))
+
+
+def test_sample_count_mismatch_says_data_cardinality_is_ambiguous():
+    for call in (lambda m: m.fit(X, LABELS[:39], verbose=0),
+                 lambda m: m.evaluate(X, LABELS[:39], verbose=0),
+                 lambda m: m.train_on_batch(X, LABELS[:39])):
+        with pytest.raises(ValueError, match=r"Data cardinality is ambiguous.*x has 40 and y "
+                                             r"has 39"):
+            call(classifier())
+
+
+# ---- arguments of fit, evaluate and predict ---------------------------------------------------
+BAD_ARGUMENTS = [
+    (dict(validation_split="0.2"), TypeError, r"validation_split must be a float in \[0, 1\)"),
+    (dict(validation_split=[0.2]), TypeError, r"validation_split must be a float.*list"),
+    (dict(validation_split=1.0), ValueError, r"validation_split must be a float in \[0, 1\)"),
+    (dict(validation_split=-0.1), ValueError, r"in \[0, 1\).*got -0.1"),
+    (dict(validation_split=float("nan")), ValueError, r"in \[0, 1\).*got nan"),
+    (dict(batch_size="32"), TypeError, "batch_size must be a positive int.*'32'"),
+    (dict(batch_size=2.0), TypeError, "batch_size must be a positive int.*2.0"),
+    (dict(batch_size=0), ValueError, "batch_size must be a positive int.*0"),
+    (dict(epochs="2"), TypeError, "epochs must be a non-negative int.*'2'"),
+    (dict(epochs=-1), ValueError, "epochs must be a non-negative int.*-1"),
+    (dict(initial_epoch="1"), TypeError, "initial_epoch must be a non-negative int.*'1'"),
+    (dict(initial_epoch=-1), ValueError, "initial_epoch must be a non-negative int.*-1"),
+    (dict(validation_split=0.2, validation_freq=0), ValueError,
+     "validation_freq must be a positive int or a list of epochs.*0"),
+    (dict(validation_split=0.2, validation_freq="1"), ValueError,
+     "validation_freq must be a positive int or a list of epochs.*'1'"),
+    (dict(shuffle="yes"), ValueError, "shuffle must be True, False or 'batch'.*'yes'"),
+    (dict(shuffle=None), TypeError, "shuffle must be True, False or 'batch'.*None"),
+    (dict(callbacks=3), TypeError, "callbacks must be a list of keras.callbacks.Callback"),
+    (dict(validation_data=(X, LABELS, None, None)), ValueError,
+     r"validation_data must be \(x_val, y_val\).*tuple of 4"),
+    (dict(class_weight={0: 2.0}), TypeError, "class_weight.*not supported"),
+    (dict(sample_weight=np.ones(40)), TypeError, "sample_weight.*not supported"),
+]
+
+
+def argument_id(kwargs):
+    name, value = list(kwargs.items())[-1]
+    return f"{name}={value!r}" if isinstance(value, (str, int, float, type(None))) else \
+        f"{name}={type(value).__name__}"
+
+
+@pytest.mark.parametrize("kwargs, error, message", BAD_ARGUMENTS,
+                         ids=[argument_id(a[0]) for a in BAD_ARGUMENTS])
+def test_fit_arguments_of_a_wrong_type_or_value_are_refused(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        classifier().fit(X, LABELS, verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["evaluate", "predict"])
+def test_evaluate_and_predict_check_batch_size_and_callbacks_like_fit(method):
+    model = classifier()
+    args = (X, LABELS) if method == "evaluate" else (X,)
+    with pytest.raises(TypeError, match="batch_size must be a positive int"):
+        getattr(model, method)(*args, batch_size="8", verbose=0)
+    with pytest.raises(TypeError, match="callbacks must be a list"):
+        getattr(model, method)(*args, callbacks=3, verbose=0)
+
+
+def test_validation_freq_may_list_the_epochs_to_validate_as_in_keras():
+    history = classifier().fit(X, LABELS, epochs=4, validation_split=0.25,
+                               validation_freq=[2, 4], verbose=0)
+    assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2
+
+
+def test_shuffle_batch_shuffles_the_samples_within_each_batch_only():
+    orders = []
+    model = regression(units=1, input_shape=(1,))
+    train_step = model._train_step
+
+    def recording_step(x, y, *args, **kwargs):
+        orders.append(x.numpy()[:, 0].tolist())
+        return train_step(x, y, *args, **kwargs)
+
+    model._train_step = recording_step
+    x = np.arange(12, dtype=np.float32)[:, None]
+    model.fit(x, x, batch_size=4, epochs=3, shuffle="batch", verbose=0)
+    assert [sorted(o) for o in orders] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] * 3
+    assert any(o != sorted(o) for o in orders)
+
+
+# ---- the arrays themselves --------------------------------------------------------------------
+def test_inputs_of_the_wrong_rank_for_the_model_are_refused():
+    with pytest.raises(ValueError, match=r"expected shape \(None, 6\).*incompatible shape \(6,\)"):
+        classifier().predict(X[0], verbose=0)
+    with pytest.raises(ValueError, match=r"expected shape \(None, 6\).*\(40, 6, 2\)"):
+        classifier().fit(np.zeros((40, 6, 2), np.float32), LABELS, verbose=0)
+
+
+def test_a_trailing_axis_of_one_is_added_or_dropped_as_in_keras():
+    column = regression(input_shape=(1,))
+    flat = np.arange(8, dtype=np.float32)
+    np.testing.assert_allclose(column.predict(flat, verbose=0),
+                               column.predict(flat[:, None], verbose=0))
+    model = classifier()
+    np.testing.assert_allclose(model.predict(X[:, :, None], verbose=0),
+                               model.predict(X, verbose=0))
+
+
+def test_ragged_lists_raise_a_value_error_that_says_so():
+    with pytest.raises(ValueError, match=r"x: .*rows of different lengths.*one length"):
+        classifier().fit([[1.0] * 6, [1.0] * 5], [0, 1], verbose=0)
+
+
+def test_ragged_lists_given_to_a_layer_raise_a_value_error_that_says_so():
+    with pytest.raises(ValueError, match=r"Dense 'd' inputs: .*lengths 1, 2"):
+        layers.Dense(2, name="d")([[1.0], [1.0, 2.0]])
+
+
+def test_accuracy_of_a_sequence_model_is_a_fraction_of_the_samples():
+    """Per-sample values with further axes are averaged over them first, as in Keras."""
+    nb.manual_seed(0)
+    model = keras.Sequential([keras.Input((4, 6)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = RNG.standard_normal((10, 4, 6)).astype(np.float32)
+    y = RNG.integers(0, 3, (10, 4))
+    accuracy = model.evaluate(x, y, batch_size=4, verbose=0)[1]
+    expected = (model.predict(x, verbose=0).argmax(-1) == y).mean()
+    assert accuracy == pytest.approx(expected)
+
+
+def test_metric_and_loss_functions_must_return_tensors():
+    def constant(y_true, y_pred):
+        return 1.0
+
+    with pytest.raises(TypeError, match="metric 'constant' returned float.*Tensor"):
+        classifier(metrics=[constant]).fit(X, LABELS, verbose=0)
+    with pytest.raises(TypeError, match="loss 'constant' returned float.*Tensor"):
+        classifier(loss=constant, metrics=()).fit(X, LABELS, verbose=0)
+
+
+def test_a_metric_returning_one_value_per_batch_is_averaged_over_batches_as_in_keras():
+    def batch_mean(y_true, y_pred):
+        return y_pred[:, 0].mean() * 0 + 1.0
+
+    history = classifier(metrics=[batch_mean]).fit(X, LABELS, batch_size=16, verbose=0)
+    assert history.history["batch_mean"] == [pytest.approx(1.0)]
+
+
+def test_losses_and_metrics_take_numpy_arrays_as_in_keras():
+    assert float(keras.losses.MeanSquaredError()(np.ones(3), np.zeros(3)).item()) == 1.0
+    assert float(keras.losses.mean_absolute_error(np.ones((2, 3)), np.zeros((2, 3)))
+                 .sum().item()) == 2.0
+    assert keras.metrics.binary_accuracy(np.ones((2, 1)), np.ones((2, 1))).numpy().tolist() \
+        == [1.0, 1.0]
+    assert float(keras.losses.SparseCategoricalCrossentropy()(
+        np.array([1]), np.array([[0.5, 0.5]])).item()) == pytest.approx(math.log(2))
+
+
+@pytest.mark.parametrize("labels, num_classes, error, message", [
+    ("a", None, TypeError, "to_categorical: expected a NumPy array of numbers.*<U1"),
+    ([1 + 2j], None, TypeError, "to_categorical: got complex values"),
+    ([0, 1], 0, ValueError, "num_classes must be a positive int.*0"),
+    ([0, 1], 2.5, TypeError, "num_classes must be a positive int.*2.5"),
+    ([np.nan, 1], None, ValueError, "integer class labels.*nan"),
+])
+def test_to_categorical_refuses_what_are_not_class_labels(labels, num_classes, error, message):
+    with pytest.raises(error, match=message):
+        keras.utils.to_categorical(labels, num_classes)
