@@ -17,25 +17,36 @@ batches come out in order, and at most ``prefetch_factor * W`` finished batches 
 in memory; a worker whose queue is full waits. Threads (not processes) suffice
 because the slow parts of loading release Python's GIL: file reads, ``time.sleep``,
 NumPy and most decoders.
+
+A loader never hangs its caller: the loop waits for a batch in short slices, so Ctrl-C
+(``KeyboardInterrupt``) stops it at once, ``timeout=`` bounds the wait, the workers are
+daemon threads that never keep the process alive, and the loader waits for a worker that
+is still loading for at most ``_JOIN_TIMEOUT`` seconds when the epoch ends. A worker stuck
+in ``dataset[i]`` can't be killed, but it loads nothing more once the loop has ended.
 """
 from __future__ import annotations
 
+import operator
 import queue
 import threading
+import time
 import traceback
 
 import numpy as np
 
 from ...device import as_device
+from ...dtypes import bool_
 from ...random import host_generator
 from ...tensor import Tensor
 from .collate import default_collate
 from .dataset import TensorDataset
 
-# How often a waiting thread looks up from a queue to check for a stop request (seconds),
-# and how long closing the loader waits for a worker still loading a batch.
+# How often a waiting thread looks up from a queue to check for a stop request or Ctrl-C
+# (seconds), and how long, in all, the end of an epoch waits for workers still loading a
+# sample (a worker stuck in ``dataset[i]`` is left behind after that: it is a daemon thread).
 _POLL = 0.05
-_JOIN_TIMEOUT = 10.0
+_JOIN_TIMEOUT = 0.5
+_INT64 = np.iinfo(np.int64)
 
 
 class DataLoader:
@@ -47,12 +58,20 @@ class DataLoader:
     - ``sampler``: the sample indices of an epoch, in order (any iterable with a length,
       e.g. ``numbanet.distributed.DistributedSampler``, whose ``set_epoch`` draws each
       epoch's share); it replaces ``shuffle``, as in PyTorch.
+    - ``batch_sampler``: the batches of an epoch, each an iterable of sample indices; it
+      replaces ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``, as in PyTorch.
+      A sample index must be an integer (a Python or NumPy int, a 0-d integer tensor):
+      anything else (a float, even 2.0, a bool, a string) is refused with an error that
+      is both an ``IndexError`` and a ``TypeError``, never rounded.
     - ``drop_last``: leave out the last batch when it is smaller than ``batch_size``.
     - ``collate_fn(samples) -> batch``: how a list of samples becomes a batch
       (``default_collate``: stack tensors, arrays and numbers, keep tuples and dicts).
     - ``num_workers``: threads that load batches in the background (0: load each batch
       in the loop, when it is asked for); ``prefetch_factor``: batches each worker may
       load ahead.
+    - ``timeout``: the most seconds to wait for a batch from the workers (0, the default:
+      no limit); a batch that does not arrive in time raises ``RuntimeError``. It applies
+      to worker threads only: with ``num_workers=0`` it has no effect.
     - ``device``: move every tensor of a batch to this device as part of loading it (with
       workers, in the worker, so the copy is done before the loop asks for the batch).
       On CUDA that copy is the backend's ``from_host`` (``cuda.to_device``): the loop
@@ -60,16 +79,17 @@ class DataLoader:
       the GPU does the copy between kernels rather than during them.
 
     An exception in a worker is raised in the loop, at the batch it belongs to, with
-    its message, the sample index and the worker's traceback. Leaving the loop early
-    stops the workers (each after the batch it is loading) and waits for them to end.
+    its message, the sample index and the worker's traceback. Leaving the loop early (or
+    Ctrl-C, or a timeout) stops the workers, each after the sample it is loading; the
+    loader waits up to half a second for them to end.
 
     >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, num_workers=2)
     >>> len(loader)            # batches per epoch
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None,
-                 num_workers: int = 0, drop_last: bool = False, collate_fn=None,
-                 prefetch_factor: int = 2, device=None):
+                 batch_sampler=None, num_workers: int = 0, drop_last: bool = False,
+                 collate_fn=None, timeout: float = 0, prefetch_factor: int = 2, device=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader needs a data set with __len__ and __getitem__, got a "
                             f"{type(dataset).__name__}; wrap tensors in TensorDataset(x, y) or "
@@ -77,6 +97,7 @@ class DataLoader:
         _check_count("batch_size", batch_size, minimum=1)
         _check_count("num_workers", num_workers, minimum=0)
         _check_count("prefetch_factor", prefetch_factor, minimum=1)
+        _check_timeout(timeout)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be a function f(samples) -> batch, got "
                             f"a {type(collate_fn).__name__}")
@@ -85,11 +106,17 @@ class DataLoader:
                 raise ValueError("DataLoader: sampler and shuffle=True cannot be used together "
                                  "(the sampler decides the order); leave shuffle out, or give "
                                  "the sampler its own shuffle option")
-            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
-                raise TypeError(f"DataLoader: sampler must be an iterable of sample indices "
-                                f"with a length, got a {type(sampler).__name__}")
+            _check_sampler("sampler", sampler, "sample indices")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last: the batch_sampler gives "
+                                 "whole batches, so leave those options out")
+            _check_sampler("batch_sampler", batch_sampler, "batches of sample indices")
         self.dataset = dataset
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.timeout = timeout
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.num_workers = num_workers
@@ -107,6 +134,8 @@ class DataLoader:
 
     def __len__(self) -> int:
         """The number of batches in one epoch."""
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset if self.sampler is None else self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
@@ -115,12 +144,18 @@ class DataLoader:
         batches = self._batch_indices()
         if self.num_workers == 0:
             return map(self._load, batches)  # each batch loaded when the loop asks for it
-        return _prefetch(self._load, batches, self.num_workers, self.prefetch_factor)
+        return _prefetch(self._load, batches, self.num_workers, self.prefetch_factor,
+                         self.timeout)
 
     def _batch_indices(self) -> list:
-        """This epoch's batches, as arrays of sample indices."""
+        """This epoch's batches, as int64 arrays of sample indices."""
+        if self.batch_sampler is not None:
+            return [_indices(_as_list(batch, b), f"the batch_sampler gave {{value}} in batch "
+                             f"{b}, position {{position}}") for b, batch in
+                    enumerate(self.batch_sampler)]
         if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            order = _indices(list(self.sampler), "the sampler gave {value} at position "
+                             "{position} of the epoch")
         elif self.shuffle:
             order = host_generator().permutation(len(self.dataset))
         else:
@@ -129,12 +164,13 @@ class DataLoader:
         end = n - n % self.batch_size if self.drop_last else n
         return [order[start:start + self.batch_size] for start in range(0, end, self.batch_size)]
 
-    def _load(self, indices) -> object:
-        """Fetch, collate and move one batch (in a worker thread when num_workers > 0)."""
+    def _load(self, indices, stop=None) -> object:
+        """Fetch, collate and move one batch (in a worker thread when num_workers > 0; it
+        gives up between two samples once ``stop`` is set)."""
         if self._gathers_whole_batches():
             batch = self.dataset.gather(indices)
         else:
-            batch = self.collate_fn([_fetch(self.dataset, int(i)) for i in indices])
+            batch = self.collate_fn([_fetch(self.dataset, int(i), stop) for i in indices])
         return batch if self.device is None else _to_device(batch, self.device)
 
     def _gathers_whole_batches(self) -> bool:
@@ -150,8 +186,89 @@ def _check_count(name, value, minimum):
         raise ValueError(f"DataLoader: {name} must be an int >= {minimum}, got {value!r}")
 
 
-def _fetch(dataset, index: int):
+def _check_timeout(timeout):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float, np.integer,
+                                                             np.floating)):
+        raise TypeError(f"DataLoader: timeout must be a number of seconds >= 0 (0: no limit), "
+                        f"got {timeout!r} (a {type(timeout).__name__})")
+    if not timeout >= 0:  # NaN too
+        raise ValueError(f"timeout option should be non-negative, got {timeout!r}: "
+                         "DataLoader(timeout=t) waits at most t seconds for each batch from "
+                         "the workers; 0 means no limit")
+
+
+def _check_sampler(name, sampler, what):
+    if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+        raise TypeError(f"DataLoader: {name} must be an iterable of {what} with a length, "
+                        f"got a {type(sampler).__name__}")
+
+
+class SampleIndexError(IndexError, TypeError):
+    """A sample index that is not an integer: an ``IndexError``, as PyTorch's tensor indexing
+    raises for it, and a ``TypeError``, as Python's sequences do."""
+
+
+def _as_list(batch, b) -> list:
+    """One batch of a batch_sampler, as a list of its indices."""
+    try:
+        return list(batch)
+    except TypeError:
+        raise TypeError(f"DataLoader: {_place('the batch_sampler gave {value}', batch, b)} as "
+                        f"batch {b}; a "
+                        "batch_sampler yields batches (lists of sample indices). To give one "
+                        "index at a time, pass it as sampler= instead") from None
+
+
+def _indices(values: list, where: str) -> np.ndarray:
+    """``values`` as an int64 array of sample indices; anything that is not an integer is
+    refused, never rounded. ``where`` names a bad value's place, from ``{value}`` and
+    ``{position}``."""
+    if all(t is int or issubclass(t, np.integer) for t in set(map(type, values))):
+        try:  # the usual case, in C: plain ints (or NumPy ints) that fit int64
+            array = np.array(values)
+        except OverflowError:
+            array = None
+        if array is not None and (array.dtype.kind == "i" or array.dtype.kind == "u" and (
+                array.size == 0 or array.max() <= _INT64.max)):
+            return array.astype(np.int64, copy=False)
+    return np.array([_index(v, where, k) for k, v in enumerate(values)], dtype=np.int64)
+
+
+def _index(value, where: str, position: int) -> int:
+    """A sample index as a Python int; see ``_indices``."""
+    if not isinstance(value, (bool, np.bool_)) and not (
+            isinstance(value, Tensor) and (value.ndim != 0 or value.dtype == bool_)):
+        try:
+            index = operator.index(value)
+        except TypeError:
+            pass
+        else:
+            if _INT64.min <= index <= _INT64.max:
+                return index
+            raise IndexError(f"DataLoader: {_place(where, value, position)}, which is out of "
+                             "the range of any data set (a sample index must fit in int64)")
+    hint = (" A sampler yields one index at a time; to give whole batches, pass them as "
+            "batch_sampler=." if isinstance(value, (list, tuple)) else "")
+    raise SampleIndexError(f"DataLoader: {_place(where, value, position)}; a sample index "
+                           "must be an int (a Python or NumPy int, or a 0-d integer tensor), "
+                           "and numbanet does not round one (int(2.7) would silently pick "
+                           f"sample 2); make the sampler yield ints.{hint}")
+
+
+def _place(where: str, value, position: int) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return where.format(value=f"{text} ({type(value).__name__})", position=position)
+
+
+class _Stopped(Exception):
+    """Raised in a worker between two samples when the loop has stopped it."""
+
+
+def _fetch(dataset, index: int, stop=None):
     """``dataset[index]``; an error raised there is noted with the sample index."""
+    if stop is not None and stop.is_set():
+        raise _Stopped
     try:
         return dataset[index]
     except Exception as e:
@@ -175,12 +292,13 @@ def _to_device(batch, device):
 
 # ---- background loading --------------------------------------------------------------------
 
-def _prefetch(load, batches, num_workers, prefetch_factor):
+def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
     """Yield ``load(b)`` for each ``b`` in ``batches``, in order, loaded by worker threads.
 
     A generator, so that the ``finally`` below stops the workers in every way an epoch
     can end: all batches taken, an exception, or the loop left early (the generator is
-    then closed when it is dropped).
+    then closed when it is dropped). After a timeout or Ctrl-C, which may come from a
+    stuck worker, it does not wait for the workers at all.
     """
     workers = min(num_workers, len(batches))
     stop = threading.Event()
@@ -190,9 +308,14 @@ def _prefetch(load, batches, num_workers, prefetch_factor):
                for w in range(workers)]
     for t in threads:
         t.start()
+    patience = _JOIN_TIMEOUT
     try:
         for k in range(len(batches)):
-            item = _take(queues[k % workers], threads[k % workers], k)
+            try:
+                item = _take(queues[k % workers], threads[k % workers], k, timeout)
+            except BaseException:  # a timeout or Ctrl-C
+                patience = 0.0
+                raise
             if isinstance(item, _WorkerError):
                 item.reraise()
             yield item
@@ -200,8 +323,9 @@ def _prefetch(load, batches, num_workers, prefetch_factor):
         stop.set()
         for q in queues:  # free a slot, so that a worker waiting to put sees the stop at once
             _drain(q)
+        deadline = time.monotonic() + patience
         for t in threads:
-            t.join(_JOIN_TIMEOUT)
+            t.join(max(0.0, deadline - time.monotonic()))
 
 
 def _work(load, batches, worker, workers, out, stop):
@@ -211,7 +335,9 @@ def _work(load, batches, worker, workers, out, stop):
         if stop.is_set():
             return
         try:
-            item = load(batches[k])
+            item = load(batches[k], stop)
+        except _Stopped:
+            return
         except BaseException as e:  # noqa: B036 (everything goes to the loop, which re-raises)
             item = _WorkerError(e, worker)
         while not stop.is_set():
@@ -224,15 +350,22 @@ def _work(load, batches, worker, workers, out, stop):
             return
 
 
-def _take(q, thread, k):
-    """Batch ``k`` from its worker's queue, waiting as long as the worker is alive."""
+def _take(q, thread, k, timeout):
+    """Batch ``k`` from its worker's queue, waiting as long as the worker is alive and, when
+    ``timeout`` > 0, at most ``timeout`` seconds; in short slices, so that Ctrl-C is seen."""
+    deadline = time.monotonic() + timeout if timeout > 0 else float("inf")
     while True:
         try:
-            return q.get(timeout=_POLL)
+            return q.get(timeout=max(0.0, min(_POLL, deadline - time.monotonic())))
         except queue.Empty:
             if not thread.is_alive() and q.empty():
                 raise RuntimeError(f"DataLoader: {thread.name} stopped without delivering batch "
                                    f"{k}") from None
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"DataLoader timed out after {timeout} seconds: batch {k} "
+                                   f"({thread.name}) did not arrive in time. Make the data "
+                                   "set's __getitem__ (or collate_fn) faster, or allow more "
+                                   "with a larger timeout= (0: no limit)") from None
 
 
 def _drain(q):
