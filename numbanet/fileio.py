@@ -14,6 +14,7 @@ before allocating anything.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -95,6 +96,13 @@ def _member_info(z: zipfile.ZipFile, member: str, where: str) -> zipfile.ZipInfo
     return info
 
 
+# what zipfile and zlib raise on a damaged, truncated or crafted archive (an unknown
+# compression method is NotImplementedError, an encrypted member RuntimeError)
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError,
+               RuntimeError)
+_NUMBER_KINDS = "biufc"
+
+
 def read_json_member(z: zipfile.ZipFile, member: str, where: str):
     """The JSON document in ``member``; ``where`` (the op and file) starts every error."""
     info = _member_info(z, member, where)
@@ -102,44 +110,84 @@ def read_json_member(z: zipfile.ZipFile, member: str, where: str):
         raise ArchiveError(f"{where}: {member!r} is {info.file_size} bytes, more than the "
                            f"{_JSON_LIMIT} that a numbanet header may have")
     try:
-        return json.loads(z.read(member))
-    except (ValueError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
+        return json.loads(z.read(info))
+    except (ValueError, RecursionError, *_ZIP_ERRORS) as e:  # RecursionError: nested too deep
         raise ArchiveError(f"{where}: {member!r} can't be read ({type(e).__name__}: {e}); the "
                            "file is damaged") from e
+
+
+def _npy_header(f, info: zipfile.ZipInfo):
+    """(shape, fortran order, dtype, count) of the ``.npy`` stream ``f`` of member ``info``,
+    checked against the member's real size; ValueError when they disagree."""
+    version = npformat.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = npformat.read_array_header_1_0(f)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = npformat.read_array_header_2_0(f)
+    else:
+        raise ValueError(f"unknown .npy format version {version}")
+    if dtype.kind not in _NUMBER_KINDS or dtype.fields is not None:
+        raise ValueError(f"its dtype {dtype} is not a number type; numbanet only loads "
+                         "arrays of numbers (never Python objects)")
+    header_bytes = f.tell()
+    count = math.prod(shape)
+    if any(d < 0 for d in shape) or header_bytes + count * dtype.itemsize != info.file_size:
+        raise ValueError(f"its header declares shape {tuple(shape)} of {dtype} "
+                         f"({count * dtype.itemsize} bytes), but the member holds "
+                         f"{info.file_size - header_bytes} bytes of data")
+    return tuple(shape), fortran, dtype, count
+
+
+def _read_npy(z: zipfile.ZipFile, member: str, where: str, data: bool):
+    info = _member_info(z, member, where)
+    try:
+        with z.open(info) as f:
+            shape, fortran, dtype, count = _npy_header(f, info)
+            if not data:
+                return shape, dtype
+            array = np.frombuffer(f.read(count * dtype.itemsize), dtype=dtype, count=count)
+    except (ValueError, TypeError, SyntaxError, *_ZIP_ERRORS) as e:
+        raise ArchiveError(f"{where}: the array {member!r} is damaged or crafted "
+                           f"({type(e).__name__}: {e})") from e
+    array = array.reshape(shape, order="F" if fortran else "C")
+    return np.array(array, order="C")  # writable and C-contiguous, owning its memory
 
 
 def read_npy_member(z: zipfile.ZipFile, member: str, where: str) -> np.ndarray:
     """The array in the ``.npy`` member ``member``, read without pickle, and only after its
     header's shape and dtype have been checked against the member's real size, so a
-    header that claims 10^12 floats fails before anything is allocated."""
+    header that claims 10^12 floats fails before anything is allocated. Only arrays of
+    numbers are read (bool, int, uint, float, complex)."""
+    return _read_npy(z, member, where, data=True)
+
+
+def read_npy_header(z: zipfile.ZipFile, member: str, where: str) -> tuple:
+    """(shape, dtype) of the ``.npy`` member ``member``, checked as by
+    :func:`read_npy_member`, without reading its data."""
+    return _read_npy(z, member, where, data=False)
+
+
+def open_zip_member(z: zipfile.ZipFile, member: str, where: str) -> zipfile.ZipFile:
+    """The ZIP archive stored as ``member`` of ``z`` (the ``.npz`` inside a ``.keras``
+    file), read into memory after the same size checks as any member."""
     info = _member_info(z, member, where)
     try:
-        with z.open(info) as f:
-            version = npformat.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = npformat.read_array_header_1_0(f)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = npformat.read_array_header_2_0(f)
-            else:
-                raise ValueError(f"unknown .npy format version {version}")
-            if dtype.hasobject:
-                raise ValueError(f"dtype {dtype} holds Python objects, which numbanet never "
-                                 "loads")
-            header_bytes = f.tell()
-            count = math.prod(shape)
-            if any(d < 0 for d in shape) or header_bytes + count * dtype.itemsize \
-                    != info.file_size:
-                raise ValueError(f"its header declares shape {tuple(shape)} of {dtype} "
-                                 f"({count * dtype.itemsize} bytes), but the member holds "
-                                 f"{info.file_size - header_bytes} bytes of data")
-            data = f.read(count * dtype.itemsize)
-            array = np.frombuffer(data, dtype=dtype, count=count)
-    except (ValueError, TypeError, SyntaxError, zipfile.BadZipFile, EOFError, OSError,
-            zlib.error) as e:
-        raise ArchiveError(f"{where}: the array {member!r} is damaged or crafted "
-                           f"({type(e).__name__}: {e})") from e
-    array = array.reshape(shape, order="F" if fortran else "C")
-    return np.array(array, order="C")  # writable and C-contiguous, owning its memory
+        return zipfile.ZipFile(io.BytesIO(z.read(info)))
+    except (ValueError, *_ZIP_ERRORS) as e:
+        raise ArchiveError(f"{where}: the member {member!r} is not a readable ZIP archive "
+                           f"({type(e).__name__}: {e}); the file is damaged") from e
+
+
+def npz_names(z: zipfile.ZipFile, where: str) -> dict:
+    """``{array name: member}`` of an ``.npz`` archive (NumPy's ``savez``: one ``.npy``
+    member per array); ArchiveError when a member is something else."""
+    names = {}
+    for member in z.namelist():
+        if not member.endswith(".npy"):
+            raise ArchiveError(f"{where}: {member!r} is not an array (.npy); the file is not "
+                               "a NumPy .npz archive")
+        names[member[:-len(".npy")]] = member
+    return names
 
 
 def open_zip(path, where: str) -> zipfile.ZipFile:
@@ -150,6 +198,6 @@ def open_zip(path, where: str) -> zipfile.ZipFile:
         raise FileNotFoundError(f"{where}: no such file {path!r}")
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except (ValueError, *_ZIP_ERRORS) as e:
         raise ArchiveError(f"{where}: {path!r} is not a ZIP archive ({type(e).__name__}: {e}); "
                            "it may be truncated, corrupted or of another format") from e

@@ -24,15 +24,21 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .fileio import write_atomically
+from .fileio import (ArchiveError, open_zip, read_json_member, read_npy_member,
+                     write_atomically)
 from .tensor import Tensor
 
 FORMAT = "numbanet"
 VERSION = 1
 _KEYS = (str, int, float, bool, type(None))
+_DTYPES = {d.name: d for d in dt.ALL}
+_TENSOR_FIELDS = {"tensor", "dtype", "device", "requires_grad"}
+# containers may nest this deep (a state dict is 2 or 3 levels); save refuses deeper ones,
+# so that load never recurses without bound on a crafted header
+MAX_DEPTH = 100
 
 
-def _encode(obj, arrays: list, where: str):
+def _encode(obj, arrays: list, where: str, depth: int = 0):
     if isinstance(obj, Tensor):
         name = f"tensors/{len(arrays)}.npy"
         arrays.append((name, obj.detach().cpu().numpy()))
@@ -42,16 +48,21 @@ def _encode(obj, arrays: list, where: str):
         return obj
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
         return obj.item()
+    if isinstance(obj, (list, tuple, dict)) and depth >= MAX_DEPTH:
+        raise ValueError(f"save: the containers nest more than {MAX_DEPTH} deep at {where[:80]}"
+                         "...; numbanet files hold at most that many levels (a list that "
+                         "contains itself nests without end)")
     if isinstance(obj, (list, tuple)):
         kind = "list" if isinstance(obj, list) else "tuple"
-        return {kind: [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        return {kind: [_encode(v, arrays, f"{where}[{i}]", depth + 1)
+                       for i, v in enumerate(obj)]}
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
             if not isinstance(k, _KEYS):
                 raise TypeError(f"save: dict key {k!r} at {where} is a {type(k).__name__}; "
                                 "keys must be strings, numbers, bools or None")
-            items.append([k, _encode(v, arrays, f"{where}[{k!r}]")])
+            items.append([k, _encode(v, arrays, f"{where}[{k!r}]", depth + 1)])
         return {"dict": items}
     raise TypeError(f"save: can't store a {type(obj).__name__} (at {where}); numbanet files hold "
                     "tensors, numbers, strings, None and lists/tuples/dicts of them")
@@ -76,85 +87,119 @@ def save(obj, path) -> None:
 
 
 class _Reader:
+    """Turns the header's root node back into objects, checking every node first: its
+    kind and fields, its dtype (one of numbanet's), its device and its member (present,
+    read once, an array whose size fits the archive)."""
+
     def __init__(self, z, path, map_location):
         self.z, self.path, self.map_location = z, path, map_location
+        self.members = set(z.namelist())
+        self.used: set = set()
 
     def bad(self, why):
-        return ValueError(f"load: {self.path!r} is not a valid numbanet file: {why}")
+        return ArchiveError(f"load: {self.path!r} is not a valid numbanet file: {why}")
 
-    def decode(self, node):
+    def decode(self, node, depth: int = 0):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if not isinstance(node, dict) or len(node) < 1:
+        if not isinstance(node, dict) or not node:
             raise self.bad(f"unexpected entry {str(node)[:60]!r}")
         if "tensor" in node:
             return self.tensor(node)
-        if "list" in node:
-            return [self.decode(v) for v in node["list"]]
-        if "tuple" in node:
-            return tuple(self.decode(v) for v in node["tuple"])
-        if "dict" in node:
-            return {k: self.decode(v) for k, v in node["dict"]}
-        raise self.bad(f"unknown entry kind {sorted(node)}")
+        if depth >= MAX_DEPTH:
+            raise self.bad(f"its containers nest more than {MAX_DEPTH} deep")
+        kind, value = next(iter(node.items())) if len(node) == 1 else (None, None)
+        if kind in ("list", "tuple") and isinstance(value, list):
+            items = [self.decode(v, depth + 1) for v in value]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict" and isinstance(value, list):
+            out = {}
+            for item in value:
+                if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], _KEYS)):
+                    raise self.bad(f"a dict entry must be [key, value] with a string, number, "
+                                   f"bool or null key, got {str(item)[:60]!r}")
+                out[item[0]] = self.decode(item[1], depth + 1)
+            return out
+        raise self.bad(f"unknown entry {str(node)[:60]!r}; an entry is a number, string, "
+                       "bool, null, {'list': [...]}, {'tuple': [...]}, {'dict': [...]} or a "
+                       "tensor")
 
     def tensor(self, node):
+        member, dtype_name = node.get("tensor"), node.get("dtype")
+        saved, requires_grad = node.get("device", "cpu"), node.get("requires_grad", False)
+        if not set(node) <= _TENSOR_FIELDS or not isinstance(member, str) \
+                or not isinstance(saved, str) or not isinstance(requires_grad, bool):
+            raise self.bad(f"a tensor entry is {{'tensor': member name, 'dtype': name, "
+                           f"'device': name, 'requires_grad': bool}}, got {str(node)[:80]!r}")
+        dtype = _DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
+        if dtype is None:
+            raise self.bad(f"tensor {member!r} has dtype {dtype_name!r}; numbanet files hold "
+                           f"{', '.join(_DTYPES)}")
+        if member not in self.members:
+            raise self.bad(f"tensor {member!r} is missing from the archive")
+        if member in self.used:
+            raise self.bad(f"tensor {member!r} is named twice in the header")
+        self.used.add(member)
         try:
-            with self.z.open(node["tensor"]) as f:
-                array = np.load(io.BytesIO(f.read()), allow_pickle=False)
-            dtype = dt.as_dtype(node["dtype"])
-        except (KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as e:
-            raise self.bad(f"tensor {node.get('tensor')!r} is missing or damaged ({e})") from None
+            saved_device = as_device(saved)
+        except (TypeError, ValueError) as e:
+            raise self.bad(f"tensor {member!r} has device {saved!r} ({e})") from e
+        device = self.target(saved_device)
+        array = read_npy_member(self.z, member, f"load: {self.path!r}")
         if array.dtype != dtype.numpy:
-            raise self.bad(f"tensor {node['tensor']!r} holds {array.dtype}, header says {dtype}")
-        device = self.target(node.get("device", "cpu"))
-        data = device.backend.from_host(array) if device is not CPU else array
+            raise self.bad(f"tensor {member!r} holds {array.dtype}, header says {dtype}")
+        if device is not CPU:
+            try:
+                data = device.backend.from_host(array)
+            except RuntimeError as e:
+                raise RuntimeError(f"load: {self.path!r} holds a tensor saved on '{saved}' that "
+                                   f"can't go to '{device}': {e} Load it with "
+                                   "map_location='cpu' (or another device that exists "
+                                   "here)") from e
+        else:
+            data = array
         t = Tensor._wrap(data, device, dtype)
-        if node.get("requires_grad") and dtype.is_floating_point:
+        if requires_grad and dtype.is_floating_point:
             t.requires_grad_(True)
         return t
 
-    def target(self, saved: str):
+    def target(self, saved):
         m = self.map_location
         if m is None:
-            return as_device(saved)
+            return saved
         if callable(m):
-            return as_device(m(saved))
+            return as_device(m(str(saved)))
         if isinstance(m, dict):
-            return as_device(m.get(saved, saved))
+            return as_device(m.get(str(saved), str(saved)))
         return as_device(m)
 
 
 def open_archive(path, header: str, kind: str, op: str):
-    """(open zip file, its JSON member ``header``) of a numbanet archive (tensors here,
-    graphs in ``graph/serialization.py``); a ValueError naming ``op``, ``path`` and
-    ``kind`` when the file is not a zip, has no header or a damaged one."""
+    """(open zip file, its JSON member ``header``) of a numbanet archive, read through
+    ``fileio``'s checked readers; an ArchiveError (a ValueError) naming ``op``, ``path``
+    and ``kind`` when the file is not a zip, has no header or a damaged one."""
+    where = f"{op}: {path!r}"
+    z = open_zip(path, op)
     try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise ValueError(f"{op}: {path!r} is not a {kind} (it is not a ZIP archive: {e}); "
-                         "it may be truncated, corrupted or of another format") from None
-    try:
-        return z, json.loads(z.read(header))
-    except KeyError:
+        if header not in z.namelist():
+            raise ArchiveError(f"{where} is a ZIP archive but not a {kind} (no {header} "
+                               "inside)")
+        return z, read_json_member(z, header, where)
+    except BaseException:
         z.close()
-        raise ValueError(f"{op}: {path!r} is a ZIP archive but not a {kind} "
-                         f"(no {header} inside)") from None
-    except (ValueError, zipfile.BadZipFile, EOFError) as e:
-        z.close()
-        raise ValueError(f"{op}: {path!r} is damaged: its header can't be read ({e})") from None
+        raise
 
 
 def load(path, map_location=None):
     """Read what ``save`` wrote. ``map_location`` ('cpu', a device, a dict
     {saved: new} or a function) chooses the device of the loaded tensors."""
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no such file {path!r}")
     z, header = open_archive(path, "numbanet.json", "numbanet file", "load")
     with z:
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ValueError(f"load: {path!r} is not a numbanet file (wrong header)")
+        if not isinstance(header, dict) or header.get("format") != FORMAT \
+                or "root" not in header:
+            raise ArchiveError(f"load: {path!r} is not a numbanet file (wrong header)")
         if header.get("version") != VERSION:
-            raise ValueError(f"load: {path!r} has format version {header.get('version')}; this "
-                             f"numbanet reads version {VERSION}")
+            raise ArchiveError(f"load: {path!r} has format version {header.get('version')!r}; "
+                               f"this numbanet reads version {VERSION}")
         return _Reader(z, path, map_location).decode(header.get("root"))
