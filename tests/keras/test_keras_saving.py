@@ -95,7 +95,7 @@ def test_a_model_with_a_python_function_inside_cannot_be_saved(tmp_path):
     (lambda p: p.write_bytes(b"hello"), "is not a ZIP archive"),
     (lambda p: p.write_bytes(p.read_bytes()[:200]), "not a ZIP archive|damaged"),
     (lambda p: _rewrite(p, drop="config.json"), "without config.json"),
-    (lambda p: _rewrite(p, replace={"config.json": b"{not json"}), "config.json can't be read"),
+    (lambda p: _rewrite(p, replace={"config.json": b"{not json"}), "config.json'? can't be read"),
     (lambda p: _rewrite(p, drop="model.weights.npz"), "no model.weights.npz"),
     (lambda p: _rewrite(p, replace={"model.weights.npz": b"garbage"}), "damaged"),
     (lambda p: _rewrite(p, drop="model.weights.npz", replace={
