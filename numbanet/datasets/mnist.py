@@ -69,14 +69,38 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
 
     With ``magic``, the file must start with that magic number (``IMAGES_MAGIC``,
     ``LABELS_MAGIC``). Raises ``ValueError`` naming the file when it is not IDX, is
-    truncated, or holds more bytes than its header announces.
+    truncated, holds more bytes than its header announces, or is a gzip file that would
+    inflate far beyond what IDX data does (a compression bomb). The header's sizes are
+    checked against the file's before anything of that size is allocated.
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"  # gzip's magic number; IDX files start with 0, 0
+    try:
+        with (gzip.open(path, "rb") if gzipped else open(path, "rb")) as f:
+            return _read_idx(f, path, magic, size, gzipped)
+    except (OSError, EOFError, zlib.error) as e:
+        if not gzipped:
+            raise
+        raise ValueError(f"{path}: a damaged gzip file ({type(e).__name__}: {e}); download it "
+                         "again") from e
+
+
+# A gzipped IDX file may inflate to at most this many times its size, or to _SMALL bytes;
+# MNIST's files inflate 2 to 5 times, deflate can't exceed about 1032 (a file of zeros).
+_RATIO = 200
+_SMALL = 64 << 20
+
+
+def _read_idx(f, path: Path, magic, size: int, gzipped: bool) -> np.ndarray:
+    raw = f.read(4)
     if len(raw) < 4:
         raise ValueError(f"{path}: {len(raw)} bytes is too short for an IDX file (a 4-byte magic "
                          "number comes first); the file is truncated or empty")
-    found = struct.unpack(">I", raw[:4])[0]
+    found = struct.unpack(">I", raw)[0]
     if raw[:2] != b"\0\0" or raw[2] not in IDX_TYPES:
         raise ValueError(f"{path}: not an IDX file: it starts with 0x{found:08X}, but an IDX "
                          "magic number is 0x0000TTDD (TT a type code, DD the number of "
@@ -86,31 +110,28 @@ def read_idx(path, magic: int | None = None) -> np.ndarray:
                          f"({_describe(magic)}); is it the right file?")
     dtype, ndim = IDX_TYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(f"{path}: truncated: the header announces {ndim} dimensions "
-                         f"({header} bytes of header) but the file has only {len(raw)} bytes")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
+                         f"({header} bytes of header) but the file has only "
+                         f"{4 + len(dims)} bytes")
+    shape = struct.unpack(f">{ndim}I", dims)
     expected = math.prod(shape) * dtype.itemsize
-    found_bytes = len(raw) - header
-    if found_bytes != expected:
-        problem = "truncated" if found_bytes < expected else "too long"
+    if gzipped and expected > max(_SMALL, _RATIO * size):
+        raise ValueError(f"{path}: the header announces an array of shape {shape} ({expected} "
+                         f"bytes of data), which a {size}-byte gzip file would inflate to: "
+                         "more than IDX data ever does (a compression bomb?); download the "
+                         "file again")
+    # a plain file is read only up to its real size; one byte more tells a file that goes on
+    data = f.read((expected if gzipped else min(expected, size)) + 1)
+    if len(data) != expected:
+        problem, holds = ("truncated", len(data)) if len(data) < expected else \
+            ("too long", f"more than {expected}")
         raise ValueError(f"{path}: {problem}: the header announces an array of shape {shape} "
-                         f"({expected} bytes of data) but the file holds {found_bytes} bytes "
-                         "after the header; download the file again")
-    array = np.frombuffer(raw, dtype=dtype, count=math.prod(shape), offset=header)
+                         f"({expected} bytes of data) but the file holds {holds} bytes after "
+                         "the header; download the file again")
+    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape))
     return array.reshape(shape).astype(dtype.newbyteorder("="))  # a writable native copy
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip's magic number; IDX files start with 0, 0
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"{path}: a damaged gzip file ({e}); download it again") from None
-    return raw
 
 
 def _find(folder: Path, name: str) -> Path:
