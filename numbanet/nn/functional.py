@@ -9,6 +9,8 @@ device and autograd derives every gradient::
 """
 from __future__ import annotations
 
+import numbers
+
 from .. import dtypes as _dt
 from ..autograd import Function, ops
 from ..autograd.grad_mode import state
@@ -17,10 +19,32 @@ from ..autograd.ops import convolution as _ops_conv
 from ..autograd.ops import normalization as _ops_norm
 from ..autograd.ops import pooling as _ops_pool
 from ..autograd.ops.indexing import Gather, _Advanced
-from ..creation import arange, rand
+from ..creation import arange, full_like, rand
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- argument checks ------------------------------------------------------------------------
+def _not_a_tensor(fn: str, name: str, position: int, value):
+    """PyTorch's TypeError for an argument that should be a Tensor (a list, an array...)."""
+    raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, not "
+                    f"{type(value).__name__}; convert it with nb.tensor(...)")
+
+
+def _loss_args(fn: str, input, target, weight=None):
+    """The checks every loss starts with: ``input``, ``target`` (and ``weight``, when given)
+    are tensors on one device."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor(fn, "input", 1, input)
+    if not isinstance(target, Tensor):
+        _not_a_tensor(fn, "target", 2, target)
+    if weight is None:
+        same_device(fn, input, target)
+        return
+    if not isinstance(weight, Tensor):
+        _not_a_tensor(fn, "weight", 3, weight)
+    same_device(fn, input, target, weight)
 
 
 # ---- checks shared by the losses --------------------------------------------------------------
@@ -41,8 +65,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _check_same_shape(input: Tensor, target: Tensor, fn: str):
     """Refuse targets that would broadcast against the input (PyTorch only warns, and the
     broadcast silently computes a different loss, a classic bug with (N,) vs (N, 1))."""
-    if not isinstance(target, Tensor):
-        raise TypeError(f"{fn}: target must be a Tensor, got {type(target).__name__}")
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"{fn}: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}; they would broadcast into a different loss. "
@@ -56,6 +78,13 @@ def _as_float(t: Tensor, like: Tensor) -> Tensor:
 # ---- layers ---------------------------------------------------------------------------------
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias``, with ``weight`` shaped (out_features, in_features)."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("linear", "input", 1, x)
+    if not isinstance(weight, Tensor):
+        _not_a_tensor("linear", "weight", 2, weight)
+    if bias is not None and not isinstance(bias, Tensor):
+        _not_a_tensor("linear", "bias", 3, bias)
+    same_device("linear", x, weight, *(() if bias is None else (bias,)))
     if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {tuple(x.shape)} can't be multiplied by a "
                          f"weight of shape {tuple(weight.shape)} (out_features, in_features): "
@@ -64,7 +93,6 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if not same or not x.dtype.is_floating_point or weight.ndim != 2:
         out = ops.matmul(x, weight.t())
         return out if bias is None else out + bias
-    same_device("linear", x, weight, *(() if bias is None else (bias,)))
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of "
                          f"shape {tuple(weight.shape)}; expected ({weight.shape[0]},)")
@@ -107,49 +135,71 @@ class _Linear(Function):
         return gx, gw, gb
 
 
+# ``inplace=True`` writes the result into ``x`` and returns ``x``, as PyTorch does; a leaf
+# that requires grad is refused by the in-place op itself.
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0). ``inplace`` is accepted for PyTorch compatibility and ignored."""
-    return ops.relu(x)
+    """max(x, 0)."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("relu", "input", 1, x)
+    return x.relu_() if inplace else ops.relu(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else ``negative_slope * x``."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("leaky_relu", "input", 1, x)
+    if inplace:  # x times 1 or the slope: its gradient is that factor, as out of place
+        return x.mul_(ops.where(x > 0, 1.0, full_like(x, negative_slope)))
     return ops.where(x > 0, x, x * negative_slope)
 
 
 def sigmoid(x: Tensor) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("sigmoid", "input", 1, x)
     return ops.sigmoid(x)
 
 
 def tanh(x: Tensor) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("tanh", "input", 1, x)
     return ops.tanh(x)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("softmax", "input", 1, x)
     return ops.softmax(x, dim)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x, dim)), computed stably (never takes the log of an underflowed 0)."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("log_softmax", "input", 1, x)
     return ops.log_softmax(x, dim)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p), so the
     expected value is unchanged; the identity when not ``training``."""
+    if not isinstance(x, Tensor):
+        _not_a_tensor("dropout", "input", 1, x)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
-        return x * 0
-    keep = rand(*x.shape, dtype=x.dtype if x.dtype.is_floating_point else None,
-                device=x.device) >= p
-    return x * _as_float(keep, x) * (1.0 / (1.0 - p))
+        factor = 0
+    else:
+        keep = rand(*x.shape, dtype=x.dtype if x.dtype.is_floating_point else None,
+                    device=x.device) >= p
+        factor = _as_float(keep, x) * (1.0 / (1.0 - p))
+    return x.mul_(factor) if inplace else x * factor
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if not isinstance(x, Tensor):
+        _not_a_tensor("flatten", "input", 1, x)
     return ops.flatten(x, start_dim, end_dim)
 
 
@@ -159,6 +209,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """Squared error (input - target)**2, averaged, summed or per element."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
+    _loss_args("mse_loss", input, target)
     _check_same_shape(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
@@ -169,15 +220,13 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """Absolute error |input - target|, averaged, summed or per element."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "l1_loss")
+    _loss_args("l1_loss", input, target)
     _check_same_shape(input, target, "l1_loss")
     return _reduce(ops.abs(input - target), reduction)
 
 
 # ---- classification losses ------------------------------------------------------------------
 def _check_class_target(input: Tensor, target: Tensor, fn: str):
-    if not isinstance(target, Tensor):
-        raise TypeError(f"{fn}: target must be a Tensor of int64 class indices, got "
-                        f"{type(target).__name__}")
     if target.dtype is not _dt.int64:
         raise TypeError(f"{fn}: class-index targets must be int64, got {target.dtype.name} "
                         f"with shape {tuple(target.shape)}; use target.long() (or, for class "
@@ -218,7 +267,6 @@ def _pick_classes(logp: Tensor, target: Tensor, n_classes: int) -> Tensor | None
     """``logp[n, target[n]]`` of a (N, C) ``logp`` as one recorded gather, or None when the
     targets are not all in [0, C) (then the general path skips the ignored ones and names
     a bad one)."""
-    same_device("nll_loss", logp, target)
     n = target.shape[0]
     if n == 0:
         return None
@@ -242,6 +290,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     nothing."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "nll_loss")
+    _loss_args("nll_loss", input, target, weight)
     _check_class_target(input, target, "nll_loss")
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     if weight is not None and tuple(weight.shape) != (n_classes,):
@@ -281,11 +330,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     logits (a softmax followed by log would give log(0) = -inf)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
+    _loss_args("cross_entropy", input, target, weight)
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class dimension, got a scalar")
     class_dim = 0 if input.ndim == 1 else 1
     logp = ops.log_softmax(input, class_dim)
-    if isinstance(target, Tensor) and target.dtype.is_floating_point:
+    if target.dtype.is_floating_point:
         if tuple(target.shape) != tuple(input.shape):
             raise TypeError(f"cross_entropy: class-index targets must be int64, got "
                             f"{target.dtype.name} with shape {tuple(target.shape)}; use "
@@ -308,11 +358,16 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     clamped at -100, as in PyTorch, so x = 0 or 1 gives a finite loss."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "binary_cross_entropy")
+    _loss_args("binary_cross_entropy", input, target, weight)
     _check_same_shape(input, target, "binary_cross_entropy")
-    if input.numel() and bool(ops.any((input.detach() < 0) | (input.detach() > 1))):
-        raise ValueError("binary_cross_entropy: all elements of input should be between 0 "
-                         "and 1 (probabilities); for raw scores use "
-                         "binary_cross_entropy_with_logits")
+    for name, t in (("input", input), ("target", target)):
+        d = t.detach()
+        if not bool(ops.all((d >= 0) & (d <= 1))):  # NaN fails both comparisons
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1 "
+                               f"(binary_cross_entropy got a {name} of shape {tuple(t.shape)} "
+                               "with values outside [0, 1] or NaN)"
+                               + ("; for raw scores use binary_cross_entropy_with_logits"
+                                  if name == "input" else ""))
     log_x, log_1mx = _log_clamped_at_minus_100(input), _log_clamped_at_minus_100(1 - input)
     loss = -(target * log_x + (1 - target) * log_1mx)
     if weight is not None:
@@ -335,6 +390,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     max(x, 0) - x*y + log(1 + exp(-|x|)), which never overflows exp."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _loss_args("binary_cross_entropy_with_logits", input, target, weight)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     # -|x| written so that its slope at x = 0 is +1: with relu's slope 0 there, the gradient
     # at 0 is the true sigmoid(0) - y rather than a subgradient.
@@ -371,7 +427,7 @@ def _window_output(size, kernel, stride, pad, dilation, ceil_mode=False) -> int:
 def _image_input(input, fn: str, what: str = "(N, C, H, W) or unbatched (C, H, W)"):
     """``input`` as a 4-D tensor, and whether it was unbatched (3-D)."""
     if not isinstance(input, Tensor):
-        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+        _not_a_tensor(fn, "input", 1, input)
     if input.ndim not in (3, 4):
         raise ValueError(f"{fn}: expected a 4-D input {what}, got shape {tuple(input.shape)}")
     if not input.dtype.is_floating_point:
@@ -417,9 +473,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
     x, unbatched = _image_input(input, fn)
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
+    if not isinstance(weight, Tensor):
+        _not_a_tensor(fn, "weight", 2, weight)
+    if bias is not None and not isinstance(bias, Tensor):
+        _not_a_tensor(fn, "bias", 3, bias)
+    if weight.ndim != 4:
         raise ValueError(f"{fn}: weight must be a 4-D tensor (out_channels, in_channels/groups, "
-                         f"kh, kw), got {tuple(weight.shape) if isinstance(weight, Tensor) else weight!r}")
+                         f"kh, kw), got shape {tuple(weight.shape)}")
     if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
     o, c_per_group, kh, kw = weight.shape
@@ -520,9 +580,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     estimates in place: ``running = (1 - momentum) * running + momentum * batch``, with the
     unbiased variance, as PyTorch does. ``training=False`` uses the running estimates."""
     fn = "batch_norm"
-    if not isinstance(input, Tensor) or input.ndim < 2:
-        raise ValueError(f"{fn}: expected an input of at least 2 dims (N, C, ...), got "
-                         f"{tuple(input.shape) if isinstance(input, Tensor) else input!r}")
+    given = []
+    for position, (name, t) in enumerate((("input", input), ("running_mean", running_mean),
+                                          ("running_var", running_var), ("weight", weight),
+                                          ("bias", bias)), 1):
+        if t is not None or position == 1:
+            if not isinstance(t, Tensor):
+                _not_a_tensor(fn, name, position, t)
+            given.append(t)
+    same_device(fn, *given)
+    if input.ndim < 2:
+        raise ValueError(f"{fn}: expected an input of at least 2 dims (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
     if not input.dtype.is_floating_point:
         raise TypeError(f"{fn}: input must be a floating point tensor, got {input.dtype.name}")
     c = input.shape[1]
@@ -576,15 +645,20 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError(f"{fn}: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported; leave them at their defaults")
-    if not isinstance(input, Tensor) or input.dtype is not _dt.int64:
+    if not isinstance(input, Tensor):
+        _not_a_tensor(fn, "input", 1, input)
+    if not isinstance(weight, Tensor):
+        _not_a_tensor(fn, "weight", 2, weight)
+    if input.dtype is not _dt.int64:
         raise TypeError(f"{fn}: input must be an int64 tensor of indices, got "
-                        f"{input.dtype.name if isinstance(input, Tensor) else type(input).__name__}"
-                        "; convert it with .long()")
-    if not isinstance(weight, Tensor) or weight.ndim != 2:
-        raise ValueError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got "
-                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else weight!r}")
+                        f"{input.dtype.name}; convert it with .long()")
+    if weight.ndim != 2:
+        raise ValueError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                         f"{tuple(weight.shape)}")
     same_device(fn, input, weight)
     n = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = _padding_index(padding_idx, n, fn)
     if input.numel():
         low, high = int(input.min()), int(input.max())
         if low < 0 or high >= n:
@@ -594,9 +668,20 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     rows = weight[input]
     if padding_idx is None:
         return rows
-    if padding_idx < 0:
-        padding_idx += n
     return ops.where((input == padding_idx).unsqueeze(-1), rows.detach(), rows)
+
+
+def _padding_index(padding_idx, num_embeddings: int, fn: str) -> int:
+    """``padding_idx`` as a row of the table, counted from the end when negative; PyTorch's
+    AssertionError when it is outside the table."""
+    if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
+        raise TypeError(f"{fn}(): argument 'padding_idx' must be int, not "
+                        f"{type(padding_idx).__name__}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"Padding_idx must be within num_embeddings: {fn} got padding_idx "
+                             f"{padding_idx} for {num_embeddings} embeddings; use a value in "
+                             f"[{-num_embeddings}, {num_embeddings - 1}] or None")
+    return int(padding_idx) % num_embeddings
 
 
 # ---- the legacy size_average / reduce arguments ----------------------------------------------

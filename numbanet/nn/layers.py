@@ -42,7 +42,7 @@ class Linear(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        if isinstance(x, Tensor) and (x.ndim == 0 or x.shape[-1] != self.in_features):
             raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected input with "
                              f"last dimension {self.in_features}, got shape {tuple(x.shape)}")
         return F.linear(x, self.weight, self.bias)
@@ -68,7 +68,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -81,7 +81,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
@@ -98,7 +98,10 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-def _implicit_softmax_dim(ndim: int, name: str) -> int:
+def _implicit_softmax_dim(x, name: str) -> int:
+    if not isinstance(x, Tensor):
+        F._not_a_tensor(name, "input", 1, x)
+    ndim = x.ndim
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                   "to include dim=X as an argument.", UserWarning, stacklevel=3)
     return 0 if ndim in (0, 1, 3) else 1
@@ -112,7 +115,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        dim = self.dim if self.dim is not None else _implicit_softmax_dim(x.ndim, "softmax")
+        dim = self.dim if self.dim is not None else _implicit_softmax_dim(x, "softmax")
         return F.softmax(x, dim)
 
     def extra_repr(self) -> str:
@@ -125,7 +128,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        dim = self.dim if self.dim is not None else _implicit_softmax_dim(x.ndim, "log_softmax")
+        dim = self.dim if self.dim is not None else _implicit_softmax_dim(x, "log_softmax")
         return F.log_softmax(x, dim)
 
     def extra_repr(self) -> str:
@@ -144,7 +147,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -20,6 +20,7 @@ state that is saved but not trained. Everything else walks that tree::
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -222,6 +223,10 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy values into this module's parameters and buffers (same objects, in place).
         With ``strict``, missing and unexpected keys are errors, listed by name."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}. "
+                            "Pass the mapping of names to tensors that state_dict() returns "
+                            "(or that nb.load(path) reads back)")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

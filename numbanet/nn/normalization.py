@@ -73,24 +73,28 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
-        if not isinstance(x, Tensor) or x.ndim not in self._dims:
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{name}: expected {self._expected} input, got shape {got}")
+        if not isinstance(x, Tensor):
+            F._not_a_tensor(name, "input", 1, x)
+        if x.ndim not in self._dims:
+            raise ValueError(f"{name}: expected {self._expected} input, got shape "
+                             f"{tuple(x.shape)}")
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}({self.num_features}): expected input with "
                              f"{self.num_features} channels in dim 1, got shape "
                              f"{tuple(x.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            with no_grad():
-                self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # a cumulative average of every batch so far
-                factor = 1.0 / float(self.num_batches_tracked.item())
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:  # a cumulative average of every batch so far
+            factor = 1.0 / (float(self.num_batches_tracked.item()) + 1)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(x, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        out = F.batch_norm(x, self.running_mean if track else None,
+                           self.running_var if track else None, self.weight, self.bias,
+                           use_batch, factor, self.eps)
+        if counting:  # after the batch went through: a refused batch counts for nothing
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+        return out
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import ops
+from ..autograd.ops.dispatch import same_device
 from ..creation import empty, zeros
 from ..tensor import Tensor
 from . import functional as F
@@ -80,21 +81,31 @@ class _RNNBase(Module):
     def _sequence(self, x: Tensor):
         """``x`` as (L, N, input_size), and whether it was unbatched (L, input_size)."""
         name = type(self).__name__
-        if not isinstance(x, Tensor) or x.ndim not in (2, 3):
-            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        if not isinstance(x, Tensor):
+            F._not_a_tensor(name, "input", 1, x)
+        if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 3-D input ({'N, L' if self.batch_first else 'L, N'}"
-                             f", input_size) or an unbatched 2-D (L, input_size), got {got}")
+                             f", input_size) or an unbatched 2-D (L, input_size), got shape "
+                             f"{tuple(x.shape)}")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input with last dimension input_size="
                              f"{self.input_size}, got shape {tuple(x.shape)}")
-        if x.ndim == 2:
-            return x.unsqueeze(1), True
-        return (x.transpose(0, 1) if self.batch_first else x), False
+        same_device(name, x, self.weight_ih_l0)
+        seq, unbatched = (x.unsqueeze(1), True) if x.ndim == 2 else \
+            ((x.transpose(0, 1) if self.batch_first else x), False)
+        if seq.shape[0] == 0:
+            raise RuntimeError(f"Expected sequence length to be larger than 0 in RNN ({name} got "
+                               f"an input of shape {tuple(x.shape)}, with no time steps)")
+        return seq, unbatched
 
     def _initial(self, h0, batch: int, unbatched: bool, x: Tensor, what: str):
         layers = self.num_layers * (2 if self.bidirectional else 1)
         if h0 is None:
             return zeros(layers, batch, self.hidden_size, dtype=x.dtype, device=x.device)
+        name = type(self).__name__
+        if not isinstance(h0, Tensor):
+            F._not_a_tensor(name, what, 2, h0)
+        same_device(name, x, h0)
         expected = (layers, self.hidden_size) if unbatched else \
             (layers, batch, self.hidden_size)
         if tuple(h0.shape) != expected:

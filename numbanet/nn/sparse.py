@@ -29,10 +29,7 @@ class Embedding(Module):
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Embedding: {what} must be a positive int, got {n!r}")
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
-                                 f"[-{num_embeddings}, {num_embeddings - 1}]")
-            padding_idx %= num_embeddings
+            padding_idx = F._padding_index(padding_idx, num_embeddings, "Embedding")
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
                                       "not supported; leave them at their defaults")
