@@ -32,6 +32,8 @@ together). The Keras 1 argument ``lr`` is accepted with a DeprecationWarning.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 
 import numpy as np
@@ -40,6 +42,20 @@ from ..autograd import ops
 from ..autograd.grad_mode import no_grad
 from ..creation import zeros_like
 from ..tensor import Tensor
+
+
+def hyperparameter(owner: str, name: str, value, high: float = math.inf,
+                   closed: bool = True) -> float:
+    """A hyperparameter as a float: TypeError unless it is a real number, ValueError unless
+    it is in [0, high] ([0, high) when not ``closed``); NaN and inf never are."""
+    span = f"in [0, {high:g}{']' if closed else ')'}" if high != math.inf else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number {span}, got {value!r} "
+                        f"({type(value).__name__})")
+    value = float(value)
+    if not (math.isfinite(value) and 0 <= value and (value <= high if closed else value < high)):
+        raise ValueError(f"{owner}: {name} must be a number {span}, got {value}")
+    return value
 
 
 class Optimizer:
@@ -81,11 +97,7 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
-                or value < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a number >= 0, got "
-                             f"{value!r}")
-        self._learning_rate = float(value)
+        self._learning_rate = hyperparameter(type(self).__name__, "learning_rate", value)
 
     # ---- applying gradients -----------------------------------------------------------------
     def apply_gradients(self, grads_and_vars) -> None:
@@ -184,10 +196,9 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, **kwargs):
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum}")
+        momentum = hyperparameter("SGD", "momentum", momentum, 1)
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum, self.nesterov = momentum, bool(nesterov)
 
     def update_step(self, g, p, lr):
         if self.momentum == 0:
@@ -215,12 +226,11 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
-        for name, beta in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta}")
+        beta_1 = hyperparameter("Adam", "beta_1", beta_1, 1, closed=False)
+        beta_2 = hyperparameter("Adam", "beta_2", beta_2, 1, closed=False)
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon, self.amsgrad = float(epsilon), bool(amsgrad)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+        self.epsilon, self.amsgrad = hyperparameter("Adam", "epsilon", epsilon), bool(amsgrad)
 
     def update_step(self, g, p, lr):
         t = self.iterations
@@ -269,11 +279,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs):
-        if not 0 <= rho < 1:
-            raise ValueError(f"RMSprop: rho must be in [0, 1), got {rho}")
+        rho = hyperparameter("RMSprop", "rho", rho, 1, closed=False)
+        momentum = hyperparameter("RMSprop", "momentum", momentum, 1)
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho, self.momentum = float(rho), float(momentum)
-        self.epsilon, self.centered = float(epsilon), bool(centered)
+        self.rho, self.momentum = rho, momentum
+        self.epsilon, self.centered = hyperparameter("RMSprop", "epsilon", epsilon), \
+            bool(centered)
 
     def update_step(self, g, p, lr):
         v = self.slot("velocity", p)

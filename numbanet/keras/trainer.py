@@ -158,8 +158,8 @@ class Trainer:
         self.loss = loss
         if metrics is None:
             metrics = []
-        elif isinstance(metrics, str) or callable(metrics):
-            metrics = [metrics]
+        elif not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]  # one name or function (anything else: check() says so)
         metrics = list(metrics)
         for m in metrics:
             _metrics.check(m)

@@ -283,3 +283,30 @@ def test_losses_and_metrics_take_numpy_arrays_as_in_keras():
 def test_to_categorical_refuses_what_are_not_class_labels(labels, num_classes, error, message):
     with pytest.raises(error, match=message):
         keras.utils.to_categorical(labels, num_classes)
+
+
+# ---- constructor arguments --------------------------------------------------------------------
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: keras.optimizers.SGD(learning_rate="0.1"), TypeError,
+     r"SGD: learning_rate must be a number >= 0, got '0.1' \(str\)"),
+    (lambda: keras.optimizers.SGD(learning_rate=float("nan")), ValueError,
+     "learning_rate must be a number >= 0, got nan"),
+    (lambda: keras.optimizers.SGD(momentum="0.9"), TypeError, r"momentum must be a number in"),
+    (lambda: keras.optimizers.Adam(beta_1=1.0), ValueError,
+     r"beta_1 must be a number in \[0, 1\)"),
+    (lambda: keras.optimizers.Adam(epsilon=-1e-7), ValueError, "epsilon must be a number >= 0"),
+    (lambda: keras.optimizers.RMSprop(rho=float("nan")), ValueError, "rho must be a number in"),
+    (lambda: keras.Input(("3",)), ValueError, r"Input: cannot convert \('3',\) to a shape"),
+    (lambda: keras.Input(3.0), ValueError, "Input: cannot convert 3.0 to a shape"),
+    (lambda: regression().compile(loss="mse", metrics=3), TypeError,
+     "a metric must be a name.*got int"),
+])
+def test_optimizer_input_and_compile_arguments_are_checked(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_a_nan_learning_rate_set_later_is_refused_too():
+    optimizer = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="learning_rate must be a number >= 0, got nan"):
+        optimizer.learning_rate = float("nan")
