@@ -310,3 +310,20 @@ def test_a_nan_learning_rate_set_later_is_refused_too():
     optimizer = keras.optimizers.Adam()
     with pytest.raises(ValueError, match="learning_rate must be a number >= 0, got nan"):
         optimizer.learning_rate = float("nan")
+
+
+def test_epoch_means_over_ranks_keep_each_value_with_its_own_count():
+    """Under mpirun the sums and counts of every value are added over the ranks; a fake
+    world of two ranks that saw the same batches must give one rank's means."""
+    from numbanet.keras.trainer import EpochMeans
+
+    class TwoEqualRanks:
+        MPI = type("MPI", (), {"SUM": "sum"})
+        comm = type("Comm", (), {"Allreduce": staticmethod(
+            lambda local, total, op: total.__setitem__(slice(None), 2 * local))})()
+
+    means = EpochMeans(["loss", "per_batch", "per_sample"])
+    means.add(4, nb.tensor(1.0), [(nb.tensor(0.5), 1), (nb.tensor(2.0), 4)])
+    means.add(2, nb.tensor(4.0), [(nb.tensor(1.5), 1), (nb.tensor(2.0), 2)])
+    assert means.result_over_ranks(TwoEqualRanks()) == pytest.approx(
+        {"loss": 2.0, "per_batch": 1.0, "per_sample": 4 / 6})
