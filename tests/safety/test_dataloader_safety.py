@@ -4,6 +4,7 @@ in ``__getitem__`` (and the process can still exit), and a sample index that is 
 integer is refused, never rounded."""
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -384,3 +385,40 @@ def test_batch_sampler_is_mutually_exclusive_as_in_pytorch(option):
 def test_a_batch_sampler_must_be_an_iterable_with_a_length():
     with pytest.raises(TypeError, match="batch_sampler must be an iterable"):
         DataLoader(Gated(10), batch_sampler=3)
+
+
+# ---- samplers are drawn lazily ---------------------------------------------------------------
+
+class Endless:
+    """A sampler with a length that never ends (as an infinite training stream); it fails
+    the test once more than ``limit`` indices have been drawn."""
+
+    def __init__(self, limit=1000):
+        self.limit, self.drawn = limit, 0
+
+    def __len__(self):
+        return 10
+
+    def __iter__(self):
+        for i in itertools.count():
+            self.drawn += 1
+            assert self.drawn <= self.limit, "the loader drew the sampler far ahead of use"
+            yield i % 10
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_an_endless_sampler_is_drawn_only_as_far_as_batches_are_used(num_workers):
+    sampler = Endless()
+    loader = DataLoader(TensorDataset(nb.arange(10)), batch_size=2, sampler=sampler,
+                        num_workers=num_workers, prefetch_factor=2)
+    batches = [b.tolist() for (b,) in itertools.islice(loader, 7)]
+    assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [0, 1], [2, 3]]
+    assert sampler.drawn <= 2 * (7 + 2 * num_workers)  # what was used, and what is prefetched
+
+
+def test_a_bad_sampler_value_is_raised_at_its_batch_after_the_batches_before_it():
+    received = []
+    with pytest.raises(IndexError, match="position 5 of the epoch"):
+        for batch in DataLoader(Gated(10), batch_size=2, sampler=[0, 1, 2, 3, 4, 2.5]):
+            received.append(batch.tolist())
+    assert received == [[0, 1], [2, 3]]

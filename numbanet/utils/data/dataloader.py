@@ -3,20 +3,20 @@
 Training on a GPU (or a fast CPU kernel) often waits for data: reading, decoding and
 stacking samples is Python work done between two training steps. The loader's answer
 is to do that work *while the model trains*: with ``num_workers=W``, W threads load
-the coming batches, each into a small queue, and the training loop only picks up
-finished batches.
+the coming batches, and the training loop only picks up finished batches.
 
 How the threads share the work, and why the order is kept::
 
     batch:    0   1   2   3   4   5   6 ...
     worker:   0   1   0   1   0   1   0 ...     (W = 2; batch k goes to worker k % W)
 
-Worker ``w`` loads batches ``w, w + W, w + 2W, ...`` in turn into its own queue of
-``prefetch_factor`` slots, and the loop takes batch ``k`` from queue ``k % W``. So
-batches come out in order, and at most ``prefetch_factor * W`` finished batches wait
-in memory; a worker whose queue is full waits. Threads (not processes) suffice
-because the slow parts of loading release Python's GIL: file reads, ``time.sleep``,
-NumPy and most decoders.
+The loop draws the sample indices of each batch (from the sampler, lazily: a sampler may
+be endless) and hands batch ``k`` to worker ``k % W``, which loads its batches in turn
+into its own queue; the loop takes batch ``k`` from queue ``k % W``. So batches come out
+in order. The loop hands out a new batch each time it takes one, so ``prefetch_factor *
+W`` batches are loaded ahead, as in PyTorch. Threads (not processes) suffice because the
+slow parts of loading release Python's GIL: file reads, ``time.sleep``, NumPy and most
+decoders.
 
 A loader never hangs its caller: the loop waits for a batch in short slices, so Ctrl-C
 (``KeyboardInterrupt``) stops it at once, ``timeout=`` bounds the wait, the workers are
@@ -26,6 +26,7 @@ in ``dataset[i]`` can't be killed, but it loads nothing more once the loop has e
 """
 from __future__ import annotations
 
+import itertools
 import operator
 import queue
 import threading
@@ -41,9 +42,9 @@ from ...tensor import Tensor
 from .collate import default_collate
 from .dataset import TensorDataset
 
-# How often a waiting thread looks up from a queue to check for a stop request or Ctrl-C
-# (seconds), and how long, in all, the end of an epoch waits for workers still loading a
-# sample (a worker stuck in ``dataset[i]`` is left behind after that: it is a daemon thread).
+# How often the loop, waiting for a batch, looks up to check for Ctrl-C, the timeout and a
+# dead worker (seconds), and how long, in all, the end of an epoch waits for workers still
+# loading a sample (a worker stuck in ``dataset[i]`` is left behind: it is a daemon thread).
 _POLL = 0.05
 _JOIN_TIMEOUT = 0.5
 _INT64 = np.iinfo(np.int64)
@@ -60,9 +61,10 @@ class DataLoader:
       epoch's share); it replaces ``shuffle``, as in PyTorch.
     - ``batch_sampler``: the batches of an epoch, each an iterable of sample indices; it
       replaces ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``, as in PyTorch.
-      A sample index must be an integer (a Python or NumPy int, a 0-d integer tensor):
-      anything else (a float, even 2.0, a bool, a string) is refused with an error that
-      is both an ``IndexError`` and a ``TypeError``, never rounded.
+      Both are drawn lazily, batch by batch, so they may be endless. A sample index they
+      give must be an integer (a Python or NumPy int, a 0-d integer tensor): anything else
+      (a float, even 2.0, a bool, a string) raises ``SampleIndexError``, both an
+      ``IndexError`` and a ``TypeError``; it is never rounded.
     - ``drop_last``: leave out the last batch when it is smaller than ``batch_size``.
     - ``collate_fn(samples) -> batch``: how a list of samples becomes a batch
       (``default_collate``: stack tensors, arrays and numbers, keep tuples and dicts).
@@ -147,22 +149,22 @@ class DataLoader:
         return _prefetch(self._load, batches, self.num_workers, self.prefetch_factor,
                          self.timeout)
 
-    def _batch_indices(self) -> list:
-        """This epoch's batches, as int64 arrays of sample indices."""
+    def _batch_indices(self):
+        """This epoch's batches, as int64 arrays of sample indices: an iterator that draws
+        them from the sampler as they are needed (the sampler's iterator is made now)."""
         if self.batch_sampler is not None:
-            return [_indices(_as_list(batch, b), f"the batch_sampler gave {{value}} in batch "
+            return (_indices(_as_list(batch, b), "the batch_sampler gave {value} in batch "
                              f"{b}, position {{position}}") for b, batch in
-                    enumerate(self.batch_sampler)]
+                    enumerate(self.batch_sampler))
         if self.sampler is not None:
-            order = _indices(list(self.sampler), "the sampler gave {value} at position "
-                             "{position} of the epoch")
-        elif self.shuffle:
+            return _chunks(iter(self.sampler), self.batch_size, self.drop_last)
+        if self.shuffle:
             order = host_generator().permutation(len(self.dataset))
         else:
             order = np.arange(len(self.dataset))
         n = order.shape[0]
         end = n - n % self.batch_size if self.drop_last else n
-        return [order[start:start + self.batch_size] for start in range(0, end, self.batch_size)]
+        return (order[start:start + self.batch_size] for start in range(0, end, self.batch_size))
 
     def _load(self, indices, stop=None) -> object:
         """Fetch, collate and move one batch (in a worker thread when num_workers > 0; it
@@ -219,10 +221,20 @@ def _as_list(batch, b) -> list:
                         "index at a time, pass it as sampler= instead") from None
 
 
-def _indices(values: list, where: str) -> np.ndarray:
+def _chunks(samples, batch_size: int, drop_last: bool):
+    """Batches of ``batch_size`` sample indices drawn from the iterator ``samples``."""
+    for start in itertools.count(0, batch_size):
+        chunk = list(itertools.islice(samples, batch_size))
+        if not chunk or drop_last and len(chunk) < batch_size:
+            return
+        yield _indices(chunk, "the sampler gave {value} at position {position} of the epoch",
+                       start)
+
+
+def _indices(values: list, where: str, start: int = 0) -> np.ndarray:
     """``values`` as an int64 array of sample indices; anything that is not an integer is
     refused, never rounded. ``where`` names a bad value's place, from ``{value}`` and
-    ``{position}``."""
+    ``{position}`` (``start`` + its place in ``values``)."""
     if all(t is int or issubclass(t, np.integer) for t in set(map(type, values))):
         try:  # the usual case, in C: plain ints (or NumPy ints) that fit int64
             array = np.array(values)
@@ -231,7 +243,8 @@ def _indices(values: list, where: str) -> np.ndarray:
         if array is not None and (array.dtype.kind == "i" or array.dtype.kind == "u" and (
                 array.size == 0 or array.max() <= _INT64.max)):
             return array.astype(np.int64, copy=False)
-    return np.array([_index(v, where, k) for k, v in enumerate(values)], dtype=np.int64)
+    return np.array([_index(v, where, k) for k, v in enumerate(values, start)],
+                    dtype=np.int64)
 
 
 def _index(value, where: str, position: int) -> int:
@@ -293,59 +306,69 @@ def _to_device(batch, device):
 # ---- background loading --------------------------------------------------------------------
 
 def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
-    """Yield ``load(b)`` for each ``b`` in ``batches``, in order, loaded by worker threads.
+    """Yield ``load(b)`` for each ``b`` in the iterator ``batches``, in order, loaded by
+    worker threads.
 
     A generator, so that the ``finally`` below stops the workers in every way an epoch
     can end: all batches taken, an exception, or the loop left early (the generator is
     then closed when it is dropped). After a timeout or Ctrl-C, which may come from a
     stuck worker, it does not wait for the workers at all.
     """
-    workers = min(num_workers, len(batches))
     stop = threading.Event()
-    queues = [queue.Queue(maxsize=prefetch_factor) for _ in range(workers)]
-    threads = [threading.Thread(target=_work, name=f"DataLoader worker {w}", daemon=True,
-                                args=(load, batches, w, workers, queues[w], stop))
-               for w in range(workers)]
-    for t in threads:
-        t.start()
+    tasks = [queue.SimpleQueue() for _ in range(num_workers)]  # batches to load; None: end
+    results = [queue.SimpleQueue() for _ in range(num_workers)]
+    threads = []  # worker w starts when it is handed its first batch
+    handed = 0  # batches handed to the workers so far
+
+    def hand_out():
+        nonlocal handed
+        indices = next(batches, None)
+        if indices is not None:
+            w = handed % num_workers
+            if w == len(threads):
+                threads.append(threading.Thread(target=_work, name=f"DataLoader worker {w}",
+                                                args=(load, w, tasks[w], results[w], stop),
+                                                daemon=True))
+                threads[w].start()
+            tasks[w].put(indices)
+            handed += 1
+
     patience = _JOIN_TIMEOUT
     try:
-        for k in range(len(batches)):
+        for _ in range(prefetch_factor * num_workers):
+            hand_out()
+        k = 0
+        while k < handed:
             try:
-                item = _take(queues[k % workers], threads[k % workers], k, timeout)
+                item = _take(results[k % num_workers], threads[k % num_workers], k, timeout)
             except BaseException:  # a timeout or Ctrl-C
                 patience = 0.0
                 raise
             if isinstance(item, _WorkerError):
                 item.reraise()
+            hand_out()
             yield item
+            k += 1
     finally:
         stop.set()
-        for q in queues:  # free a slot, so that a worker waiting to put sees the stop at once
-            _drain(q)
+        for q in tasks:
+            q.put(None)
         deadline = time.monotonic() + patience
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
 
 
-def _work(load, batches, worker, workers, out, stop):
-    """A worker thread: load batches worker, worker + workers, ... into ``out`` until done,
-    stopped, or an error (which is passed on in place of the batch)."""
-    for k in range(worker, len(batches), workers):
-        if stop.is_set():
-            return
+def _work(load, worker, tasks, out, stop):
+    """A worker thread: load the batches it is handed into ``out`` until the end, a stop,
+    or an error (which is passed on in place of the batch)."""
+    while (indices := tasks.get()) is not None and not stop.is_set():
         try:
-            item = load(batches[k], stop)
+            item = load(indices, stop)
         except _Stopped:
             return
         except BaseException as e:  # noqa: B036 (everything goes to the loop, which re-raises)
             item = _WorkerError(e, worker)
-        while not stop.is_set():
-            try:
-                out.put(item, timeout=_POLL)
-                break
-            except queue.Full:
-                continue
+        out.put(item)
         if isinstance(item, _WorkerError):
             return
 
@@ -366,14 +389,6 @@ def _take(q, thread, k, timeout):
                                    f"({thread.name}) did not arrive in time. Make the data "
                                    "set's __getitem__ (or collate_fn) faster, or allow more "
                                    "with a larger timeout= (0: no limit)") from None
-
-
-def _drain(q):
-    while True:
-        try:
-            q.get_nowait()
-        except queue.Empty:
-            return
 
 
 class _WorkerError:
