@@ -11,7 +11,7 @@ PyTorch's algorithm, for each parameter p with gradient g, at step t = 1, 2, ...
 from __future__ import annotations
 
 from ..creation import full_like
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -20,15 +20,15 @@ class Adagrad(Optimizer):
     >>> optimizer = optim.Adagrad(model.parameters(), lr=1e-2, lr_decay=1e-3)
     """
 
+    _checked_options = {"lr": "learning rate", "lr_decay": "lr_decay value",
+                        "weight_decay": "weight_decay value",
+                        "initial_accumulator_value": "initial_accumulator_value value",
+                        "eps": "epsilon value"}
+    _param_shaped_state = ("sum",)
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, *,
                  maximize: bool = False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("lr_decay", lr_decay)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("initial_accumulator_value", initial_accumulator_value,
-                           "initial_accumulator_value")
-        check_non_negative("eps", eps, "epsilon")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))

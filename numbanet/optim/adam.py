@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..autograd.ops import maximum
 from ..creation import zeros_like
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -24,17 +24,13 @@ class Adam(Optimizer):
     """
 
     _decoupled_weight_decay = False
+    _checked_options = {"lr": "learning rate", "betas": ("beta parameter", 1.0),
+                        "eps": "epsilon value", "weight_decay": "weight_decay value"}
+    _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("eps", eps, "epsilon")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta} (betas must be "
-                                 "in [0, 1))")
-        check_non_negative("weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 

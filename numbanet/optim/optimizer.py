@@ -18,7 +18,10 @@ under ``no_grad`` and handles the closure, ``zero_grad`` and (de)serialisation::
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
 from ..autograd.grad_mode import enable_grad, no_grad
@@ -35,10 +38,17 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-def check_non_negative(name: str, value, what: str | None = None):
-    """Raise PyTorch's ValueError for a hyper-parameter that must be >= 0."""
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {what or name} value: {value} ({name} must be >= 0)")
+def _check_option(optimizer: str, name: str, value, words: str, below: float | None):
+    """PyTorch's errors for an option that must be a real number in [0, below) (or >= 0):
+    TypeError when it is not a number, ValueError ("Invalid learning rate: -0.1") when it is
+    out of range. NaN and infinity are refused too: they would silently ruin every weight."""
+    if isinstance(value, Tensor) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{optimizer}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r}; give a Python float, e.g. {name}=0.1")
+    if not (math.isfinite(value) and value >= 0 and (below is None or value < below)):
+        allowed = f"in [0, {below:g})" if below is not None else ">= 0"
+        raise ValueError(f"Invalid {words}: {value} ({optimizer}'s {name} must be a finite "
+                         f"number {allowed})")
 
 
 class Optimizer:
@@ -50,7 +60,15 @@ class Optimizer:
         defaults: the options used by groups that do not give them.
     """
 
+    #: the numeric options a subclass checks in its defaults, in every parameter group and in
+    #: every loaded state dict: name -> what PyTorch's error calls it, for a number >= 0, or
+    #: (that name, bound) for a pair of numbers in [0, bound), such as Adam's betas
+    _checked_options: dict[str, str | tuple] = {}
+    #: the per-parameter state tensors that have their parameter's shape
+    _param_shaped_state: tuple[str, ...] = ()
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
+        self._check_options(defaults)
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -69,6 +87,25 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def _check_options(self, group: dict) -> None:
+        name = type(self).__name__
+        for option, words in self._checked_options.items():
+            value = group.get(option, required)
+            if value is required:
+                continue
+            if isinstance(words, str):
+                _check_option(name, option, value, words, None)
+                continue
+            words, below = words
+            if not isinstance(value, (tuple, list)):
+                raise TypeError(f"{name}: {option} must be a pair of numbers, got "
+                                f"{type(value).__name__} {value!r}, e.g. {option}=(0.9, 0.999)")
+            if len(value) != 2:
+                raise ValueError(f"{name}: {option} must be a pair of numbers, got {len(value)} "
+                                 f"of them: {value!r}")
+            for i, v in enumerate(value):
+                _check_option(name, option, v, f"{words} at index {i}", below)
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
@@ -120,6 +157,7 @@ class Optimizer:
                 raise ValueError("parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
             group.setdefault(name, default)
+        self._check_options(group)
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if existing & seen:
             raise ValueError("some parameters appear in more than one parameter group; each "
@@ -156,8 +194,26 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                self._check_devices(group)
                 self._update_group(group)
         return loss
+
+    def _check_devices(self, group: dict) -> None:
+        """Refuse state left on another device than its parameter (a model moved with
+        ``model.cuda()`` after the optimizer made its state), before anything changes."""
+        for p in group["params"]:
+            state = self.state.get(p)
+            if not state:
+                continue
+            for key, value in state.items():
+                if isinstance(value, Tensor) and value.device != p.device:
+                    raise RuntimeError(
+                        f"{type(self).__name__}.step: Expected all tensors to be on the same "
+                        f"device, but found at least two devices, {p.device} (a parameter of "
+                        f"shape {tuple(p.shape)}) and {value.device} (its state '{key}')! "
+                        "Create the optimizer after moving the model, or load its "
+                        "state_dict() into a new optimizer, which moves the state to each "
+                        "parameter's device")
 
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group(group)")
@@ -192,8 +248,29 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a ``state_dict()``; the optimizer must have as many groups, of the same
-        sizes. State tensors move to their parameter's device (and floating dtype)."""
+        sizes. State tensors move to their parameter's device (and floating dtype). Every
+        entry is checked before anything changes, so a refused dict leaves the optimizer as
+        it was."""
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}. "
+                            f"Pass the dict that {name}.state_dict() returns")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise KeyError(f"{name}.load_state_dict: the state dict has no '{key}' entry; "
+                               "expected the dict that state_dict() returns, with 'state' and "
+                               "'param_groups'")
         saved_groups = state_dict["param_groups"]
+        if not isinstance(state_dict["state"], Mapping) or \
+                not isinstance(saved_groups, (list, tuple)):
+            raise TypeError(f"{name}.load_state_dict: 'state' must be a dict and "
+                            f"'param_groups' a list, got {type(state_dict['state']).__name__} "
+                            f"and {type(saved_groups).__name__}")
+        for i, saved in enumerate(saved_groups):
+            if not isinstance(saved, Mapping) or \
+                    not isinstance(saved.get("params"), (list, tuple)):
+                raise ValueError(f"{name}.load_state_dict: param_groups[{i}] must be a dict "
+                                 f"with a 'params' list of parameter numbers, got {saved!r}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups: "
                              f"{len(saved_groups)} saved, {len(self.param_groups)} in this "
@@ -208,25 +285,44 @@ class Optimizer:
         for group, saved in zip(self.param_groups, saved_groups):
             for i, p in zip(saved["params"], group["params"]):
                 by_index[i] = p
+        groups = [dict(saved, params=group["params"])
+                  for group, saved in zip(self.param_groups, saved_groups)]
+        for group in groups:
+            for option, default in self.defaults.items():
+                group.setdefault(option, default)
+            self._check_options(group)
         state: defaultdict[Tensor, dict] = defaultdict(dict)
         for i, values in state_dict["state"].items():
             if i not in by_index:
                 continue  # PyTorch ignores state for parameters it does not know
+            if not isinstance(values, Mapping):
+                raise TypeError(f"{name}.load_state_dict: the state of parameter {i} must be "
+                                f"a dict, got {type(values).__name__}")
             p = by_index[i]
-            state[p] = {k: _like_param(v, p, k) for k, v in values.items()}
+            state[p] = {k: self._loaded_state(v, p, k, i) for k, v in values.items()}
         self.state = state
-        self.param_groups = [dict(saved, params=group["params"])
-                             for group, saved in zip(self.param_groups, saved_groups)]
-        for group in self.param_groups:
-            for name, default in self.defaults.items():
-                group.setdefault(name, default)
+        self.param_groups = groups
 
-
-def _like_param(value, param: Tensor, key: str):
-    """A copy of a saved state value on ``param``'s device (and, for floating values,
-    in its dtype), as PyTorch does when loading."""
-    if not isinstance(value, Tensor):
-        return value
-    if key != "step" and value.dtype.is_floating_point and param.dtype.is_floating_point:
-        value = value.to(param.dtype)
-    return value.to(param.device).clone()
+    def _loaded_state(self, value, param: Tensor, key: str, index: int):
+        """A saved state value checked and copied onto ``param``'s device (and, for
+        floating values, into its dtype), as PyTorch does when loading; the step count
+        becomes an int."""
+        where = f"{type(self).__name__}.load_state_dict: state '{key}' of parameter {index}"
+        if key == "step":
+            step = value.item() if isinstance(value, Tensor) and value.numel() == 1 else value
+            if isinstance(step, float) and step.is_integer():
+                step = int(step)
+            if not isinstance(step, numbers.Integral) or isinstance(step, bool) or step < 0:
+                raise ValueError(f"{where} must be a count of steps (an int >= 0), got {value!r}")
+            return int(step)
+        like_param = key in self._param_shaped_state
+        if like_param and (not isinstance(value, Tensor) or
+                           tuple(value.shape) != tuple(param.shape)):
+            got = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise ValueError(f"{where} must be a tensor of the parameter's shape "
+                             f"{tuple(param.shape)}, got {got}")
+        if not isinstance(value, Tensor):
+            return value
+        if like_param or (value.dtype.is_floating_point and param.dtype.is_floating_point):
+            value = value.to(param.dtype)
+        return value.to(param.device).clone()

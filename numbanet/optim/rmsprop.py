@@ -13,7 +13,7 @@ PyTorch's algorithm, for each parameter p with gradient g::
 from __future__ import annotations
 
 from ..creation import zeros_like
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -22,14 +22,13 @@ class RMSprop(Optimizer):
     >>> optimizer = optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9, centered=True)
     """
 
+    _checked_options = {"lr": "learning rate", "alpha": "alpha value", "eps": "epsilon value",
+                        "weight_decay": "weight_decay value", "momentum": "momentum value"}
+    _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
                  maximize: bool = False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("eps", eps, "epsilon")
-        check_non_negative("momentum", momentum)
-        check_non_negative("weight_decay", weight_decay)
-        check_non_negative("alpha", alpha)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 

@@ -12,7 +12,7 @@ PyTorch's algorithm, for each parameter p with gradient g::
 from __future__ import annotations
 
 from ..creation import zeros_like
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -21,11 +21,12 @@ class SGD(Optimizer):
     >>> optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     """
 
+    _checked_options = {"lr": "learning rate", "momentum": "momentum value",
+                        "weight_decay": "weight_decay value"}
+    _param_shaped_state = ("momentum_buffer",)
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("momentum", momentum)
-        check_non_negative("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(f"Nesterov momentum requires a momentum and zero dampening; got "
                              f"momentum={momentum}, dampening={dampening}")
