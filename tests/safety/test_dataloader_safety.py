@@ -422,3 +422,26 @@ def test_a_bad_sampler_value_is_raised_at_its_batch_after_the_batches_before_it(
         for batch in DataLoader(Gated(10), batch_size=2, sampler=[0, 1, 2, 3, 4, 2.5]):
             received.append(batch.tolist())
     assert received == [[0, 1], [2, 3]]
+
+
+def test_a_huge_prefetch_factor_ends_the_epoch_at_the_last_batch():
+    epoch = []
+    loader = DataLoader(Gated(5), batch_size=2, num_workers=2, prefetch_factor=2**62)
+    thread = threading.Thread(target=lambda: epoch.extend(b.tolist() for b in loader),
+                              daemon=True)
+    thread.start()
+    thread.join(10)
+    assert epoch == [[0, 1], [2, 3], [4]]
+
+
+def test_an_epoch_in_order_does_not_build_the_whole_order_first():
+    class Huge(Dataset):  # 2**40 samples: an index array of them would need 8 TiB
+        def __len__(self):
+            return 2**40
+
+        def __getitem__(self, i):
+            return i
+
+    loader = DataLoader(Huge(), batch_size=3, num_workers=2)
+    assert [b.tolist() for b in itertools.islice(loader, 2)] == [[0, 1, 2], [3, 4, 5]]
+    assert len(loader) == -(-2**40 // 3)

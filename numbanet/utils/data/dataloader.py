@@ -158,13 +158,13 @@ class DataLoader:
                     enumerate(self.batch_sampler))
         if self.sampler is not None:
             return _chunks(iter(self.sampler), self.batch_size, self.drop_last)
-        if self.shuffle:
-            order = host_generator().permutation(len(self.dataset))
-        else:
-            order = np.arange(len(self.dataset))
-        n = order.shape[0]
+        n = len(self.dataset)
         end = n - n % self.batch_size if self.drop_last else n
-        return (order[start:start + self.batch_size] for start in range(0, end, self.batch_size))
+        starts = range(0, end, self.batch_size)
+        if self.shuffle:
+            order = host_generator().permutation(n)
+            return (order[start:start + self.batch_size] for start in starts)
+        return (np.arange(start, min(start + self.batch_size, end)) for start in starts)
 
     def _load(self, indices, stop=None) -> object:
         """Fetch, collate and move one batch (in a worker thread when num_workers > 0; it
@@ -320,23 +320,26 @@ def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
     threads = []  # worker w starts when it is handed its first batch
     handed = 0  # batches handed to the workers so far
 
-    def hand_out():
+    def hand_out() -> bool:
+        """Hand the next batch to its worker; False when there is none."""
         nonlocal handed
         indices = next(batches, None)
-        if indices is not None:
-            w = handed % num_workers
-            if w == len(threads):
-                threads.append(threading.Thread(target=_work, name=f"DataLoader worker {w}",
-                                                args=(load, w, tasks[w], results[w], stop),
-                                                daemon=True))
-                threads[w].start()
-            tasks[w].put(indices)
-            handed += 1
+        if indices is None:
+            return False
+        w = handed % num_workers
+        if w == len(threads):
+            threads.append(threading.Thread(target=_work, name=f"DataLoader worker {w}",
+                                            args=(load, w, tasks[w], results[w], stop),
+                                            daemon=True))
+            threads[w].start()
+        tasks[w].put(indices)
+        handed += 1
+        return True
 
     patience = _JOIN_TIMEOUT
     try:
-        for _ in range(prefetch_factor * num_workers):
-            hand_out()
+        while handed < prefetch_factor * num_workers and hand_out():
+            pass
         k = 0
         while k < handed:
             try:
