@@ -327,3 +327,13 @@ def test_epoch_means_over_ranks_keep_each_value_with_its_own_count():
     means.add(2, nb.tensor(4.0), [(nb.tensor(1.5), 1), (nb.tensor(2.0), 2)])
     assert means.result_over_ranks(TwoEqualRanks()) == pytest.approx(
         {"loss": 2.0, "per_batch": 1.0, "per_sample": 4 / 6})
+
+
+def test_terminate_on_nan_stops_fit_at_the_first_batch_whose_loss_is_not_finite(capsys):
+    x = X.copy()
+    x[40 - 8:] = np.nan  # the last batch of 8, unshuffled: 4 finite batches of 8 first
+    model = classifier()
+    history = model.fit(x, LABELS, batch_size=8, epochs=5, shuffle=False, verbose=0,
+                        callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][0])
+    assert "Batch 4: Invalid loss, terminating training" in capsys.readouterr().out

@@ -13,6 +13,8 @@ from .lambda_callback import LambdaCallback
 from .model_checkpoint import ModelCheckpoint
 from .progbar_logger import ProgbarLogger
 from .tensorboard import TensorBoard
+from .terminate_on_nan import TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History",
-           "LambdaCallback", "ModelCheckpoint", "ProgbarLogger", "TensorBoard"]
+           "LambdaCallback", "ModelCheckpoint", "ProgbarLogger", "TensorBoard",
+           "TerminateOnNaN"]
