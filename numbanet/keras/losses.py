@@ -77,7 +77,7 @@ def _sparse_labels(y_true: Tensor, y_pred: Tensor, fn: str) -> Tensor:
                          f"predictions of shape {tuple(y_pred.shape)}; expected labels of "
                          f"shape {tuple(y_pred.shape[:-1])}, one class index per prediction")
     if y_true.dtype.is_floating_point:
-        _data.check_class_labels(y_true.numpy(), None, fn)
+        _data.check_class_labels(y_true.cpu().numpy(), None, fn)
     return y_true if y_true.dtype is _dt.int64 else y_true.long()
 
 

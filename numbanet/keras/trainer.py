@@ -241,7 +241,7 @@ class Trainer:
                     f"prediction, but y has shape {tuple(y.shape)}"
                     + (", which looks one-hot. Use loss='categorical_crossentropy', or give "
                        "y.argmax(axis=-1)" if one_hot else ""))
-        _data.check_class_labels(y.numpy() if isinstance(y, Tensor) else y,
+        _data.check_class_labels(y.cpu().numpy() if isinstance(y, Tensor) else y,
                                  None if out_shape is None else out_shape[-1],
                                  f"{where}: {name}", "output units in the model")
         return _data.as_tensor(y, _dt.int64, self._model_device(), "y")

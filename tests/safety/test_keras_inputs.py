@@ -337,3 +337,17 @@ def test_terminate_on_nan_stops_fit_at_the_first_batch_whose_loss_is_not_finite(
                         callbacks=[keras.callbacks.TerminateOnNaN()])
     assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][0])
     assert "Batch 4: Invalid loss, terminating training" in capsys.readouterr().out
+
+
+def test_labels_held_by_a_cuda_tensor_are_checked_like_numpy_labels():
+    """Tiny, for the CUDA simulator: a 4 x 3 -> 2 model."""
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.to("cuda")
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    model.fit(x, nb.tensor([0.0, 1.0, 1.0, 0.0], device="cuda"), verbose=0)
+    with pytest.raises(ValueError, match="integer class labels, got 1.5"):
+        model.fit(x, nb.tensor([0.0, 1.5, 1.0, 0.0], device="cuda"), verbose=0)
+    with pytest.raises(ValueError, match="integer class labels, got 0.5"):
+        keras.losses.sparse_categorical_crossentropy(nb.tensor([0.5], device="cuda"),
+                                                     nb.tensor([[0.5, 0.5]], device="cuda"))
