@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import numbanet as nb
-from numbanet.utils.data import DataLoader, Dataset, TensorDataset
+from numbanet.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 
 
 class Gated(Dataset):
@@ -445,3 +445,30 @@ def test_an_epoch_in_order_does_not_build_the_whole_order_first():
     loader = DataLoader(Huge(), batch_size=3, num_workers=2)
     assert [b.tolist() for b in itertools.islice(loader, 2)] == [[0, 1, 2], [3, 4, 5]]
     assert len(loader) == -(-2**40 // 3)
+
+
+# ---- default_collate: every sample has the structure of the first -------------------------
+
+@pytest.mark.parametrize("samples, first, odd", [
+    ([1.0, "a"], "float", "str"),
+    ([1, None], "int", "NoneType"),
+    ([np.float32(1), b"x"], "float32", "bytes"),
+    ([{"a": 1}, (1,)], "dict", "tuple"),
+    ([(1, 2), "ab"], "tuple", "str"),
+    ([[1, 2], 3], "list", "int"),
+], ids=repr)
+def test_collate_names_a_sample_of_another_kind_than_the_first(samples, first, odd):
+    with pytest.raises(TypeError, match=f"sample 0 is of type {first} but sample 1 is of type {odd}"):
+        default_collate(samples)
+
+
+def test_collate_names_the_odd_sample_inside_nested_samples():
+    with pytest.raises(TypeError, match="sample 0 is of type list but sample 1 is of type int"):
+        default_collate([[1, [2]], [3, 4]])
+
+
+def test_collate_still_mixes_python_and_numpy_numbers_and_0d_tensors():
+    assert default_collate([1, 2.5]).tolist() == [1.0, 2.5]
+    assert default_collate([True, 2]).tolist() == [1, 2]
+    assert default_collate([np.float32(1.5), 2.5]).tolist() == [1.5, 2.5]
+    assert default_collate([1.0, nb.tensor(2.0)]).tolist() == [1.0, 2.0]

@@ -42,23 +42,26 @@ def default_collate(batch: list):
     if isinstance(elem, np.ndarray):
         _check_same_shapes(batch, "NumPy arrays")
         return tensor(np.stack(batch))
-    if isinstance(elem, (np.number, np.bool_)):
-        return tensor(np.array(batch))
-    if isinstance(elem, float):
-        return tensor(batch, dtype=float64)
-    if isinstance(elem, int):  # bool included: bools make a bool tensor
-        return tensor(batch)
+    if isinstance(elem, _NUMBERS):
+        _check_kind(batch, _is_number)
+        if isinstance(elem, (np.number, np.bool_)):
+            return tensor(np.array(batch))
+        if isinstance(elem, float):
+            return tensor(batch, dtype=float64)
+        return tensor(batch)  # ints; bools make a bool tensor
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
+        _check_kind(batch, lambda sample: isinstance(sample, collections.abc.Mapping))
         for i, sample in enumerate(batch):
-            if not isinstance(sample, collections.abc.Mapping) or sample.keys() != elem.keys():
+            if sample.keys() != elem.keys():
                 raise ValueError(f"default_collate: sample {i} does not have the keys of sample "
                                  f"0 ({sorted(map(str, elem.keys()))}); every dict sample needs "
                                  "the same keys")
         collated = {key: default_collate([sample[key] for sample in batch]) for key in elem}
         return collated if type(elem) is dict else _rebuild(type(elem), collated)
     if isinstance(elem, (tuple, list)):
+        _check_kind(batch, lambda sample: isinstance(sample, (tuple, list)))
         for i, sample in enumerate(batch):
             if len(sample) != len(elem):
                 raise ValueError(f"default_collate: sample {i} has {len(sample)} elements and "
@@ -73,13 +76,27 @@ def default_collate(batch: list):
                     "f(list_of_samples) -> batch for other kinds of samples")
 
 
+_NUMBERS = (int, float, np.integer, np.floating, np.bool_)  # bool is an int
+
+
+def _is_number(sample) -> bool:
+    """A number ``tensor()`` takes in a list: Python and NumPy numbers, 0-d tensors."""
+    return isinstance(sample, _NUMBERS) or isinstance(sample, Tensor) and sample.ndim == 0
+
+
+def _check_kind(batch, accepts):
+    for i, sample in enumerate(batch):
+        if not accepts(sample):
+            raise TypeError(f"default_collate: sample 0 is of type {type(batch[0]).__name__} "
+                            f"but sample {i} is of type {type(sample).__name__}; a batch "
+                            "stacks one kind of value, so every sample needs the structure "
+                            "of the first")
+
+
 def _check_same_shapes(batch, what):
     shape = batch[0].shape
+    _check_kind(batch, lambda item: type(item) is type(batch[0]))
     for i, item in enumerate(batch):
-        if type(item) is not type(batch[0]):
-            raise TypeError(f"default_collate: sample 0 is a {type(batch[0]).__name__} but "
-                            f"sample {i} is a {type(item).__name__}; a batch stacks one kind "
-                            "of value")
         if item.shape != shape:
             raise ValueError(f"default_collate: can't stack {what} of different shapes: sample "
                              f"0 has shape {tuple(shape)}, sample {i} has shape "
