@@ -25,6 +25,9 @@ def as_tensor(data, dtype, device, what: str, detach: bool = True) -> Tensor:
     the model keeps it, so that gradients can flow back to the inputs."""
     device = as_device(device)
     if isinstance(data, Tensor):
+        if data.ndim == 0:
+            raise ValueError(f"{what}: expected a tensor with one row per sample, got a 0-d "
+                             "tensor (a scalar)")
         if detach:
             data = data.detach()
         return data.to(device, dtype) if (data.dtype is not dtype or data.device is not device) \

@@ -203,7 +203,9 @@ class Trainer:
         loss = self._loss_fn
         if not loss.sparse_targets:
             y = _data.as_tensor(y, self._dtype, self._model_device(), "y")
-        elif not isinstance(y, Tensor):
+        elif isinstance(y, Tensor):  # checked (a scalar?) and cut from any graph
+            y = _data.as_tensor(y, y.dtype, y.device, "y")
+        else:  # labels are checked on the host before any cast
             y = _data.as_array(y, "y")
         _data.check_same_length(n, y, where)
         out_shape = self._output_shape

@@ -206,6 +206,14 @@ def test_shuffle_batch_shuffles_the_samples_within_each_batch_only():
 
 
 # ---- the arrays themselves --------------------------------------------------------------------
+@pytest.mark.parametrize("x, y", [(np.float32(1), [0]), (nb.tensor(1.0), [0]),
+                                  (X[:2], np.int64(1)), (X[:2], nb.tensor(1))],
+                         ids=["numpy x", "tensor x", "numpy y", "tensor y"])
+def test_scalars_are_refused_as_data(x, y):
+    with pytest.raises(ValueError, match="one row per sample.*scalar"):
+        classifier().fit(x, y, verbose=0)
+
+
 def test_inputs_of_the_wrong_rank_for_the_model_are_refused():
     with pytest.raises(ValueError, match=r"expected shape \(None, 6\).*incompatible shape \(6,\)"):
         classifier().predict(X[0], verbose=0)
