@@ -35,18 +35,91 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         out = out.clone() if out._data is source._data else out
         return _finish(out._data, out._device, out._dtype, requires_grad)
     device = as_device(device)
-    array = np.array(data, copy=True)
-    if array.dtype == object:
-        raise TypeError(f"tensor(): could not make a tensor from {type(data).__name__} data; "
-                        "nested lists must be rectangular and hold numbers")
     if dtype is not None:
         dtype = dt.as_dtype(dtype)
-    elif array.dtype.kind == "f" and not isinstance(data, np.ndarray):
-        dtype = dt.DEFAULT_FLOAT  # Python floats become float32, as in PyTorch
-    else:
-        dtype = dt.from_numpy_dtype(array.dtype)
+    array = _host_array(data, dtype)
+    if dtype is None:
+        if array.dtype.kind == "f" and not isinstance(data, np.ndarray):
+            dtype = dt.DEFAULT_FLOAT  # Python floats become float32, as in PyTorch
+        else:
+            dtype = dt.from_numpy_dtype(array.dtype)
     array = np.asarray(array, dtype=dtype.numpy, order="C")
     return _finish(_on_device(array, device), device, dtype, requires_grad)
+
+
+def _host_array(data, dtype) -> np.ndarray:
+    """``data`` copied into a NumPy array, refusing what would not convert exactly: ragged or
+    self-containing lists, integers outside int64 (no wrap-around)."""
+    try:
+        array = np.array(data, copy=True)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        _check_nested(data, dtype)
+        raise
+    if array.dtype == object:
+        if _check_nested(data, dtype):
+            return np.array(data, dtype=np.float64)  # floats among the ints, as PyTorch reads them
+        raise TypeError(f"tensor(): could not make a tensor from {type(data).__name__} data; "
+                        "nested lists must be rectangular and hold numbers")
+    if array.dtype == np.uint64 and (dtype is None or dtype is dt.int64) and array.size and \
+            array.max() >= dt.INT64_END:
+        big = int(array.max())
+        if isinstance(data, (np.ndarray, np.generic)):
+            raise OverflowError(f"tensor(): the uint64 value {big} does not fit in int64, "
+                                "numbanet's integer dtype (at most 2**63 - 1); convert the "
+                                "array to float64 first, or pass dtype=nb.float64")
+        raise ValueError(f"tensor(): the integer {big} does not fit in int64 (at most "
+                         "2**63 - 1); write it as a float or pass dtype=nb.float64")
+    return array
+
+
+_MAX_DIMS = 64  # as NumPy
+
+
+def _check_nested(data, dtype) -> bool:
+    """Walk nested lists (without recursion) and raise the error that says what is wrong:
+    a list that contains itself, too many levels, a ragged length, an integer outside int64
+    (unless floats are asked for or present). Returns whether a float was seen."""
+    shape = []
+    leaf_dim = None
+    floats = dtype is not None and dtype.is_floating_point
+    big = None
+    stack = [(data, 0, frozenset())]
+    while stack:
+        value, d, path = stack.pop()
+        if isinstance(value, (list, tuple)):
+            if id(value) in path:
+                raise ValueError(f"tensor(): the nested list contains itself (at dim {d}); "
+                                 "data must be a finite nesting of lists of numbers")
+            if d >= _MAX_DIMS:
+                raise ValueError(f"tensor(): the nested lists are more than {d} levels deep; "
+                                 f"a tensor has at most {_MAX_DIMS} dimensions")
+            if leaf_dim is not None and d >= leaf_dim:
+                raise ValueError(f"tensor(): expected a number at dim {d}, got a "
+                                 f"{type(value).__name__}: nested lists must be rectangular")
+            if d < len(shape):
+                if len(value) != shape[d]:
+                    raise ValueError(f"tensor(): expected a sequence of length {shape[d]} at "
+                                     f"dim {d} (got {len(value)}): nested lists must be "
+                                     "rectangular")
+            else:
+                shape.append(len(value))
+            inner = path | {id(value)}
+            stack.extend((v, d + 1, inner) for v in reversed(value))
+            continue
+        if leaf_dim is None:
+            leaf_dim = d
+        if d != leaf_dim or d < len(shape):
+            raise ValueError(f"tensor(): expected a sequence of length {shape[d]} at dim {d} "
+                             f"(got a {type(value).__name__}): nested lists must be rectangular")
+        if isinstance(value, (float, np.floating)):
+            floats = True
+        elif isinstance(value, (int, np.integer)) and not dt.INT64_LOW <= value < dt.INT64_END:
+            big = value if big is None else big
+    if big is not None and not floats:
+        raise ValueError(f"tensor(): the integer {big} does not fit in int64 (numbanet's "
+                         "integer dtype, [-2**63, 2**63 - 1]); write it as a float or pass "
+                         "dtype=nb.float64")
+    return floats
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -62,12 +135,15 @@ def from_numpy(array: np.ndarray) -> Tensor:
                          "need positive strides that are multiples of the item size (arrays "
                          "reversed with [::-1] are not supported). Pass a copy instead: "
                          "nb.from_numpy(np.ascontiguousarray(a))")
-    return Tensor._wrap(array, CPU, dtype)
+    return Tensor._wrap_foreign(array, CPU, dtype)
 
 
 def _fill(size, value, dtype, device, requires_grad, op):
     shape = size_args(size, op)
     device = as_device(device)
+    if isinstance(value, (int, np.integer)) and not dt.INT64_LOW <= value < dt.INT64_END:
+        raise OverflowError(f"{op}: the fill value {value} does not fit in int64 (at most "
+                            "2**63 - 1 in size); pass it as a float")
     if dtype is None:
         dtype = dt.DEFAULT_FLOAT if isinstance(value, float) or op != "full" else \
             dt.from_numpy_dtype(np.asarray(value).dtype)
@@ -112,7 +188,7 @@ def arange(start, end=None, step=1, dtype=None, device=None,
 
 def eye(n: int, m: int | None = None, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
-    m = n if m is None else m
+    n, m = size_args((n, n if m is None else m), "eye")
     dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
     device = as_device(device)
     return _finish(_on_device(np.eye(n, m, dtype=dtype.numpy), device), device, dtype,

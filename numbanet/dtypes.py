@@ -45,6 +45,8 @@ _BY_NAME.update({"float": float32, "double": float64, "long": int64, "int": int6
 
 DEFAULT_FLOAT = float32
 DEFAULT_INT = int64
+# the integers numbanet holds, and takes as operands: [INT64_LOW, INT64_END)
+INT64_LOW, INT64_END = -(1 << 63), 1 << 63
 
 
 def as_dtype(obj) -> DType:
@@ -71,6 +73,25 @@ def as_dtype(obj) -> DType:
     raise TypeError(
         f"unsupported dtype {obj!r}: numbanet tensors hold float32, float64, int64 or bool "
         "(pass nb.float32, nb.float64, nb.int64, nb.bool, a NumPy dtype or one of those names)")
+
+
+# names of PyTorch dtypes that NumPy does not know (NumPy's own are found by np.dtype)
+_OTHER_NAMES = {"bfloat16", "half", "cfloat", "cdouble", "chalf", "short", "qint8", "quint8",
+                "qint32", "float8_e4m3fn", "float8_e5m2"}
+
+
+def is_unsupported_dtype_name(name: str) -> bool:
+    """Whether ``name`` names a dtype of NumPy or PyTorch that numbanet does not have."""
+    name = name.replace("torch.", "").replace("numpy.", "")
+    if name in _BY_NAME:
+        return False
+    if name in _OTHER_NAMES:
+        return True
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def from_numpy_dtype(np_dtype) -> DType:

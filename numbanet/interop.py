@@ -96,7 +96,7 @@ def from_dlpack(obj) -> Tensor:
     kind, index = view.device
     if kind == DEVICE_CPU:
         array = np.asarray(_HostMemory(view))
-        return Tensor._wrap(array, CPU, dtype)
+        return Tensor._wrap_foreign(array, CPU, dtype)
     if kind == DEVICE_CUDA:
         from numba import cuda
         if not cuda.is_available():
@@ -106,6 +106,6 @@ def from_dlpack(obj) -> Tensor:
                      "strides": tuple(s * view.dtype.itemsize for s in view.strides),
                      "typestr": view.dtype.str, "version": 3}
         array = cuda.from_cuda_array_interface(interface, owner=view, sync=False)
-        return Tensor._wrap(array, device("cuda", index), dtype)
+        return Tensor._wrap_foreign(array, device("cuda", index), dtype)
     raise BufferError(f"from_dlpack: DLPack device type {kind} is not supported; numbanet "
                       "reads CPU (1) and CUDA (2) memory")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import operator
 
 
 def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
@@ -27,38 +28,68 @@ def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
     return tuple(result)
 
 
-def normalize_dim(dim: int, ndim: int, op: str) -> int:
+def as_int(value):
+    """``value`` as a Python int when it is an integer (int, NumPy integer, anything with
+    ``__index__``) other than a bool; else None."""
+    if value.__class__ is int:
+        return value
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def normalize_dim(dim, ndim: int, op: str) -> int:
     """``dim`` as a non-negative index into ``ndim`` dimensions (``-1`` is the last)."""
-    if not isinstance(dim, int) or isinstance(dim, bool):
-        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    d = as_int(dim)
+    if d is None:
+        raise TypeError(f"{op}: dim must be an int, got {dim!r} of type {type(dim).__name__}")
     size = max(ndim, 1)
-    if not -size <= dim < size:
-        raise IndexError(f"{op}: dimension {dim} is out of range for a tensor of "
+    if not -size <= d < size:
+        raise IndexError(f"{op}: dimension {d} is out of range for a tensor of "
                          f"{ndim} dimension{'s' if ndim != 1 else ''} "
                          f"(expected a dim in [{-size}, {size - 1}])")
-    return dim % size
+    return d % size
 
 
 def normalize_dims(dims, ndim: int, op: str) -> tuple:
     """A sorted tuple of distinct non-negative dims; None means all of them."""
     if dims is None:
         return tuple(range(ndim))
-    if isinstance(dims, int):
+    if as_int(dims) is not None:
         dims = (dims,)
+    elif not isinstance(dims, (tuple, list)):
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dims!r} of type "
+                        f"{type(dims).__name__}")
     result = sorted({normalize_dim(d, ndim, op) for d in dims})
     if len(result) != len(tuple(dims)):
         raise ValueError(f"{op}: dim {tuple(dims)} names a dimension twice")
     return tuple(result) if ndim else ()  # a 0-d tensor accepts dim 0 or -1 and has none
 
 
+def int_sizes(sizes, op: str) -> tuple:
+    """``sizes`` as a tuple of Python ints (NumPy integers accepted), or a TypeError that
+    names the op and the element that is not an integer."""
+    out = []
+    for s in sizes:
+        i = as_int(s)
+        if i is None or not -(1 << 63) <= i < 1 << 63:
+            raise TypeError(f"{op}: sizes must be ints, got {s!r} (of type {type(s).__name__}) "
+                            f"in {tuple(sizes)!r}")
+        out.append(i)
+    return tuple(out)
+
+
 def size_args(size, op: str) -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f([2, 3])`` -> ``(2, 3)``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
-    for s in size:
-        if not isinstance(s, int) or isinstance(s, bool) or s < 0:
-            raise ValueError(f"{op}: sizes must be non-negative ints, got {tuple(size)!r}")
-    return tuple(size)
+    size = int_sizes(size, op)
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{op}: sizes must be non-negative, got {size}")
+    return size
 
 
 def infer_shape(shape: tuple, numel: int, op: str, source: tuple) -> tuple:
@@ -66,16 +97,54 @@ def infer_shape(shape: tuple, numel: int, op: str, source: tuple) -> tuple:
     shape = tuple(shape)
     unknown = [i for i, s in enumerate(shape) if s == -1]
     if len(unknown) > 1:
-        raise ValueError(f"{op}: only one dimension can be -1, got shape {shape}")
+        raise RuntimeError(f"{op}: only one dimension can be -1, got shape {shape}")
+    for i, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"{op}: invalid shape dimension {s} at index {i} of shape "
+                               f"{shape}; sizes are non-negative, or -1 for one inferred size")
     known = math.prod(s for s in shape if s != -1)
-    if any((s < 0 and s != -1) or not isinstance(s, int) for s in shape):
-        raise ValueError(f"{op}: invalid shape {shape}")
     if unknown:
         if known == 0 or numel % known:
-            raise ValueError(f"{op}: shape {shape} is invalid for input of shape {source} "
-                             f"({numel} elements)")
+            raise RuntimeError(f"{op}: shape {shape} is invalid for input of shape {source} "
+                               f"({numel} elements)")
         shape = shape[:unknown[0]] + (numel // known,) + shape[unknown[0] + 1:]
     elif known != numel:
-        raise ValueError(f"{op}: shape {shape} is invalid for input of shape {source} "
-                         f"({numel} elements)")
+        raise RuntimeError(f"{op}: shape {shape} is invalid for input of shape {source} "
+                           f"({numel} elements)")
     return shape
+
+
+def has_internal_overlap(shape: tuple, strides: tuple, itemsize: int) -> bool:
+    """Whether two elements of an array with this shape and these strides (in bytes) share
+    memory, so that an in-place write would race with itself (PyTorch's
+    ``has_internal_overlap``, decided exactly rather than "too hard").
+
+    A dimension of size > 1 with stride 0 overlaps for sure; strides that nest (each at
+    least the extent of the smaller ones, as in any slice or transpose of a dense array)
+    cannot; anything else is settled by listing the offsets, or, past 2**22 elements,
+    counted as overlapping (such layouts only come from as_strided-style foreign memory).
+    """
+    dims = []
+    for n, s in zip(shape, strides):
+        if n == 0:
+            return False
+        if n > 1:
+            if s == 0:
+                return True
+            dims.append((abs(s), n))
+    dims.sort()
+    extent = itemsize  # bytes from the first element's start to the last element's end
+    for s, n in dims:
+        if s < extent:
+            break
+        extent += s * (n - 1)
+    else:
+        return False
+    if math.prod(n for _, n in dims) > 1 << 22:
+        return True
+    import numpy as np
+    offsets = np.zeros(1, np.int64)
+    for s, n in dims:
+        offsets = (offsets[:, None] + np.arange(n, dtype=np.int64) * s).ravel()
+    offsets.sort()
+    return bool((np.diff(offsets) < itemsize).any())

@@ -15,12 +15,22 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import CPU, as_device
+from .shapes import has_internal_overlap
+
+
+class OverlapVersion(list):
+    """The version counter of foreign memory (``from_numpy``, ``from_dlpack``) in which two
+    elements of the tensor share a location. It is shared with every view, as version
+    counters are, and sends their in-place writes to the checked path, which refuses those
+    whose elements overlap; other tensors pay nothing for the check."""
+
+    __slots__ = ()
 
 
 class Tensor:
     """An n-dimensional array of float32, float64, int64 or bool on one device."""
 
-    __slots__ = ("_data", "_device", "_dtype", "_shape", "_requires_grad", "grad", "grad_fn",
+    __slots__ = ("_data", "_device", "_dtype", "_shape", "_requires_grad", "_grad", "grad_fn",
                  "_output_nr", "_vc", "_base", "__weakref__")
 
     __array_priority__ = 1000  # ``ndarray * tensor`` calls Tensor.__rmul__
@@ -30,7 +40,7 @@ class Tensor:
         made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         for name in ("_data", "_device", "_dtype", "_shape", "_requires_grad", "_vc"):
             setattr(self, name, getattr(made, name))
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._base = None
@@ -44,7 +54,7 @@ class Tensor:
         t._dtype = dtype
         t._shape = data.shape
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         if base is None:
@@ -53,6 +63,15 @@ class Tensor:
         else:
             t._vc = base._vc
             t._base = base if base._base is None else base._base
+        return t
+
+    @classmethod
+    def _wrap_foreign(cls, data, device, dtype) -> Tensor:
+        """A tensor around memory numbanet did not allocate, whose strides may be anything:
+        marked (OverlapVersion) when two of its elements share memory."""
+        t = cls._wrap(data, device, dtype)
+        if has_internal_overlap(data.shape, data.strides, dtype.itemsize):
+            t._vc = OverlapVersion(t._vc)
         return t
 
     def _alias(self) -> Tensor:
@@ -104,6 +123,34 @@ class Tensor:
         return self._shape[0]
 
     @property
+    def grad(self):
+        """The gradient accumulated by backward (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value is self:
+                raise RuntimeError("can't assign a tensor as its own grad; assign a copy: "
+                                   "x.grad = x.detach().clone()")
+            if value._device is not self._device:
+                raise RuntimeError(f"assigned grad has data on a different device: got "
+                                   f"{value._device} for a tensor on {self._device}; move it "
+                                   f"first: .grad = g.to('{self._device}')")
+            if value._dtype is not self._dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: got "
+                                   f"{value._dtype.name} for a {self._dtype.name} tensor; "
+                                   f"convert it first: .grad = g.to(nb.{self._dtype.name})")
+            if value._shape != self._shape:
+                raise RuntimeError(f"assigned grad has data of a different size: got shape "
+                                   f"{value._shape} for a tensor of shape {self._shape}; a "
+                                   "gradient has the shape of its tensor")
+        self._grad = value
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
@@ -151,6 +198,8 @@ class Tensor:
             raise TypeError(f"data must be set to a Tensor, got {type(other).__name__}")
         self._data, self._device, self._dtype = other._data, other._device, other._dtype
         self._shape = other._shape
+        if other._vc.__class__ is not self._vc.__class__:  # overlapping memory stays marked
+            self._vc = other._vc.__class__(self._vc)
 
     @property
     def T(self) -> Tensor:
@@ -250,6 +299,11 @@ class Tensor:
                 dtype = a
             elif isinstance(a, np.dtype):
                 dtype = a
+            elif isinstance(a, str) and _dt.is_unsupported_dtype_name(a):
+                raise RuntimeError(
+                    f"to(): '{a}' was read as a dtype name, but numbanet has no {a} dtype: "
+                    f"tensors hold {', '.join(d.name for d in _dt.ALL)} (e.g. .to('float32')); "
+                    "a device is 'cpu', 'cuda' or 'cuda:N'")
             else:
                 device = a
         out = self

@@ -13,6 +13,7 @@ from .function import Function, Node
 from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled,
                         no_grad, set_detect_anomaly, set_grad_enabled)
 from .gradcheck import gradcheck
+from .ops.dispatch import device_mismatch
 
 
 def _seed_grads(outputs, grad_outputs, what: str):
@@ -32,20 +33,36 @@ def _seed_grads(outputs, grad_outputs, what: str):
             grads.append(Tensor._wrap(dev.backend.full(o._shape, 1, o._dtype), dev, o._dtype))
             continue
         if not isinstance(g, Tensor):
-            raise TypeError(f"{what}: gradients must be Tensors, got {type(g).__name__}")
-        if g.shape != o.shape:
-            raise ValueError(f"{what}: the gradient has shape {g.shape} but the output has "
-                             f"shape {o.shape}")
+            raise TypeError(f"{what}: gradients must be Tensors or None, got "
+                            f"{type(g).__name__} for output {i}")
+        if g._shape != o._shape:
+            raise RuntimeError(f"{what}: the gradient has shape {g.shape} but the output has "
+                               f"shape {o.shape} (output {i}); pass a gradient of the output's "
+                               "shape")
+        if g._device is not o._device:
+            raise device_mismatch(f"{what} (output {i} and its gradient)", o._device, g._device)
+        if g._dtype is not o._dtype:
+            g = g.to(o._dtype)  # as PyTorch: the gradient is taken in the output's dtype
         grads.append(g.detach() if g.grad_fn is None else g)
     return grads
+
+
+def _as_list(values, what: str, name: str) -> list:
+    """Tensors given as one tensor, None or a sequence, as a list."""
+    if values is None or isinstance(values, Tensor):
+        return [values]
+    if not isinstance(values, (list, tuple)):
+        raise TypeError(f"{what}: {name} must be a Tensor or None, got "
+                        f"{type(values).__name__}; pass a tensor, e.g. nb.tensor(2.0)")
+    return list(values)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False):
     """Accumulate into the leaves' ``.grad`` the gradients of ``tensors``."""
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
-    if grad_tensors is None or isinstance(grad_tensors, Tensor):
-        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
-    grads = _seed_grads(tensors, list(grad_tensors), "backward")
+    grad_tensors = [None] * len(tensors) if grad_tensors is None else \
+        _as_list(grad_tensors, "backward", "gradient")
+    grads = _seed_grads(tensors, grad_tensors, "backward")
     run_backward(tensors, grads, create_graph if retain_graph is None else retain_graph,
                  create_graph)
 
@@ -60,9 +77,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    grads = _seed_grads(outputs, list(grad_outputs), "grad")
+    grad_outputs = [None] * len(outputs) if grad_outputs is None else \
+        _as_list(grad_outputs, "grad", "grad_outputs")
+    grads = _seed_grads(outputs, grad_outputs, "grad")
     return run_backward(outputs, grads, create_graph if retain_graph is None else retain_graph,
                         create_graph, inputs=inputs, allow_unused=allow_unused)
 

@@ -10,16 +10,21 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .function import Node
 from .grad_mode import state
-from .ops.inplace import add_into, zeros_on
+from .ops.inplace import add_into, writable, zeros_on
 from .ops.shape import sum_to_shape
 
 
 def _fit(g: Tensor, edge, node: Node, index: int) -> Tensor:
     """``g`` reduced to the shape and dtype of the input that ``edge`` leads to."""
-    _, _, shape, dtype = edge
+    _, _, shape, dtype, device = edge
     if not isinstance(g, Tensor):
         raise TypeError(f"{node.name()} returned a {type(g).__name__} as gradient {index}; "
                         "backward must return Tensors (or None)")
+    if g._device is not device:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                           f"{index} - expected device {device} but got {g._device}: a "
+                           "gradient lives on the device of its input; move it there with "
+                           f".to('{device}')")
     if g._shape != shape:
         fitted = sum_to_shape(g, shape)
         if fitted is None:
@@ -83,13 +88,19 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             g = g.clone()
         if not create_graph:
             g = g.detach() if g.grad_fn is not None else g
-        if leaf.grad is None:
-            leaf.grad = g
+        grad = leaf._grad
+        if grad is None:
+            leaf._grad = g
             owned.add(id(g))
-        elif create_graph:
-            leaf.grad = leaf.grad + g
+        elif grad._shape != g._shape or grad._device is not g._device:
+            raise RuntimeError(f"backward: the .grad of a leaf of shape {leaf._shape} on "
+                               f"{leaf._device} has shape {grad._shape} on {grad._device}; it "
+                               "was assigned before the leaf's data changed. Set .grad = None "
+                               "first")
+        elif create_graph or not writable(grad):
+            leaf._grad = grad + g  # out of place: a graph, or a broadcast or read-only .grad
         else:
-            add_into(leaf.grad, g)
+            add_into(grad, g)
 
     buffers = {}
     roots = []
@@ -125,7 +136,7 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
                     continue
                 if retained and nr in retained:
                     keeper = retained[nr]
-                    keeper.grad = g if keeper.grad is None else keeper.grad + g
+                    keeper._grad = g if keeper._grad is None else keeper._grad + g
                 if capture is not None:
                     i = wanted_node.get((node, nr))
                     if i is not None:
@@ -143,7 +154,8 @@ def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
             for edge, g in zip(edges, result):
                 if edge is None or g is None:
                     continue
-                if g.__class__ is not Tensor or g._shape != edge[2] or g._dtype is not edge[3]:
+                if g.__class__ is not Tensor or g._shape != edge[2] or \
+                        g._dtype is not edge[3] or g._device is not edge[4]:
                     g = _fit(g, edge, node, _index(edges, edge))
                 if anomaly:
                     _check_anomaly(g, node, _index(edges, edge))

@@ -160,7 +160,8 @@ def _record(cls, ctx: Node, args, kwargs):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             node = a.grad_fn  # where the gradient of this input goes: its node, or the leaf
-            edges.append((a if node is None else node, a._output_nr, a._shape, a._dtype))
+            edges.append((a if node is None else node, a._output_nr, a._shape, a._dtype,
+                          a._device))
         else:
             needs.append(False)
             edges.append(None)

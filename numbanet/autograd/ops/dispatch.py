@@ -9,6 +9,21 @@ from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 
 SCALARS = (int, float, bool, np.integer, np.floating, np.bool_)
+_LOW, _END = dt.INT64_LOW, dt.INT64_END  # the Python ints an op takes, as in PyTorch
+
+
+def too_big(value, op: str) -> OverflowError:
+    return OverflowError(f"{op}: the integer {value} does not fit in int64 (an integer operand "
+                         f"must lie in [-2**63, 2**63 - 1]); pass it as a float, e.g. "
+                         f"{float(value):.6g}, or use a smaller value")
+
+
+def number(value, dtype: dt.DType, op: str):
+    """A Python or NumPy number as a scalar of ``dtype``; an integer outside int64 is an
+    OverflowError even for a float dtype (PyTorch's rule), never a wrapped value."""
+    if isinstance(value, (int, np.integer)) and not _LOW <= value < _END:
+        raise too_big(value, op)
+    return dtype.numpy.type(value)
 
 
 def wrap(data, device, dtype, base=None) -> Tensor:
@@ -23,9 +38,15 @@ def same_device(op: str, *tensors: Tensor):
     dev = tensors[0]._device
     for t in tensors[1:]:
         if t._device is not dev:
-            raise RuntimeError(f"{op}: expected all tensors on the same device, got {dev} and "
-                               f"{t._device}; move one with .to('{dev}') first")
+            raise device_mismatch(op, dev, t._device)
     return dev
+
+
+def device_mismatch(op: str, first, second) -> RuntimeError:
+    """PyTorch's error for two devices meeting in one op, with the op and the fix."""
+    return RuntimeError(f"{op}: Expected all tensors to be on the same device, but found at "
+                        f"least two devices, {first} and {second}! Move them to one device "
+                        f"first, e.g. with .to('{first}')")
 
 
 def as_tensor_operand(x, like: Tensor, op: str):
@@ -51,12 +72,12 @@ def raw_cast(t: Tensor, dtype: dt.DType):
     return out
 
 
-def _operand(x, dtype):
+def _operand(x, dtype, op):
     """The backend operand for ``x`` in an op computed in ``dtype``. Bool arrays go to the
     kernels as they are (their values convert exactly), saving a cast and a copy."""
     if isinstance(x, Tensor):
         return x._data if x._dtype is dtype or x._dtype is dt.bool_ else raw_cast(x, dtype)
-    return dtype.numpy.type(x)
+    return number(x, dtype, op)
 
 
 def result_type(a, b) -> dt.DType:
@@ -118,8 +139,8 @@ def binary(op: str, a, b, name: str, kind: str = "same") -> Tensor:
     dtype = result_type(a, b)
     if kind == "float" and not dtype.is_floating_point:
         dtype = dt.DEFAULT_FLOAT
-    ad = _operand(a, dtype)
-    bd = _operand(b, dtype)
+    ad = _operand(a, dtype, name)
+    bd = _operand(b, dtype, name)
     out_dtype = dt.bool_ if kind == "bool" else dtype
     be = dev.backend
     out = be.empty(shape, out_dtype)
@@ -131,8 +152,12 @@ def _with_number(op, t: Tensor, a, b, kind, scalar_first) -> Tensor:
     """A float tensor with a Python int or float (a weak scalar): the tensor's dtype."""
     dtype = t._dtype
     if scalar_first:
+        if a.__class__ is int and not _LOW <= a < _END:
+            raise too_big(a, op)
         a = dtype.numpy.type(a)
     else:
+        if b.__class__ is int and not _LOW <= b < _END:
+            raise too_big(b, op)
         b = dtype.numpy.type(b)
     out_dtype = dt.bool_ if kind == "bool" else dtype
     be = t._device.backend

@@ -11,7 +11,7 @@ from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
 from ..grad_mode import state
-from .dispatch import SCALARS, binary, raw_cast, result_type, same_device, unary
+from .dispatch import SCALARS, binary, number, raw_cast, result_type, same_device, unary
 
 
 class Add(Function):
@@ -290,7 +290,7 @@ class Where(Function):
         dev = same_device("where", *tensors)
         shape = broadcast_shapes("where", *(t._shape for t in tensors))
         dtype = result_type(a, b)
-        operands = [raw_cast(t, dtype) if isinstance(t, Tensor) else dtype.numpy.type(t)
+        operands = [raw_cast(t, dtype) if isinstance(t, Tensor) else number(t, dtype, "where")
                     for t in (a, b)]
         be = dev.backend
         out = be.empty(shape, dtype)

@@ -8,21 +8,40 @@ new op as its ``grad_fn`` (PyTorch's "rebase").
 from __future__ import annotations
 
 from ... import dtypes as dt
-from ...shapes import broadcast_shapes
+from ...shapes import broadcast_shapes, has_internal_overlap
 from ...tensor import Tensor
 from ..grad_mode import state
 from ..grad_mode import no_grad
 from . import elementwise
-from .dispatch import as_tensor_operand, raw_cast, same_device, wrap
+from .dispatch import as_tensor_operand, number, raw_cast, same_device, wrap
 from .indexing import IndexPut, put
 from .shape import clone, expand
 
 
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to "
+           "a single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _overlaps(x: Tensor) -> bool:
+    return has_internal_overlap(x._shape, x._data.strides, x._dtype.itemsize)
+
+
+def writable(x: Tensor) -> bool:
+    """Whether ``x`` can be written in place: its memory is writable and no two of its
+    elements share a location (an expand()ed view, overlapping foreign strides)."""
+    be = x._device.backend
+    return be.is_writable(x._data) and (be.is_contiguous(x._data) or not _overlaps(x))
+
+
 def _check_writable(x: Tensor, op: str):
-    if not x._device.backend.is_writable(x._data):
-        raise RuntimeError(f"{op}: the tensor of shape {x.shape} can't be written in place: "
-                           "more than one of its elements refers to the same memory (it is an "
-                           "expand()ed view) or its memory is read-only; clone() it first")
+    if writable(x):
+        return
+    if _overlaps(x):
+        raise RuntimeError(f"{op}: {OVERLAP} (the tensor of shape {x.shape} has strides "
+                           f"{x.stride()}: an expand()ed view or memory laid out with "
+                           "overlapping strides)")
+    raise RuntimeError(f"{op}: the tensor of shape {x.shape} can't be written in place: its "
+                       "memory is read-only (e.g. a read-only NumPy array); clone() it first")
 
 
 def _tracked(x: Tensor, other=None) -> bool:
@@ -54,7 +73,7 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
     """``x op= other`` for op in add, sub, mul, div."""
     if other.__class__ is Tensor and x._dtype.is_floating_point and other._dtype is x._dtype \
             and other._shape == x._shape and other._device is x._device \
-            and other._vc is not x._vc and not _tracked(x, other):
+            and other._vc is not x._vc and x._vc.__class__ is list and not _tracked(x, other):
         be = x._device.backend
         if be.is_writable(x._data):  # the common case (w -= lr * g), without the general checks
             be.binary(op, x._data, other._data, x._data)
@@ -78,7 +97,7 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
         operand = raw_cast(other, x._dtype)
     else:
         result = dt.promote_scalar(x._dtype, other)
-        operand = x._dtype.numpy.type(other)
+        operand = number(other, x._dtype, name)
     if op == "div" and not x._dtype.is_floating_point:
         result = dt.float32
     if result.category > x._dtype.category:
@@ -106,8 +125,9 @@ def fill_(x: Tensor, value) -> Tensor:
         value = value.item()
     if _tracked(x):
         return _rebase(x, lambda prev: prev * 0 + value, "fill_")
+    value = number(value, x._dtype, "fill_")
     _check_writable(x, "fill_")
-    x._device.backend.unary("identity", x._dtype.numpy.type(value), x._data)
+    x._device.backend.unary("identity", value, x._data)
     x._bump_version()
     return x
 

@@ -25,7 +25,7 @@ import math
 from ...tensor import Tensor
 from ..function import Function
 from ..grad_mode import state
-from .dispatch import wrap
+from .dispatch import device_mismatch, wrap
 from .shape import reshape
 
 
@@ -56,6 +56,15 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, mean, var, eps):
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is None:
+                continue
+            if p._device is not x._device:
+                raise device_mismatch("batch_norm", x._device, p._device)
+            if p._shape != (x._shape[1],) or p._dtype is not x._dtype:
+                raise ValueError(f"batch_norm: {name} must be a {x._dtype.name} tensor of "
+                                 f"shape ({x._shape[1]},) for an input of shape {x._shape} "
+                                 f"(one value per channel), got {p._dtype.name} {p._shape}")
         be, dtype = x._device.backend, x._dtype
         shape = channel_shape(x._shape)
         inv_std = be.empty(var.shape, dtype)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ... import dtypes as dt
-from ...shapes import infer_shape, normalize_dim, normalize_dims
+from ...shapes import infer_shape, int_sizes, normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
 from .dispatch import raw_cast, same_device, wrap
@@ -156,19 +156,19 @@ def t(x: Tensor) -> Tensor:
     return permute(x, tuple(range(x.ndim - 1, -1, -1)))
 
 
-def _shape_arg(shape) -> tuple:
+def _shape_arg(shape, op: str) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return int_sizes(shape, op)
 
 
 def reshape(x: Tensor, shape) -> Tensor:
-    shape = infer_shape(_shape_arg(shape), x.numel(), "reshape", x.shape)
+    shape = infer_shape(_shape_arg(shape, "reshape"), x.numel(), "reshape", x.shape)
     return Reshape.apply(x, shape, True)
 
 
 def view(x: Tensor, shape) -> Tensor:
-    shape = infer_shape(_shape_arg(shape), x.numel(), "view", x.shape)
+    shape = infer_shape(_shape_arg(shape, "view"), x.numel(), "view", x.shape)
     return Reshape.apply(x, shape, False)
 
 
@@ -198,7 +198,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def expand(x: Tensor, sizes) -> Tensor:
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: the target shape {sizes} has fewer dimensions than the "
@@ -210,6 +210,9 @@ def expand(x: Tensor, sizes) -> Tensor:
             if own is None:
                 raise ValueError(f"expand: -1 is not allowed for the new leading dimension {i}")
             s = own
+        elif s < 0:
+            raise RuntimeError(f"expand: invalid size {s} at dimension {i} of {sizes}; sizes "
+                               "are non-negative, or -1 to keep a dimension's size")
         elif own is not None and own != 1 and own != s:
             raise ValueError(f"expand: the tensor's shape {x.shape} cannot be expanded to "
                              f"{sizes}: dimension {i} has size {own}, not 1 or {s}")
@@ -258,16 +261,28 @@ def contiguous(x: Tensor) -> Tensor:
     return x if x.is_contiguous() else Clone.apply(x)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension."""
+def _tensor_list(tensors, op: str) -> list:
+    """The tensors of cat/stack as a list: all Tensors, on one device."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a sequence of Tensors, got a Tensor of shape "
+                        f"{tensors.shape}; pass a list, e.g. nb.{op}([a, b])")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for i, t_ in enumerate(tensors):
+        if not isinstance(t_, Tensor):
+            raise TypeError(f"{op}: expected a sequence of Tensors, but element {i} is a "
+                            f"{type(t_).__name__}; convert it with nb.tensor(...) first")
+    same_device(op, *tensors)
+    return tensors
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = _tensor_list(tensors, "cat")
     first = tensors[0]
     d = normalize_dim(dim, first.ndim, "cat")
     for i, t_ in enumerate(tensors):
-        if not isinstance(t_, Tensor):
-            raise TypeError(f"cat: element {i} is a {type(t_).__name__}, not a Tensor")
         if t_.ndim != first.ndim or any(a != b for j, (a, b) in
                                         enumerate(zip(t_.shape, first.shape)) if j != d):
             raise ValueError(f"cat: tensor {i} has shape {t_.shape}, which does not match "
@@ -277,12 +292,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dimension."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+    tensors = _tensor_list(tensors, "stack")
     for i, t_ in enumerate(tensors):
-        if not isinstance(t_, Tensor):
-            raise TypeError(f"stack: element {i} is a {type(t_).__name__}, not a Tensor")
         if t_.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors must have one shape; tensor 0 has shape "
                              f"{tensors[0].shape} and tensor {i} has shape {t_.shape}")

@@ -1,0 +1,352 @@
+"""Hostile input at the tensor and autograd layer: two devices meeting in one op, values
+that do not fit the dtype, in-place writes into self-overlapping memory, and the error
+messages of creation, shapes and ``.grad``.
+
+Every refusal happens in Python before a kernel runs, with the exception type PyTorch
+raises for the same input (checked against torch 2.13).
+"""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import as_strided
+
+import numbanet as nb
+
+SAME_DEVICE_OF = ("Expected all tensors to be on the same device, but found at least two "
+                  "devices, {}!")
+SAME_DEVICE = re.escape(SAME_DEVICE_OF.format("cuda:0 and cpu"))
+OVERLAP = re.escape("unsupported operation: more than one element of the written-to tensor "
+                    "refers to a single memory location. Please clone() the tensor before "
+                    "performing the operation.")
+
+
+# ---- 6. two devices in one op ------------------------------------------------------------
+
+def _cuda(*shape, **kw):
+    return nb.ones(*shape, device="cuda", **kw)
+
+
+MIXED_OPS = {
+    "add": lambda c, p: c + p,
+    "mul": lambda c, p: p * c,
+    "eq": lambda c, p: c == p,
+    "maximum": lambda c, p: nb.maximum(c, p),
+    "where": lambda c, p: nb.where(c > 0, c, p),
+    "where_cond": lambda c, p: nb.where(p > 0, c, c),
+    "cat": lambda c, p: nb.cat([c, p]),
+    "stack": lambda c, p: nb.stack([c, p]),
+    "add_": lambda c, p: c.add_(p),
+    "mul_": lambda c, p: p.mul_(c),
+    "matmul": lambda c, p: c.reshape(3, 1) @ p.reshape(1, 3),
+    "mm": lambda c, p: nb.mm(p.reshape(3, 1), c.reshape(1, 3)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(MIXED_OPS))
+def test_an_op_on_a_cuda_and_a_cpu_tensor_names_both_devices_and_the_op(op):
+    with pytest.raises(RuntimeError, match=SAME_DEVICE_OF.format("(cuda:0 and cpu|cpu and cuda:0)")) as info:
+        MIXED_OPS[op](_cuda(3), nb.ones(3))
+    assert op.split("_")[0] in str(info.value).split(":")[0]
+
+
+def test_an_op_on_a_cuda_tensor_that_requires_grad_and_a_cpu_tensor_is_refused():
+    with pytest.raises(RuntimeError, match=SAME_DEVICE):
+        _cuda(3, requires_grad=True) * nb.ones(3)
+
+
+def test_assigning_a_cpu_grad_to_a_cuda_tensor_is_refused():
+    x = _cuda(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="assigned grad has data on a different device: got cpu for a tensor on cuda:0"):
+        x.grad = nb.ones(3)
+    assert x.grad is None
+
+
+def test_backward_with_a_gradient_on_another_device_is_refused():
+    x = _cuda(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="backward.*" + SAME_DEVICE):
+        (x * 2).backward(nb.ones(3))
+    assert x.grad is None
+
+
+def test_autograd_grad_with_grad_outputs_on_another_device_is_refused():
+    x = _cuda(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad.*" + SAME_DEVICE):
+        nb.autograd.grad(x * 2, x, nb.ones(3))
+
+
+def test_a_function_whose_backward_returns_a_gradient_on_another_device_is_named():
+    class ToHost(nb.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.cpu()
+
+    x = _cuda(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="ToHostBackward.*index 0.*cuda:0.*cpu"):
+        ToHost.apply(x).sum().backward()
+    assert x.grad is None
+
+
+def test_copy_between_devices_copies_as_in_pytorch():
+    dst = nb.zeros(3)
+    dst.copy_(nb.arange(3.0, device="cuda"))
+    assert dst.tolist() == [0.0, 1.0, 2.0]
+    back = nb.zeros(3, device="cuda")
+    back.copy_(nb.arange(3.0))
+    assert back.tolist() == [0.0, 1.0, 2.0]
+
+
+# ---- 7. values that do not fit, overlapping memory ---------------------------------------
+
+def test_a_uint64_value_beyond_int64_is_an_overflow_error_not_minus_one():
+    with pytest.raises(OverflowError, match="18446744073709551615.*int64"):
+        nb.tensor(np.array([2**64 - 1], np.uint64))
+    with pytest.raises(OverflowError, match="int64"):
+        nb.tensor(np.uint64(2**63))
+    assert nb.tensor(np.array([5, 2**63 - 1], np.uint64)).tolist() == [5, 2**63 - 1]
+
+
+def test_python_ints_beyond_int64_in_data_are_a_value_error_as_in_pytorch():
+    for data in ([2**70], 2**70, [2**63], [1, -2**63 - 1]):
+        with pytest.raises(ValueError, match="int64"):
+            nb.tensor(data)
+    assert nb.tensor([2**63 - 1, -2**63]).tolist() == [2**63 - 1, -2**63]
+
+
+def test_python_ints_beyond_int64_become_floats_when_a_float_dtype_is_asked_for():
+    assert nb.tensor([2**70], dtype=nb.float64).tolist() == [float(2**70)]
+    assert nb.tensor([1.5, 2**70]).dtype == nb.float32
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_a_python_int_scalar_beyond_int64_in_an_op_is_an_overflow_error(device):
+    i = nb.arange(3, device=device)
+    f = nb.arange(3.0, device=device)
+    for op in (lambda: i + 2**70, lambda: f + 2**70, lambda: 2**70 * f, lambda: i == 2**70,
+               lambda: f - (-2**64), lambda: nb.where(f > 0, f, 2**70),
+               lambda: f.clamp(min=2**70), lambda: i.add_(2**70), lambda: f.mul_(2**70),
+               lambda: f.fill_(2**70), lambda: nb.full((2,), 2**70, device=device),
+               lambda: nb.ones(2, dtype=nb.bool, device=device) + 2**63):
+        with pytest.raises(OverflowError, match="int64"):
+            op()
+    assert (i + (2**63 - 1)).tolist()[0] == 2**63 - 1
+
+
+def _shared(shape, strides, dtype=np.float32):
+    base = np.arange(16, dtype=dtype)
+    return base, nb.from_numpy(as_strided(base, shape=shape, strides=strides))
+
+
+WRITES = {
+    "add_": lambda t: t.add_(1),
+    "mul_": lambda t: t.mul_(2),
+    "iadd": lambda t: t.__iadd__(nb.ones(t.shape)),
+    "isub_tensor": lambda t: t.__isub__(nb.ones(t.shape)),
+    "setitem": lambda t: t.__setitem__(Ellipsis, 1.0),
+    "setitem_tensor": lambda t: t.__setitem__(Ellipsis, nb.ones(t.shape)),
+    "fill_": lambda t: t.fill_(1.0),
+    "zero_": lambda t: t.zero_(),
+    "copy_": lambda t: t.copy_(nb.ones(t.shape)),
+    "clamp_": lambda t: t.clamp_(0, 1),
+    "relu_": lambda t: t.relu_(),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+@pytest.mark.parametrize("strides", [(0,), (4, 4), (8, 4)], ids=["stride0", "rows", "half"])
+def test_writing_in_place_into_self_overlapping_memory_is_refused(write, strides):
+    shape = (4,) if len(strides) == 1 else (3, 3)
+    base, t = _shared(shape, strides)
+    before = base.copy()
+    with pytest.raises(RuntimeError, match=OVERLAP):
+        WRITES[write](t)
+    assert (base == before).all()  # nothing was written
+
+
+def test_views_of_self_overlapping_memory_refuse_writes_too():
+    base, t = _shared((3, 3), (4, 4))
+    before = base.copy()
+    for view in (t.T, t[:, 1:], t[1:]):
+        with pytest.raises(RuntimeError, match=OVERLAP):
+            view.add_(1)
+    assert (base == before).all()
+
+
+def test_a_view_of_overlapping_memory_that_does_not_overlap_itself_can_be_written():
+    base, t = _shared((3, 3), (4, 4))
+    row = t[0]
+    row.add_(1)  # PyTorch allows it: the row's three elements are distinct
+    assert base[:3].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_reading_from_self_overlapping_memory_is_fine():
+    base, t = _shared((3, 3), (4, 4))
+    assert t.sum().item() == float(as_strided(base, (3, 3), (4, 4)).sum())
+    assert (t * 2).tolist() == (as_strided(base, (3, 3), (4, 4)) * 2).tolist()
+
+
+def test_non_overlapping_strided_memory_is_still_written_in_place():
+    base = np.zeros(16, np.float32)
+    t = nb.from_numpy(as_strided(base, shape=(3, 3), strides=(8, 12)))  # offsets all differ
+    t.add_(1)
+    assert base.sum() == 9.0
+    u = nb.from_numpy(base[::2])
+    before = base.copy()
+    u.mul_(3)
+    assert base[::2].tolist() == (before[::2] * 3).tolist()
+    assert base[1::2].tolist() == before[1::2].tolist()
+
+
+def test_a_grad_that_is_a_broadcast_view_accumulates_out_of_place():
+    x = nb.ones(3, requires_grad=True)
+    shared = nb.zeros(1)
+    x.grad = shared.expand(3)
+    (x * nb.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 3.0]
+    assert shared.tolist() == [0.0]
+
+
+def _output_of(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter, which must exit cleanly (no crash)."""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_an_overlapping_write_in_a_subprocess_raises_and_does_not_crash():
+    out = _output_of("import numpy as np, numbanet as nb\n"
+                     "from numpy.lib.stride_tricks import as_strided\n"
+                     "a = as_strided(np.zeros(1000, np.float64), (1000, 1000), (0, 8))\n"
+                     "t = nb.from_numpy(a)\n"
+                     "try:\n    t.add_(1)\nexcept RuntimeError as e:\n    print('refused', e)\n")
+    assert "refused add_: unsupported operation" in out
+
+
+# ---- 9. error messages ---------------------------------------------------------------------
+
+def test_a_float_dim_is_a_type_error_naming_the_op():
+    with pytest.raises(TypeError, match=r"sum: dim must be an int or a tuple of ints, got 1\.0"):
+        nb.ones(2, 3).sum(1.0)
+    assert nb.ones(2, 3).sum(np.int64(1)).shape == (2,)
+    assert nb.ones(2, 3).sum([0]).shape == (3,)
+
+
+def test_cat_and_stack_of_lists_are_type_errors_naming_the_element():
+    with pytest.raises(TypeError, match=r"cat: expected a sequence of Tensors, but element 0 "
+                                        r"is a list"):
+        nb.cat([[1, 2], [3]])
+    with pytest.raises(TypeError, match=r"stack: .*element 1 is a list"):
+        nb.stack([nb.ones(2), [3]])
+    with pytest.raises(TypeError, match="cat: expected a sequence of Tensors, got a Tensor"):
+        nb.cat(nb.ones(2))
+
+
+def test_ragged_nested_lists_name_the_dimension_and_lengths():
+    with pytest.raises(ValueError, match=r"expected a sequence of length 2 at dim 1 \(got 1\)"):
+        nb.tensor([[1, 2], [3]])
+    with pytest.raises(ValueError, match=r"length 2 at dim 2 \(got 1\)"):
+        nb.tensor([[[1, 2], [3, 4]], [[1, 2], [3]]])
+
+
+def test_a_recursive_list_is_a_value_error_not_a_recursion_error():
+    a = []
+    a.append(a)
+    with pytest.raises(ValueError, match="contains itself"):
+        nb.tensor(a)
+    deep = 1.0
+    for _ in range(70):
+        deep = [deep]
+    with pytest.raises(ValueError, match="more than 64 levels deep.*at most 64 dimensions"):
+        nb.tensor(deep)
+
+
+def test_a_recursive_list_in_a_subprocess_raises_and_does_not_crash():
+    out = _output_of("import numbanet as nb\na = []\na.append(a)\nb = [a, a]\n"
+                     "try:\n    nb.tensor(b)\nexcept ValueError as e:\n    print('refused', e)\n")
+    assert "refused tensor(): the nested list contains itself" in out
+
+
+def test_to_a_dtype_name_numbanet_lacks_says_it_is_a_dtype():
+    for name in ("float16", "half", "int32", "uint8", "bfloat16"):
+        with pytest.raises(RuntimeError, match=f"'{name}' was read as a dtype name.*float32, "
+                                               "float64, int64, bool"):
+            nb.ones(3).to(name)
+
+
+@pytest.mark.parametrize("make", [nb.zeros, nb.ones, nb.empty, nb.randn, nb.rand])
+def test_numpy_integer_sizes_are_accepted(make):
+    assert make(np.int64(3)).shape == (3,)
+    assert make((np.int64(2), 3)).shape == (2, 3)
+    assert make(np.int32(2), np.int64(1)).shape == (2, 1)
+
+
+def test_numpy_integer_shapes_are_accepted_by_reshape_view_and_randint():
+    x = nb.arange(6)
+    assert x.reshape(np.int64(6)).shape == (6,)
+    assert x.view(np.int64(2), np.int32(3)).shape == (2, 3)
+    assert x.reshape((np.int64(3), -1)).shape == (3, 2)
+    assert nb.randint(0, 5, (np.int64(2),)).shape == (2,)
+    assert nb.full((np.int64(2),), 1.0).shape == (2,)
+    assert nb.eye(np.int64(2)).shape == (2, 2)
+
+
+def test_bad_sizes_raise_the_types_of_pytorch():
+    with pytest.raises(TypeError, match=r"zeros: sizes must be ints, got 2\.0"):
+        nb.zeros(2.0)
+    with pytest.raises(TypeError, match="zeros: sizes must be ints"):
+        nb.zeros(True)
+    with pytest.raises(TypeError, match="zeros: sizes must be ints"):
+        nb.zeros("a")
+    with pytest.raises(RuntimeError, match=r"zeros: sizes must be non-negative, got \(2, -1\)"):
+        nb.zeros(2, -1)
+    with pytest.raises(TypeError, match="reshape: .*ints"):
+        nb.ones(6).reshape(2.0, 3)
+
+
+def test_a_grad_of_the_wrong_size_dtype_or_type_is_refused_as_in_pytorch():
+    x = nb.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"assigned grad has data of a different size: "
+                                           r"got shape \(5,\) for a tensor of shape \(3,\)"):
+        x.grad = nb.zeros(5)
+    with pytest.raises(RuntimeError, match="assigned grad has data of a different type: got "
+                                           "float64 for a float32 tensor"):
+        x.grad = nb.zeros(3, dtype=nb.float64)
+    with pytest.raises(TypeError, match="assigned grad expected to be a Tensor or None but got "
+                                        "grad of type int"):
+        x.grad = 5
+    with pytest.raises(RuntimeError, match="can't assign a tensor as its own grad"):
+        x.grad = x
+    assert x.grad is None
+    x.grad = nb.full((3,), 2.0)
+    x.grad = None
+    assert x.grad is None
+
+
+def test_backward_with_a_number_is_a_type_error_asking_for_a_tensor():
+    x = nb.ones(3, requires_grad=True)
+    with pytest.raises(TypeError, match="gradient must be a Tensor or None, got float"):
+        (x * 2).sum().backward(2.0)
+    with pytest.raises(TypeError, match="grad_outputs must be a Tensor or None, got float"):
+        nb.autograd.grad((x * 2).sum(), x, 1.0)
+
+
+def test_backward_with_a_gradient_of_the_wrong_shape_is_a_runtime_error():
+    x = nb.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"backward: the gradient has shape \(4,\) but the "
+                                           r"output has shape \(3,\)"):
+        (x * 2).backward(nb.ones(4))
+    with pytest.raises(RuntimeError, match="shape"):
+        (x * 2).sum().backward(nb.ones(1))
+
+
+def test_backward_accepts_a_gradient_of_another_float_dtype_as_pytorch_does():
+    x = nb.ones(3, requires_grad=True)
+    (x * 2).backward(nb.ones(3, dtype=nb.float64))
+    assert x.grad.dtype == nb.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
