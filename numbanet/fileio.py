@@ -46,13 +46,17 @@ def write_atomically(path, write: Callable[[IO[bytes]], None], what: str = "save
     if os.path.isdir(path):
         raise IsADirectoryError(f"{what}: can't write {path!r}: it is a folder; give a file "
                                 "name inside it")
+    try:  # the new file keeps the old one's permissions, as open(path, 'wb') would
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()  # mkstemp makes 0600; give the usual permissions
     fd, tmp = tempfile.mkstemp(prefix=".numbanet-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -89,11 +93,15 @@ def _member_info(z: zipfile.ZipFile, member: str, where: str) -> zipfile.ZipInfo
     except KeyError:
         raise ArchiveError(f"{where}: the member {member!r} is missing; the file is damaged or "
                            "incomplete") from None
-    if info.file_size > max(_SMALL, _RATIO * info.compress_size):
-        raise ArchiveError(f"{where}: the member {member!r} declares {info.file_size} bytes "
-                           f"from {info.compress_size} compressed bytes; numbanet refuses "
-                           "members that inflate this much (a compression bomb)")
+    _check_ratio(info, where)
     return info
+
+
+def _check_ratio(info: zipfile.ZipInfo, where: str) -> None:
+    if info.file_size > max(_SMALL, _RATIO * info.compress_size):
+        raise ArchiveError(f"{where}: the member {info.filename!r} declares {info.file_size} "
+                           f"bytes from {info.compress_size} compressed bytes; numbanet "
+                           "refuses members that inflate this much (a compression bomb)")
 
 
 # what zipfile and zlib raise on a damaged, truncated or crafted archive (an unknown
@@ -146,10 +154,10 @@ def _read_npy(z: zipfile.ZipFile, member: str, where: str, data: bool):
             if not data:
                 return shape, dtype
             array = np.frombuffer(f.read(count * dtype.itemsize), dtype=dtype, count=count)
+            array = array.reshape(shape, order="F" if fortran else "C")
     except (ValueError, TypeError, SyntaxError, *_ZIP_ERRORS) as e:
         raise ArchiveError(f"{where}: the array {member!r} is damaged or crafted "
                            f"({type(e).__name__}: {e})") from e
-    array = array.reshape(shape, order="F" if fortran else "C")
     return np.array(array, order="C")  # writable and C-contiguous, owning its memory
 
 
@@ -172,10 +180,29 @@ def open_zip_member(z: zipfile.ZipFile, member: str, where: str) -> zipfile.ZipF
     file), read into memory after the same size checks as any member."""
     info = _member_info(z, member, where)
     try:
-        return zipfile.ZipFile(io.BytesIO(z.read(info)))
+        inner = zipfile.ZipFile(io.BytesIO(z.read(info)))
     except (ValueError, *_ZIP_ERRORS) as e:
         raise ArchiveError(f"{where}: the member {member!r} is not a readable ZIP archive "
                            f"({type(e).__name__}: {e}); the file is damaged") from e
+    return _bounded(inner, info.file_size, f"{where}: {member!r}")
+
+
+def _bounded(z: zipfile.ZipFile, size: int, where: str) -> zipfile.ZipFile:
+    """``z`` (of ``size`` bytes) once the sizes its members declare, which bound what
+    reading them inflates, are within the ratio (a compression bomb has many members that
+    each pass the test alone)."""
+    try:
+        for info in z.infolist():
+            _check_ratio(info, where)
+        declared = sum(info.file_size for info in z.infolist())
+        if declared > max(_SMALL, _RATIO * size):
+            raise ArchiveError(f"{where}: its members declare {declared} bytes in a "
+                               f"{size}-byte archive; numbanet refuses archives that inflate "
+                               "this much (a compression bomb)")
+    except ArchiveError:
+        z.close()
+        raise
+    return z
 
 
 def npz_names(z: zipfile.ZipFile, where: str) -> dict:
@@ -197,7 +224,8 @@ def open_zip(path, where: str) -> zipfile.ZipFile:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no such file {path!r}")
     try:
-        return zipfile.ZipFile(path)
+        z = zipfile.ZipFile(path)
     except (ValueError, *_ZIP_ERRORS) as e:
         raise ArchiveError(f"{where}: {path!r} is not a ZIP archive ({type(e).__name__}: {e}); "
                            "it may be truncated, corrupted or of another format") from e
+    return _bounded(z, os.path.getsize(path), f"{where}: {path!r}")

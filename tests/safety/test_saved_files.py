@@ -610,3 +610,37 @@ def test_a_kill_9_in_the_middle_of_a_save_leaves_the_old_file_intact(tmp_path, n
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert path.read_bytes() == old
     assert loads(path)
+
+
+def test_nb_load_refuses_an_archive_whose_members_together_inflate_a_thousandfold(tmp_path):
+    """Each member stays under the size any single member may reach, but together they
+    declare far more than the archive can hold at a sane ratio."""
+    path = tmp_path / "many.nbz"
+    count = 12
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("numbanet.json", nbz_header(
+            {"list": [tensor_node(f"tensors/{i}.npy") for i in range(count)]}))
+        for i in range(count):
+            add_zero_bomb(z, f"tensors/{i}.npy", 48 * MiB)
+    assert path.stat().st_size < MiB
+    message = refused_fast(run_small(f"nb.load({str(path)!r})"), path)
+    assert "compression bomb" in message
+
+
+def test_an_npy_header_with_more_dimensions_than_numpy_allows_names_the_file(tmp_path):
+    path = tmp_path / "dims.nbz"
+    write_zip(path, {"numbanet.json": nbz_header(tensor_node()),
+                     "tensors/0.npy": npy_header((1,) * 70) + bytes(4)})
+    with pytest.raises(ValueError) as err:
+        nb.load(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("write,name", WRITERS[:3], ids=WRITER_IDS[:3])
+def test_saving_over_a_file_keeps_its_permissions(tmp_path, write, name):
+    """As open(path, 'wb') does: a private checkpoint (0600) stays private."""
+    path = tmp_path / name
+    write(path)
+    os.chmod(path, 0o600)
+    write(path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
