@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import numbanet as nb
 from numbanet import keras
@@ -359,3 +361,36 @@ def test_labels_held_by_a_cuda_tensor_are_checked_like_numpy_labels():
     with pytest.raises(ValueError, match="integer class labels, got 0.5"):
         keras.losses.sparse_categorical_crossentropy(nb.tensor([0.5], device="cuda"),
                                                      nb.tensor([[0.5, 0.5]], device="cuda"))
+
+
+# ---- any labels -------------------------------------------------------------------------------
+LABEL_DTYPES = ["int8", "uint8", "int32", "int64", "uint64", "float16", "float32", "float64",
+                "bool"]
+
+
+@st.composite
+def label_arrays(draw):
+    dtype = np.dtype(draw(st.sampled_from(LABEL_DTYPES)))
+    if dtype.kind == "f":
+        elements = st.one_of(st.sampled_from([0.0, 1.0, 2.0]),
+                             st.floats(width=8 * dtype.itemsize))
+    else:
+        elements = None  # the whole range of the dtype
+    return draw(hnp.arrays(dtype, 4, elements=elements))
+
+
+@given(label_arrays())
+def test_any_labels_are_used_as_they_are_or_refused(labels):
+    """Whole numbers in [0, 3) are evaluated as those classes; anything else (NaN, inf,
+    fractions, negatives, values past the last class or past int64) is a ValueError."""
+    model = classifier(metrics=())
+    x = X[:4]
+    whole = labels.dtype == np.bool_ or np.all(np.isfinite(labels.astype(np.float64))
+                                               & (labels == np.round(labels)))
+    if whole and labels.min() >= 0 and labels.max() < 3:
+        p = model.predict(x, verbose=0)
+        expected = -np.log(p[np.arange(4), labels.astype(np.int64)]).mean()
+        assert model.evaluate(x, labels, verbose=0) == pytest.approx(expected, rel=1e-5)
+    else:
+        with pytest.raises(ValueError, match="class labels"):
+            model.evaluate(x, labels, verbose=0)
