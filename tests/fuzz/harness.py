@@ -444,11 +444,15 @@ def same_kind(err: dict, expected: tuple, lenient: bool = False) -> bool:
         "ValueError" in err["mro"] or "IndexError" in err["mro"])
 
 
-def _record(kind: str, why: str, case: dict, test: str | None = None) -> None:
-    """In a survey run (NUMBANET_FUZZ_SURVEY=file), one JSON line per case."""
+def _record(kind: str, why: str, case: dict, script: str | None = None) -> None:
+    """In a survey run (NUMBANET_FUZZ_SURVEY=file), one JSON line per case, with the
+    ``script`` that replays a finding (by default :func:`replay`'s)."""
     import json
-    line = {"test": test or os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
-            "outcome": kind, "why": why[:2000], "replay": replay(case) if kind != "ok" else ""}
+    if kind == "ok":
+        script = ""
+    line = {"test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
+            "outcome": kind, "why": why[:2000],
+            "replay": replay(case) if script is None else script}
     with open(SURVEY, "a") as f:
         f.write(json.dumps(line) + "\n")
 
