@@ -271,6 +271,33 @@ def test_a_program_that_handles_ctrl_c_exits_normally_despite_stuck_workers():
     assert seconds < 2.0, f"the program ended {seconds:.2f} s after SIGINT"
 
 
+def test_a_program_ends_promptly_with_an_open_epoch_whose_workers_are_stuck():
+    code = textwrap.dedent("""
+        import sys, threading, time
+        from numbanet.utils.data import DataLoader, Dataset
+
+        class Stuck(Dataset):
+            def __len__(self):
+                return 64
+            def __getitem__(self, i):
+                if i >= 4:
+                    threading.Event().wait()
+                return i
+
+        it = iter(DataLoader(Stuck(), batch_size=4, num_workers=2))
+        print(next(it).tolist(), flush=True)
+        time.sleep(0.3)  # the workers are now stuck on the next batches
+        print("done at", time.monotonic(), file=sys.stderr, flush=True)
+        """)
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=30)
+    ended = time.monotonic()
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "[0, 1, 2, 3]"
+    done = float(process.stderr.split("done at")[1].split()[0])
+    assert ended - done < 2.0, f"the program ended {ended - done:.2f} s after its last line"
+
+
 # ---- sample indices from a sampler -----------------------------------------------------------
 
 NOT_INDICES = [1.0, 2.7, np.float64(1.0), np.float32(2.0), True, np.True_, "1", None, 1 + 0j,

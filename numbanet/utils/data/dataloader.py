@@ -328,10 +328,10 @@ def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
             return False
         w = handed % num_workers
         if w == len(threads):
-            threads.append(threading.Thread(target=_work, name=f"DataLoader worker {w}",
-                                            args=(load, w, tasks[w], results[w], stop),
-                                            daemon=True))
-            threads[w].start()
+            thread = threading.Thread(target=_work, name=f"DataLoader worker {w}",
+                                      args=(load, w, tasks[w], results[w], stop), daemon=True)
+            thread.start()  # before it is listed, so that the finally never joins it unstarted
+            threads.append(thread)
         tasks[w].put(indices)
         handed += 1
         return True
