@@ -122,8 +122,8 @@ MAX_SIZE = 2 ** 31 - 1
 # config fields that are sizes: ints (not bools, not floats) from 1 to MAX_SIZE; a shape is
 # a list of them (None allowed for the batch entry), the others an int or a list of ints
 _SIZES = ("units", "output_dim", "filters", "groups", "input_dim", "kernel_size",
-          "dilation_rate", "pool_size", "strides")
-_SHAPES = ("input_shape", "batch_shape", "build_input_shape")
+          "dilation_rate", "pool_size", "strides", "batch_size")
+_SHAPES = ("shape", "input_shape", "batch_shape", "build_input_shape")
 
 
 def _where(path: str) -> str:

@@ -270,6 +270,23 @@ def test_load_model_refuses_a_bad_input_shape_naming_the_file(tmp_path, batch_sh
     assert str(path) in str(err.value) and "batch_shape" in str(err.value)
 
 
+@pytest.mark.parametrize("key,value", [("shape", [2.5]), ("shape", [10 ** 12]),
+                                       ("batch_size", -2), ("batch_size", 1.5)])
+def test_load_model_refuses_a_bad_input_shape_given_as_shape_and_batch_size(tmp_path, key,
+                                                                            value):
+    path = tmp_path / "bad_input.keras"
+    small_model().save(path)
+
+    def edit(config):
+        entry = config["layers"][0]["config"]
+        entry.update({"shape": [4], "batch_size": None, key: value})
+        del entry["batch_shape"]
+    edit_config(path, edit)
+    with pytest.raises(ValueError) as err:
+        keras.models.load_model(path)
+    assert str(path) in str(err.value) and f"{key}={value!r}" in str(err.value)
+
+
 def image_model():
     return keras.Sequential([keras.Input((6, 6, 2)),
                              layers.Conv2D(4, 3, name="conv"),
