@@ -159,6 +159,20 @@ def test_an_error_in_a_worker_still_reaches_the_loop_with_a_timeout_set():
     assert worker_threads() == []
 
 
+def test_a_worker_error_whose_str_fails_reaches_the_loop_as_a_readable_runtime_error():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    class Fails(Gated):
+        def __getitem__(self, i):
+            raise Unprintable()
+
+    with pytest.raises(RuntimeError, match="(?s)Caught Unprintable.*sample index 0"):
+        list(DataLoader(Fails(4), num_workers=1))
+    assert worker_threads() == []
+
+
 # ---- leaving an epoch early while workers are stuck -----------------------------------------
 
 def test_leaving_the_loop_while_a_worker_is_stuck_returns_within_a_second(release):

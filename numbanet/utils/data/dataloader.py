@@ -399,17 +399,22 @@ class _WorkerError:
 
     def __init__(self, error: BaseException, worker: int):
         self.type = type(error)
+        try:
+            text = str(error)
+        except Exception:  # a hostile __str__: the type, notes and traceback still tell a lot
+            text = "<its str() failed>"
         notes = "".join(f"\n{note}" for note in getattr(error, "__notes__", ()))
         frames = "".join(traceback.format_tb(error.__traceback__))
         self.message = _Message(
-            f"Caught {type(error).__name__} in DataLoader worker {worker}: {error}{notes}\n\n"
+            f"Caught {type(error).__name__} in DataLoader worker {worker}: {text}{notes}\n\n"
             f"Original traceback (most recent call last):\n{frames}"
-            f"{type(error).__name__}: {error}")
+            f"{type(error).__name__}: {text}")
 
     def reraise(self):
         try:
             error = self.type(self.message)
-        except Exception:  # an exception type that can't be made from a message alone
+            str(error)
+        except Exception:  # a type that can't be made from, or can't show, a message alone
             error = RuntimeError(self.message)
         raise error
 
