@@ -6,12 +6,15 @@ The file format (version 1) is a ZIP archive holding:
   node is a JSON number, string, bool or null; ``{"list": [...]}``; ``{"tuple": [...]}``;
   ``{"dict": [[key, node], ...]}`` (keys are strings, ints, floats, bools or null); or
   ``{"tensor": "tensors/N.npy", "dtype": "float32", "device": "cpu", "requires_grad": false}``.
-- ``tensors/N.npy``: each tensor's values in NumPy's ``.npy`` format, read back with
-  ``allow_pickle=False``.
+- ``tensors/N.npy``: each tensor's values in NumPy's ``.npy`` format, each member named
+  by one tensor entry only.
 
-Nothing in the file can run code when it is loaded. Files are written to a temporary
-name beside the target and renamed at the end, so a crash never leaves half a file
-under the target's name.
+Nothing in the file can run code when it is loaded, and nothing it declares is trusted:
+every node of the header is checked (containers nest at most ``MAX_DEPTH`` deep), and the
+arrays are read through ``fileio``, which checks each header's shape against the bytes
+really there and refuses compression bombs, before allocating. Files are written to a
+temporary name beside the target and renamed at the end, so a crash never leaves half a
+file under the target's name.
 """
 from __future__ import annotations
 

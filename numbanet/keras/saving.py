@@ -13,7 +13,9 @@ A ``.keras`` file is a ZIP archive, as in Keras 3, holding:
   moments), so that training can go on where it stopped.
 
 Nothing in the file is code: layers are rebuilt from their class names and
-configs, and the arrays are read with ``allow_pickle=False``. (Keras 3 keeps its
+configs, and the arrays are read through ``fileio`` (never pickle, never np.load). Nothing
+is built before the config's sizes and the weights they imply have been checked against
+the stored arrays (see "reading" below). (Keras 3 keeps its
 weights in HDF5; numbanet uses NumPy's ``.npz`` so that it needs no h5py, which
 makes the two kinds of file different.)
 
