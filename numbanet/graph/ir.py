@@ -140,46 +140,18 @@ class Graph:
         return {"nodes": nodes}
 
     @classmethod
-    def from_json(cls, data: dict, constants: dict) -> "Graph":
-        g = cls()
-        for spec in data["nodes"]:
-            if spec["op"] == "fused":
-                raise ValueError("a saved graph holds no fused nodes; this file is not a "
-                                 "numbanet graph or it was written by another program")
-            inputs = []
-            for x in spec["inputs"]:
-                if isinstance(x, dict) and "node" in x:
-                    inputs.append(g.nodes[x["node"]].outputs[x["index"]])
-                else:
-                    inputs.append(_decode_input(x))
-            outs = [(tuple(o["shape"]), dt.as_dtype(o["dtype"])) for o in spec["outputs"]]
-            attrs = {k: _decode_attr(v) for k, v in spec["attrs"].items()}
-            node = g.add(spec["op"], inputs, attrs, outs, spec.get("name"))
-            if node.id != spec["id"]:
-                raise ValueError(f"graph file: node ids must count up from 0; node {spec['id']} "
-                                 f"is at position {node.id}")
-            if node.op == "constant":
-                array = np.asarray(constants[node.id])
-                array.setflags(write=False)
-                g.constants[node.id] = array
-            if node.name:
-                g._names.setdefault(node.name, 0)
-        return g
+    def from_json(cls, data: dict, constants: dict, where: str = "graph") -> "Graph":
+        """The graph that ``to_json`` described, every node checked by ``schema.py`` (the
+        JSON may come from any file: an ArchiveError naming ``where`` if it is wrong)."""
+        from .schema import graph_from_json  # the schema is written in terms of this module
+        return graph_from_json(data, constants, where)
 
 
 def _encode_input(x):
     if isinstance(x, Value):
         return {"node": x.node.id, "index": x.index}
-    if x is None:
-        return None
     x = np.asarray(x)
     return {"literal": x.item(), "dtype": dt.from_numpy_dtype(x.dtype).name}
-
-
-def _decode_input(x):
-    if x is None:
-        return None
-    return dt.as_dtype(x["dtype"]).numpy.type(x["literal"])
 
 
 def _encode_attr(v):
@@ -193,19 +165,4 @@ def _encode_attr(v):
         return v.item()
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
-    if isinstance(v, dict):
-        return {"dict": {k: _encode_attr(x) for k, x in v.items()}}
     raise TypeError(f"graph attribute of type {type(v).__name__} cannot be saved")
-
-
-def _decode_attr(v):
-    if isinstance(v, dict):
-        if "slice" in v:
-            return slice(*v["slice"])
-        if "dtype" in v:
-            return dt.as_dtype(v["dtype"])
-        if "tuple" in v:
-            return tuple(_decode_attr(x) for x in v["tuple"])
-        if "dict" in v:
-            return {k: _decode_attr(x) for k, x in v["dict"].items()}
-    return v

@@ -296,7 +296,7 @@ class GraphBackend(Backend):
     # -- sliding windows ----------------------------------------------------------------------
     def im2col(self, x, geo, out_hw):
         n, c = x.shape[:2]
-        shape = (n, c * geo[0] * geo[1], out_hw[0] * out_hw[1])
+        shape = (c * geo[0] * geo[1], n, out_hw[0] * out_hw[1])  # the backend's layout
         return self._new("im2col", (x.read(),), {"geo": tuple(geo), "out_hw": tuple(out_hw)},
                          shape, x.dtype)
 

@@ -172,9 +172,13 @@ def test_save_then_load_and_run_in_a_fresh_process_without_the_models_code(tmp_p
 def test_loading_something_else_says_what_is_wrong(tmp_path):
     bad = tmp_path / "not_a_graph.nbg"
     bad.write_text("hello")
-    with pytest.raises(ValueError, match="not a numbanet graph file"):
+    with pytest.raises(ValueError, match="not_a_graph.nbg' is not a ZIP archive"):
         jit.load(bad)
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:
         z.writestr("weights.npy", b"")
-    with pytest.raises(ValueError, match="no graph.json"):
+    with pytest.raises(ValueError, match="other.zip'.*'graph.json' is missing"):
+        jit.load(tmp_path / "other.zip")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:
+        z.writestr("graph.json", '{"format": "numbanet.tensors"}')
+    with pytest.raises(ValueError, match="other.zip'.*not a numbanet graph file"):
         jit.load(tmp_path / "other.zip")
