@@ -21,22 +21,29 @@ Two variants are generated per program, as for the backend's own kernels: a
 flat loop, used when every array operand is C-contiguous and of the output's
 shape, and a 4-D loop that follows strides and broadcasts size-1 dimensions.
 
-Compile once per pattern. The source is written to a file named by a hash of
-the program and of the scalar functions it calls, in the kernel cache folder
-(``$NUMBANET_CACHE_DIR``, else ``~/.cache/numbanet``), and imported from there,
-so Numba's ``cache=True`` keeps the machine code on disk between processes; in
-a process each pattern is compiled at most once per target.
+Compile once per pattern. The source is written to a file named by the SHA-256
+of the source itself, in the kernel cache folder (``$NUMBANET_CACHE_DIR``, else
+``~/.cache/numbanet``, else a folder of this user's in the temporary directory),
+so that Numba's ``cache=True`` keeps the machine code on disk between processes;
+in a process each pattern is compiled at most once per target. What runs is
+always the source generated here, never what a file holds: a file whose content
+does not hash to its name is replaced. And since Numba's cache files are
+pickles, the folder must be private (made 0700, owned by this user, writable by
+no one else, as its parent unless that is sticky like /tmp): a folder that is
+not is never used, and kernels are then compiled in memory, without a file.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
+import stat
 import sys
 import tempfile
+import types
 
 from ..backend import scalar
 from ..backend.specialise import fingerprint
+from ..fileio import write_atomically
 
 _CAST = {"float32": "np.float32({})", "float64": "np.float64({})", "int64": "np.int64({})",
          "bool": "({} != 0)"}
@@ -71,7 +78,7 @@ def _body(program, read, indent: str) -> list:
     return lines
 
 
-def _source(program, target: str) -> str:
+def _source(program, target: str, cache: bool = True) -> str:
     n_in = len(program["inputs"])
     outs = program["outputs"]
     params = ", ".join([f"in{k}" for k in range(n_in)] + [f"out{o}" for o in range(len(outs))])
@@ -79,12 +86,12 @@ def _source(program, target: str) -> str:
     head = ["import math", "import numpy as np", "from numbanet.backend import scalar as _scalar"]
     if target == "cpu":
         head += ["from numba import njit", "",
-                 "_jit = njit(cache=True, error_model='numpy')"]
+                 f"_jit = njit(cache={cache}, error_model='numpy')"]
         head += [f"f_{name} = njit(_scalar.{_fn_of(kind, name).__name__})"
                  for kind, name in names]
     else:
         head += ["from numba import config, cuda", "",
-                 "_jit = cuda.jit(cache=not config.ENABLE_CUDASIM)"]
+                 f"_jit = cuda.jit(cache={cache} and not config.ENABLE_CUDASIM)"]
         head += [f"f_{name} = cuda.jit(device=True)(_scalar.{_fn_of(kind, name).__name__})"
                  for kind, name in names]
     lines = head + ["", ""]
@@ -132,46 +139,75 @@ def _source(program, target: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cache_dir() -> str:
-    """Where generated kernels and their compiled code are kept."""
+def _private(folder: str) -> bool:
+    """Whether ``folder`` is a real folder (not a link) of this user's that no one else can
+    write, in a parent that no one else can rename it out of."""
+    try:
+        st = os.lstat(folder)
+        parent = os.stat(os.path.dirname(folder))
+    except OSError:
+        return False
+    others_write = stat.S_IWGRP | stat.S_IWOTH
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and
+            not st.st_mode & others_write and
+            (not parent.st_mode & others_write or bool(parent.st_mode & stat.S_ISVTX)))
+
+
+def cache_dir() -> str | None:
+    """The private folder where generated kernels and their compiled code are kept, or None
+    when no folder of this user's can be had (kernels are then compiled in memory)."""
     base = os.environ.get("NUMBANET_CACHE_DIR") or os.path.join(os.path.expanduser("~"),
                                                                  ".cache", "numbanet")
-    folder = os.path.join(base, "fused")
-    try:
-        os.makedirs(folder, exist_ok=True)
-        probe = os.path.join(folder, ".writable")
-        with open(probe, "w"):
+    fallback = os.path.join(tempfile.gettempdir(), f"numbanet-fused-{os.getuid()}")
+    for folder in (os.path.join(base, "fused"), fallback):
+        try:
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
             pass
-    except OSError:  # a read-only home: a folder of our own in the temporary directory
-        folder = os.path.join(tempfile.gettempdir(), f"numbanet-fused-{os.getuid()}")
-        os.makedirs(folder, exist_ok=True)
-    return folder
+        except OSError:  # a read-only home: try the next place
+            continue
+        if not _private(folder):
+            return None  # someone else's, or open to others: never read code from it
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return None
+
+
+def kernel_path(folder: str, program, target: str) -> str:
+    """The file of ``program``'s kernels in ``folder``: named by the SHA-256 of their source."""
+    digest = hashlib.sha256(_source(program, target).encode()).hexdigest()
+    return os.path.join(folder, f"numbanet_fused_{target}_{digest}.py")
 
 
 def kernels_for(program, target: str):
     """The module holding ``flat`` and ``strided`` for ``program`` on ``target`` ('cpu' or
-    'cuda'), generated and imported on first use."""
+    'cuda'), generated and compiled on first use."""
     key = (target, program_key(program))
     module = _KERNELS.get(key)
     if module is not None:
         return module
-    source = _source(program, target)
-    name = f"numbanet_fused_{target}_{key[1]}"
-    path = os.path.join(cache_dir(), name + ".py")
-    try:
-        with open(path) as f:
-            current = f.read()
-    except OSError:
-        current = None
-    if current != source:  # write only when needed: a rewrite would invalidate Numba's cache
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    folder = cache_dir()
+    if folder is None:
+        source = _source(program, target, cache=False)
+        name = f"numbanet_fused_{target}_{hashlib.sha256(source.encode()).hexdigest()}"
+        filename = f"<{name}>"
+    else:
+        source = _source(program, target)
+        filename = kernel_path(folder, program, target)
+        name = os.path.basename(filename)[:-3]
+        try:
+            with open(filename, "rb") as f:
+                current = f.read()
+        except OSError:
+            current = None
+        if current != source.encode():  # a rewrite would invalidate Numba's cache
+            write_atomically(filename, lambda f: f.write(source.encode()), "fused kernel cache")
+    # Run the source made here (Numba finds the file by the code's file name, for its cache)
+    module = types.ModuleType(name)
+    module.__file__ = filename
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    exec(compile(source, filename, "exec"), module.__dict__)
     _KERNELS[key] = module
     return module
 
