@@ -133,7 +133,30 @@ class Tensor:
         return binary_op(self, other, "greater_equal")
 
     def __getitem__(self, key):
+        _check_index(key)
         return record(self.graph, lambda: self._t[key], "strided_slice")
+
+
+_SLICE_TYPE_ERROR = ("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and "
+                     "scalar tf.int32/tf.int64 tensors are valid indices")
+
+
+def _check_index(key):
+    """TensorFlow 1's rule for ``t[key]``: a TypeError for anything else than ints, slices
+    of ints, Ellipsis and None (a list is not a list of entries to pick, as in NumPy)."""
+    for k in key if isinstance(key, tuple) else (key,):
+        if k is None or k is Ellipsis or isinstance(k, (int, np.integer)):
+            continue
+        if isinstance(k, slice) and all(b is None or isinstance(b, (int, np.integer))
+                                        for b in (k.start, k.stop, k.step)):
+            continue
+        if isinstance(k, Tensor):
+            raise TypeError(f"{_SLICE_TYPE_ERROR}, got the tensor '{k.name}': numbanet.static "
+                            "slices with Python ints only (it has no dynamic slicing); "
+                            "compute the index in Python, or fetch it first")
+        hint = " (a list is not an index: write t[0, 2] for one entry per dimension)" \
+            if isinstance(k, (list, np.ndarray)) else ""
+        raise TypeError(f"{_SLICE_TYPE_ERROR}, got {k!r}{hint}")
 
 
 _BINARY = {
