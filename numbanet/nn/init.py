@@ -10,6 +10,7 @@ the tensor::
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd.grad_mode import no_grad
 from ..creation import rand, randn
@@ -57,9 +58,25 @@ def _floating(tensor: Tensor, fn: str):
     return tensor.dtype
 
 
+def _number(value, fn: str, name: str, position: int) -> float:
+    """PyTorch's TypeError for a bound or a value that is not a real number."""
+    if isinstance(value, Tensor) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be float, not "
+                        f"{type(value).__name__}")
+    return float(value)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with values drawn from U(a, b)."""
     dtype = _floating(tensor, "uniform_")
+    a, b = _number(a, "uniform_", "from", 1), _number(b, "uniform_", "to", 2)
+    for name, bound in (("from", a), ("to", b)):
+        if not math.isfinite(bound):
+            raise RuntimeError(f"uniform_: {name} is out of bounds for float: {bound}; the "
+                               "bounds must be finite numbers")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={a} > to={b}; give the smaller bound first")
     return _fill_from(tensor, rand(*tensor.shape, dtype=dtype, device=tensor.device)
                       * (b - a) + a)
 
@@ -67,11 +84,17 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with values drawn from N(mean, std**2)."""
     dtype = _floating(tensor, "normal_")
+    mean, std = _number(mean, "normal_", "mean", 1), _number(std, "normal_", "std", 2)
+    if not std >= 0.0:  # NaN too
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _fill_from(tensor, randn(*tensor.shape, dtype=dtype, device=tensor.device)
                       * std + mean)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"constant_: expected a Tensor, got {type(tensor).__name__}")
+    _number(val, "constant_", "val", 2)
     with no_grad():
         tensor.fill_(val)
     return tensor
@@ -88,6 +111,8 @@ def ones_(tensor: Tensor) -> Tensor:
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     """fan_in = size(1) * receptive field, fan_out = size(0) * receptive field, for a
     weight shaped (out, in, *kernel)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"fan in and fan out: expected a Tensor, got {type(tensor).__name__}")
     if tensor.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          f"dimensions (got shape {tuple(tensor.shape)})")
@@ -141,6 +166,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain from
     ``calculate_gain(nonlinearity, a)``. ``nn.Linear`` uses it with a = sqrt(5), which
     gives bound = 1 / sqrt(in_features)."""
+    _floating(tensor, "kaiming_uniform_")
     if 0 in tuple(tensor.shape):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
@@ -150,6 +176,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He normal: N(0, std**2) with std = gain / sqrt(fan)."""
+    _floating(tensor, "kaiming_normal_")
     if 0 in tuple(tensor.shape):
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))

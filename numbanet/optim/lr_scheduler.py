@@ -13,8 +13,27 @@ rate changed by hand or by another scheduler is taken into account::
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 
 from .optimizer import Optimizer
+
+
+def _real(value, scheduler: str, name: str) -> float:
+    """A scheduler's number: TypeError when it is not one, ValueError when not finite."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{scheduler}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{scheduler}: {name} must be a finite number, got {value}")
+    return value
+
+
+def _positive_int(value, scheduler: str, name: str) -> int:
+    """A count of epochs: a whole number > 0 (2.0 is taken as 2)."""
+    if _real(value, scheduler, name) != int(value) or value <= 0:
+        raise ValueError(f"{scheduler}: {name} must be a positive integer, got {value}")
+    return int(value)
 
 
 class LRScheduler:
@@ -62,6 +81,17 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Load a ``state_dict()``: only the entries this scheduler has (never the
+        optimizer it drives)."""
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}. "
+                            f"Pass the dict that {name}.state_dict() returns")
+        unexpected = sorted(str(k) for k in state_dict if k not in self.state_dict())
+        if unexpected:
+            raise KeyError(f"{name}.load_state_dict: unexpected key(s) {', '.join(unexpected)}; "
+                           f"expected those of {name}.state_dict(): "
+                           f"{', '.join(self.state_dict())}")
         self.__dict__.update(state_dict)
 
 
@@ -73,10 +103,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
-        if int(step_size) != step_size or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
-        self.step_size = int(step_size)
-        self.gamma = gamma
+        self.step_size = _positive_int(step_size, "StepLR", "step_size")
+        self.gamma = _real(gamma, "StepLR", "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -89,7 +117,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = gamma
+        self.gamma = _real(gamma, "ExponentialLR", "gamma")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -109,10 +137,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0,
                  last_epoch: int = -1):
-        if T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
-        self.T_max = T_max
-        self.eta_min = eta_min
+        self.T_max = _positive_int(T_max, "CosineAnnealingLR", "T_max")
+        self.eta_min = _real(eta_min, "CosineAnnealingLR", "eta_min")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:

@@ -499,3 +499,65 @@ def test_a_module_loads_mapping_types_other_than_dict():
     a, b = nn.Linear(2, 2), nn.Linear(2, 2)
     b.load_state_dict(OrderedDict(a.state_dict()))
     assert math.isclose(float((a.weight - b.weight).abs().sum()), 0.0)
+
+
+# ---- nn.init and the schedulers: arguments PyTorch refuses -------------------------------------
+@pytest.mark.parametrize("call,error", [
+    (lambda w: nn.init.uniform_(w, 1.0, 0.0), RuntimeError),
+    (lambda w: nn.init.uniform_(w, float("nan"), 1.0), RuntimeError),
+    (lambda w: nn.init.uniform_(w, 0.0, float("inf")), RuntimeError),
+    (lambda w: nn.init.uniform_(w, "0", 1.0), TypeError),
+    (lambda w: nn.init.normal_(w, 0.0, -1.0), RuntimeError),
+    (lambda w: nn.init.normal_(w, 0.0, float("nan")), RuntimeError),
+    (lambda w: nn.init.normal_(w, 0.0, "1"), TypeError),
+    (lambda w: nn.init.constant_(w, "a"), TypeError),
+    (lambda w: nn.init.constant_(w, None), TypeError),
+    (lambda w: nn.init.xavier_uniform_(w, gain=-1.0), RuntimeError),
+], ids=["uniform a>b", "uniform nan", "uniform inf", "uniform str", "normal std<0",
+        "normal std nan", "normal std str", "constant str", "constant None", "xavier gain<0"])
+def test_init_refuses_what_pytorch_refuses_and_leaves_the_tensor_unchanged(call, error):
+    w = nb.zeros(2, 2)
+    with pytest.raises(error):
+        call(w)
+    assert w.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("fn", [nn.init.xavier_uniform_, nn.init.xavier_normal_,
+                                nn.init.kaiming_uniform_, nn.init.kaiming_normal_,
+                                nn.init.uniform_, nn.init.normal_, nn.init.zeros_])
+def test_init_of_something_that_is_not_a_tensor_is_a_type_error(fn):
+    with pytest.raises(TypeError, match="Tensor"):
+        fn([[1.0, 2.0], [3.0, 4.0]])
+
+
+def _scheduler_optimizer():
+    return optim.SGD(_params(), lr=0.1)
+
+
+@pytest.mark.parametrize("make,error", [
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size="a"), TypeError),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2.5), ValueError),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2, gamma="x"), TypeError),
+    (lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=None), TypeError),
+    (lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=float("nan")), ValueError),
+    (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max="10"), TypeError),
+    (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=0), ValueError),
+], ids=["step_size str", "step_size 2.5", "gamma str", "gamma None", "gamma nan",
+        "T_max str", "T_max 0"])
+def test_scheduler_options_are_checked_when_it_is_made(make, error):
+    opt = _scheduler_optimizer()
+    with pytest.raises(error):
+        make(opt)
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_scheduler_load_state_dict_takes_only_a_mapping_of_its_own_entries():
+    scheduler = optim.lr_scheduler.StepLR(_scheduler_optimizer(), step_size=2)
+    with pytest.raises(TypeError, match="Expected state_dict to be dict-like"):
+        scheduler.load_state_dict(None)
+    with pytest.raises(KeyError, match="optimizer"):
+        scheduler.load_state_dict({"optimizer": None})
+    saved = scheduler.state_dict()
+    scheduler.step()
+    scheduler.load_state_dict(saved)
+    assert scheduler.last_epoch == saved["last_epoch"]
