@@ -14,6 +14,13 @@ Conventions shared by all backends:
 - Outputs passed as ``out`` are allocated by the caller with the result's
   shape and dtype; they may be strided views (in-place ops write through).
 - Inputs may be strided views, including broadcast views with stride 0.
+- Primitives are memory safe whatever the *values* of their arguments: an index array
+  may hold anything when a kernel runs (its memory may be shared with NumPy through
+  ``from_numpy`` or DLPack, or come from a graph file), and each kernel that takes
+  indices checks every index it reads (out of range: IndexError naming the value, the
+  dimension's size and the primitive); window geometries and the shapes of the arrays
+  given with them are checked before the kernel runs (``windows.check``: ValueError).
+  The checks shared by all backends are in ``backend/checks.py``.
 """
 from __future__ import annotations
 
@@ -74,7 +81,9 @@ class Backend:
 
     # -- elementwise -------------------------------------------------------------------
     def unary(self, op: str, a, out):
-        """``out[...] = op(a)``, ``a`` broadcastable to ``out``; casts on store."""
+        """``out[...] = op(a)``, ``a`` broadcastable to ``out``; casts on store. An operand
+        that does not broadcast to ``out`` raises ValueError (the same for ``binary`` and
+        ``where``)."""
         raise NotImplementedError
 
     def binary(self, op: str, a, b, out):
@@ -102,15 +111,21 @@ class Backend:
 
     # -- gather / scatter ----------------------------------------------------------------
     def index_select(self, a, axis: int, index):
-        """``a`` gathered along ``axis`` at the int64 1-D ``index`` (already in bounds)."""
+        """``a`` gathered along ``axis`` at the int64 1-D ``index``: any values, an index in
+        [-n, 0) counting from the end (n = ``a.shape[axis]``) and one outside [-n, n)
+        raising IndexError. Indices are read as the kernel runs, once each."""
         raise NotImplementedError
 
     def index_add(self, dst, axis: int, index, src):
-        """``dst`` += ``src`` scattered along ``axis`` at ``index``; repeated indices add up."""
+        """``dst`` += ``src`` scattered along ``axis`` at ``index``; repeated indices add up.
+        ``index`` as for ``index_select`` (any values: out-of-range raises IndexError, after
+        the entries of the indices before it may have been written); ``src`` has ``dst``'s
+        shape with ``len(index)`` along ``axis`` (else ValueError)."""
         raise NotImplementedError
 
     def index_put(self, dst, axis: int, index, src):
-        """``dst`` along ``axis`` at ``index`` is set to ``src``."""
+        """``dst`` along ``axis`` at ``index`` is set to ``src``; arguments as for
+        ``index_add``."""
         raise NotImplementedError
 
     def nonzero(self, a):
@@ -120,7 +135,9 @@ class Backend:
     # -- sliding windows: convolution and pooling (see backend/windows.py) -------------------
     # ``x`` is an (N, C, H, W) float array in any layout; ``geo`` the window as the tuple of
     # ints (kh, kw, sh, sw, ph, pw, dh, dw); ``out_hw`` the (OH, OW) the caller computed from
-    # it (every window starts inside the image or its padding).
+    # it (every window starts inside the image or its padding). Each primitive checks that
+    # these agree with each other and with its arrays' shapes (``windows.check``) and raises
+    # ValueError otherwise, before any kernel runs.
 
     def im2col(self, x, geo, out_hw):
         """Unfold the windows of ``x`` into columns: a new C-contiguous array ``cols`` of shape
@@ -149,7 +166,9 @@ class Backend:
 
     def max_pool2d_backward(self, g, indices, geo, shape):
         """A new array of ``shape`` (N, C, H, W): zero, plus each entry of ``g`` (N, C, OH, OW)
-        at the pixel ``indices`` names (summed where windows overlap; index -1 sends nowhere)."""
+        at the pixel ``indices`` names (summed where windows overlap; index -1 sends nowhere).
+        ``indices`` (int64, of ``g``'s shape) may hold anything: a value that is neither -1
+        nor in [0, H*W) raises IndexError."""
         raise NotImplementedError
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):

@@ -18,7 +18,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from . import Backend, optimizers, scalar
+from . import Backend, checks, optimizers, scalar
+from . import windows as _windows
 from . import cpu_windows as _win
 from .specialise import fingerprint, specialise
 
@@ -48,6 +49,10 @@ def _same(x, y):
     raise NotImplementedError
 
 
+def _fits(x, out):
+    raise NotImplementedError
+
+
 @overload(_at1)
 def _at1_impl(x, i):
     if isinstance(x, types.Array):
@@ -67,6 +72,21 @@ def _same_impl(x, y):
     if isinstance(x, types.Array):
         return lambda x, y: x.ctypes.data == y.ctypes.data
     return lambda x, y: False
+
+
+@overload(_fits)
+def _fits_impl(x, out):
+    """Whether ``x`` (4-D, or a scalar) broadcasts to the 4-D ``out``: ``_at4`` clamps each
+    index to the operand's size, so a dimension that is neither 1 nor out's would read the
+    wrong element (or, of size 0, outside the array). The strided kernels check it first."""
+    if isinstance(x, types.Array):
+        def fits(x, out):
+            for d in range(4):
+                if x.shape[d] != out.shape[d] and x.shape[d] != 1:
+                    return False
+            return True
+        return fits
+    return lambda x, out: True
 
 
 @overload(_at4)
@@ -93,12 +113,15 @@ def _unary_flat(a, out):
 
 
 def _unary_strided(a, out):
+    if not _fits(a, out):
+        return False
     n0, n1, n2, n3 = out.shape
     for i in range(n0):
         for j in range(n1):
             for k in range(n2):
                 for l in range(n3):
                     out[i, j, k, l] = fn(_at4(a, i, j, k, l))
+    return True
 
 
 def _binary_flat(a, b, out):
@@ -119,12 +142,15 @@ def _binary_flat(a, b, out):
 
 
 def _binary_strided(a, b, out):
+    if not (_fits(a, out) and _fits(b, out)):
+        return False
     n0, n1, n2, n3 = out.shape
     for i in range(n0):
         for j in range(n1):
             for k in range(n2):
                 for l in range(n3):
                     out[i, j, k, l] = fn(_at4(a, i, j, k, l), _at4(b, i, j, k, l))
+    return True
 
 
 def _reduce_rows(a, out):
@@ -147,6 +173,8 @@ def _reduce_rows(a, out):
 
 @_jit
 def _where_strided(cond, a, b, out):
+    if not (_fits(cond, out) and _fits(a, out) and _fits(b, out)):
+        return False
     n0, n1, n2, n3 = out.shape
     for i in range(n0):
         for j in range(n1):
@@ -154,6 +182,7 @@ def _where_strided(cond, a, b, out):
                 for l in range(n3):
                     out[i, j, k, l] = (_at4(a, i, j, k, l) if _at4(cond, i, j, k, l)
                                        else _at4(b, i, j, k, l))
+    return True
 
 
 @_jit
@@ -176,25 +205,39 @@ def _argreduce_rows(a, want_max, out):
 
 @_jit
 def _gather(a, index, out):
-    outer, _, inner = a.shape
-    for o in range(outer):
-        for k in range(index.shape[0]):
-            src = index[k]
+    """out[o, k, i] = a[o, index[k], i]; an index in [-n, 0) counts from the end. Returns
+    the position of the first index outside [-n, n), where it stops, or -1."""
+    outer, n, inner = a.shape
+    for k in range(index.shape[0]):
+        src = index[k]  # read once: the memory may be shared and change at any time
+        if src < 0:
+            src += n
+        if src < 0 or src >= n:
+            return k
+        for o in range(outer):
             for i in range(inner):
                 out[o, k, i] = a[o, src, i]
+    return -1
 
 
 @_jit
 def _scatter(dst, index, src, accumulate):
-    outer, _, inner = dst.shape
-    for o in range(outer):
-        for k in range(index.shape[0]):
-            at = index[k]
+    """dst[o, index[k], i] (+)= src[o, k, i], as ``_gather`` reads indices; returns the
+    position of the first index out of range, where it stops, or -1."""
+    outer, n, inner = dst.shape
+    for k in range(index.shape[0]):
+        at = index[k]
+        if at < 0:
+            at += n
+        if at < 0 or at >= n:
+            return k
+        for o in range(outer):
             for i in range(inner):
                 if accumulate:
                     dst[o, at, i] += src[o, k, i]
                 else:
                     dst[o, at, i] = src[o, k, i]
+    return -1
 
 
 @_jit
@@ -233,9 +276,12 @@ def _adam_step(p, g, m, v, lr, beta1, beta2, eps, bias_correction1, bias_correct
 
 def _as4d(x, ndim):
     """``x`` (array or scalar) as a 4-D view aligned to the right, as broadcasting aligns."""
-    if not isinstance(x, np.ndarray):
+    if not isinstance(x, np.ndarray) or x.ndim == 4:
         return x
-    return x.reshape((1,) * (4 - x.ndim) + x.shape) if x.ndim != 4 else x
+    if x.ndim > 4:
+        raise ValueError(f"an operand of shape {x.shape} has more dims than the output "
+                         f"({ndim}): it does not broadcast to it")
+    return x.reshape((1,) * (4 - x.ndim) + x.shape)
 
 
 def _split_leading(x, i, ndim):
@@ -285,7 +331,23 @@ def _one_value(x):
     return x
 
 
-def _run_elementwise(kernels, operands, out):
+def _not_broadcastable(op, operands, out):
+    shapes = [tuple(x.shape) for x in operands if isinstance(x, np.ndarray)]
+    return ValueError(f"{op}: operands of shapes {shapes} do not broadcast to the output's "
+                      f"shape {out.shape}")
+
+
+def _check_leading(operands, out, op="where"):
+    """Before peeling the leading dim of ``out`` (more than 4 dims): the operands must
+    broadcast to it along that dim, and have no more dims than ``out``."""
+    nd, lead = out.ndim, out.shape[0]
+    for x in operands:
+        if isinstance(x, np.ndarray) and (x.ndim > nd or x.ndim == nd and
+                                          x.shape[0] not in (1, lead)):
+            raise _not_broadcastable(op, operands, out)
+
+
+def _run_elementwise(op, kernels, operands, out):
     flat, strided = kernels
     shape = out.shape
     contiguous = out.flags.c_contiguous  # and every array operand C-contiguous, of out's shape
@@ -302,11 +364,14 @@ def _run_elementwise(kernels, operands, out):
             out = out.reshape(size)
         flat(*operands, out)
     elif out.ndim <= 4:
-        strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4))
+        if not strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4)):
+            raise _not_broadcastable(op, operands, out)
     else:  # more than 4 dims: peel the leading one
         nd = out.ndim
+        _check_leading(operands, out, op)
         for i in range(shape[0]):
-            _run_elementwise(kernels, [_split_leading(x, i, nd) for x in operands], out[i])
+            _run_elementwise(op, kernels, [_split_leading(x, i, nd) for x in operands],
+                             out[i])
 
 
 class CPUBackend(Backend):
@@ -344,6 +409,7 @@ class CPUBackend(Backend):
         return self._rng.standard_normal(shape, dtype=dtype.numpy)
 
     def randint(self, low, high, shape):
+        checks.random_range(low, high)
         return self._rng.integers(low, high, shape, dtype=np.int64)
 
     # -- views ------------------------------------------------------------------------------
@@ -399,7 +465,7 @@ class CPUBackend(Backend):
                 not isinstance(a, np.ndarray) or a.shape == out.shape and a.flags.c_contiguous):
             _UNARY[op][0](a, out)
             return out
-        _run_elementwise(_UNARY[op], (a,), out)
+        _run_elementwise(op, _UNARY[op], (a,), out)
         return out
 
     def binary(self, op, a, b, out):
@@ -411,15 +477,19 @@ class CPUBackend(Backend):
                     (not isinstance(b, np.ndarray) or b.shape == shape and b.flags.c_contiguous):
                 _BINARY[op][0](a, b, out)
                 return out
-        _run_elementwise(_BINARY[op], (_one_value(a), _one_value(b)), out)
+        _run_elementwise(op, _BINARY[op], (_one_value(a), _one_value(b)), out)
         return out
 
     def where(self, cond, a, b, out):
-        if out.ndim > 4:
+        operands = (cond, a, b)
+        nd = out.ndim
+        if nd > 4:
+            _check_leading(operands, out)
             for i in range(out.shape[0]):
-                self.where(*(_split_leading(x, i, out.ndim) for x in (cond, a, b)), out[i])
+                self.where(*(_split_leading(x, i, nd) for x in operands), out[i])
             return out
-        _where_strided(*(_as4d(x, out.ndim) for x in (cond, a, b)), _as4d(out, 4))
+        if not _where_strided(*(_as4d(x, nd) for x in operands), _as4d(out, 4)):
+            raise _not_broadcastable("where", operands, out)
         return out
 
     # -- reductions -------------------------------------------------------------------------
@@ -469,53 +539,60 @@ class CPUBackend(Backend):
         return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
 
     def index_select(self, a, axis, index):
+        checks.index_arguments("index_select", a.shape, axis, index)
         out_shape = a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:]
         out = np.empty(out_shape, a.dtype)
         three = self._three(a, axis)
-        _gather(self.contiguous(a).reshape(three), index,
-                out.reshape(three[0], index.shape[0], three[2]))
+        bad = _gather(self.contiguous(a).reshape(three), index,
+                      out.reshape(three[0], index.shape[0], three[2]))
+        if bad >= 0:
+            raise checks.out_of_bounds("index_select", index[bad], axis, three[1])
         return out
 
-    def _scatter(self, dst, axis, index, src, accumulate):
+    def _scatter(self, op, dst, axis, index, src, accumulate):
+        checks.index_arguments(op, dst.shape, axis, index, src.shape)
         three = self._three(dst, axis)
         view = self.reshape_view(dst, three)
         target = view if view is not None else self.contiguous(dst).reshape(three)
         src3 = self.contiguous(src).reshape(three[0], index.shape[0], three[2])
-        _scatter(target, index, src3, accumulate)
+        bad = _scatter(target, index, src3, accumulate)
         if view is None:
             self.unary("identity", target.reshape(dst.shape), dst)
+        if bad >= 0:
+            raise checks.out_of_bounds(op, index[bad], axis, three[1])
         return dst
 
     def index_add(self, dst, axis, index, src):
-        return self._scatter(dst, axis, index, src, True)
+        return self._scatter("index_add", dst, axis, index, src, True)
 
     def index_put(self, dst, axis, index, src):
-        return self._scatter(dst, axis, index, src, False)
+        return self._scatter("index_put", dst, axis, index, src, False)
 
     def nonzero(self, a):
         return _nonzero(self.contiguous(a).reshape(-1), np.array(a.shape, np.int64))
 
     # -- sliding windows ---------------------------------------------------------------------
     def im2col(self, x, geo, out_hw):
-        n, c, _, _ = x.shape
+        (n, c, _, _), geo, out_hw = _windows.check("im2col", x.shape, geo, out_hw)
         kh, kw = geo[0], geo[1]
         cols = np.empty((c * kh * kw, n, out_hw[0] * out_hw[1]), x.dtype)
-        _win.im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1),
-                    tuple(out_hw))
+        _win.im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1), out_hw)
         return cols
 
     def col2im(self, cols, geo, out_hw, shape):
+        shape, geo, out_hw = _windows.check("col2im", shape, geo, out_hw)
+        _windows.check_columns(cols.shape, shape, geo, out_hw)
         out = np.zeros(shape, cols.dtype)
-        _win.col2im(self.contiguous(cols).reshape(-1), geo, out.reshape(-1), tuple(shape),
-                    tuple(out_hw))
+        _win.col2im(self.contiguous(cols).reshape(-1), geo, out.reshape(-1), shape, out_hw)
         return out
 
     def max_pool2d(self, x, geo, out_hw):
-        shape = x.shape[:2] + tuple(out_hw)
+        _, geo, out_hw = _windows.check("max_pool2d", x.shape, geo, out_hw)
+        shape = x.shape[:2] + out_hw
         out = np.empty(shape, x.dtype)
         indices = np.empty(shape, np.int64)
         n, c, height, width = x.shape
-        if tuple(geo) == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * out_hw[0] <= height and \
+        if geo == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * out_hw[0] <= height and \
                 2 * out_hw[1] <= width:
             if not _win.max_pool_2x2(self.contiguous(x).reshape(-1), out.reshape(-1),
                                      indices.reshape(-1), n * c, height, width, *out_hw):
@@ -524,18 +601,25 @@ class CPUBackend(Backend):
         return out, indices
 
     def max_pool2d_backward(self, g, indices, geo, shape):
+        shape, _, _ = _windows.check_gradient("max_pool2d_backward", g.shape, shape, geo)
+        _windows.check_pool_indices(indices.shape, indices.dtype, g.shape)
         out = np.zeros(shape, g.dtype)
-        _win.max_pool_backward(self.contiguous(g).reshape(-1),
-                               self.contiguous(indices).reshape(-1), out.reshape(-1),
-                               shape[2] * shape[3], g.shape[2] * g.shape[3])
+        flat = self.contiguous(indices).reshape(-1)
+        bad = _win.max_pool_backward(self.contiguous(g).reshape(-1), flat, out.reshape(-1),
+                                     shape[2] * shape[3], g.shape[2] * g.shape[3])
+        if bad >= 0:
+            raise checks.bad_pool_index(flat[bad], shape[2:])
         return out
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
-        out = np.empty(x.shape[:2] + tuple(out_hw), x.dtype)
+        _, geo, out_hw = _windows.check("avg_pool2d", x.shape, geo, out_hw, dilation=False)
+        out = np.empty(x.shape[:2] + out_hw, x.dtype)
         _win.avg_pool(x, geo, bool(count_include_pad), int(divisor_override), out)
         return out
 
     def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
+        shape, geo, _ = _windows.check_gradient("avg_pool2d_backward", g.shape, shape, geo,
+                                                dilation=False)
         out = np.zeros(shape, g.dtype)
         _win.avg_pool_backward(g, geo, bool(count_include_pad), int(divisor_override), out)
         return out

@@ -194,11 +194,15 @@ def max_pool_kernel(kh, kw):
 def max_pool_backward(g, indices, out, plane, per_plane):
     """Each output's gradient goes to the pixel its maximum came from, over flat
     C-contiguous arrays: output q belongs to (n, c) plane q // per_plane, and its index
-    counts pixels within that plane of ``plane`` pixels. ``out`` starts at 0."""
+    counts pixels within that plane of ``plane`` pixels. ``out`` starts at 0. Returns the
+    position of the first index that is neither -1 nor in [0, plane), where it stops, or -1."""
     for q in range(g.shape[0]):
-        at = indices[q]
-        if at >= 0:  # -1: a window wholly in the padding (its max is -inf)
+        at = indices[q]  # read once: the memory may be shared and change at any time
+        if at >= 0 and at < plane:
             out[_u(q // per_plane * plane + at)] += g[q]
+        elif at != -1:  # -1: a window wholly in the padding (its max is -inf)
+            return q
+    return -1
 
 
 @_jit

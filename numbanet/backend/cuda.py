@@ -18,12 +18,12 @@ import warnings
 import numpy as np
 from numba import cuda
 
-from . import Backend
+from . import Backend, checks, windows
 from .cuda_kernels import (_ARGREDUCE, _BINARY, _RANDOM, _REDUCE, _UNARY, BM, BN,
-                           MAX_BLOCKS, NT, RANDOM_STATES, SIMULATED, THREADS, _adam_step,
-                           _arange, _avg_pool, _avg_pool_backward, _col2im, _floor_to_int,
-                           _gather, _im2col, _matmul_kernel, _max_pool, _max_pool_backward,
-                           _nonzero_coords, _scatter, _where_strided)
+                           MAX_BLOCKS, NO_BAD_INDEX, NT, RANDOM_STATES, SIMULATED, THREADS,
+                           _adam_step, _arange, _avg_pool, _avg_pool_backward, _col2im,
+                           _floor_to_int, _gather, _im2col, _matmul_kernel, _max_pool,
+                           _max_pool_backward, _nonzero_coords, _scatter, _where_strided)
 
 from numba.cuda.random import create_xoroshiro128p_states  # noqa: E402 (loaded quietly above)
 
@@ -195,6 +195,7 @@ class CUDABackend(Backend):
         self.index = index
         self._states = None
         self._seed = None
+        self._bad = None  # see _bad_flag
 
     # -- memory ---------------------------------------------------------------------------
     def empty(self, shape, dtype):
@@ -253,6 +254,7 @@ class CUDABackend(Backend):
         return self._draw("normal", shape, dtype.numpy, 0.0, 1.0)
 
     def randint(self, low, high, shape):
+        checks.random_range(low, high)
         u = self._draw("uniform", shape, np.float64, 0.0, 1.0)
         out = _alloc(shape, np.int64)
         if out.size:
@@ -320,6 +322,7 @@ class CUDABackend(Backend):
         if n == 0:
             return out
         if out.ndim > 4:  # peel leading dims until four are left
+            _check_broadcast(kind, operands, out)
             for i in range(out.shape[0]):
                 self._elementwise(kernels, kind, [_lead(x, i, out.ndim) for x in operands],
                                   self.basic_index(out, (i,)))
@@ -332,7 +335,8 @@ class CUDABackend(Backend):
                 tuple(x.shape) == tuple(out.shape) and _is_c_contiguous(x) for x in arrays):
             args = [_flat(x) if _is_device_array(x) else x for x in operands]
             kernels[f"_{kind}_flat{suffix}"][blocks, threads](*args, _flat(out))
-        else:
+        else:  # the flat kernels take operands of out's shape only; these clamp (``_at``)
+            _check_broadcast(kind, operands, out)
             args = [_as4d(x) if _is_device_array(x) else x for x in operands]
             kernels[f"_{kind}_strided{suffix}"][blocks, threads](*args, _as4d(out))
         return out
@@ -354,6 +358,7 @@ class CUDABackend(Backend):
     def where(self, cond, a, b, out):
         if out.size == 0:
             return out
+        _check_broadcast("where", (cond, a, b), out)
         if out.ndim > 4:
             for i in range(out.shape[0]):
                 self.where(*(_lead(x, i, out.ndim) for x in (cond, a, b)),
@@ -422,6 +427,11 @@ class CUDABackend(Backend):
 
     # -- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2] or any(
+                n != m and 1 not in (n, m) for n, m in zip(reversed(a.shape[:-2]),
+                                                           reversed(b.shape[:-2]))):
+            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
+                             "fit: (..., m, k) @ (..., k, n) with batch dims that broadcast")
         batch = _broadcast_batch(a.shape[:-2], b.shape[:-2])
         m, n = a.shape[-2], b.shape[-1]
         out = _alloc(batch + (m, n), np.result_type(a.dtype, b.dtype))
@@ -444,7 +454,25 @@ class CUDABackend(Backend):
     def _three(shape, axis):
         return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
 
+    def _bad_flag(self):
+        """The device int64 where the index kernels record the position of a bad index."""
+        if self._bad is None:
+            self._bad = _upload(np.array([NO_BAD_INDEX], np.int64))
+        return self._bad
+
+    def _bad_position(self):
+        """The position a kernel recorded in ``_bad_flag()``, or -1: one 8-byte copy."""
+        at = int(_download(self._bad)[0])
+        if at == NO_BAD_INDEX:
+            return -1
+        self._bad = None  # a fresh flag for the next kernel
+        return at
+
+    def _value_at(self, a, at):
+        return _download(self.contiguous(a)).reshape(-1)[at]
+
     def index_select(self, a, axis, index):
+        checks.index_arguments("index_select", a.shape, axis, index)
         out_shape = tuple(a.shape[:axis]) + (index.shape[0],) + tuple(a.shape[axis + 1:])
         out = _alloc(out_shape, a.dtype)
         if out.size == 0:
@@ -453,10 +481,15 @@ class CUDABackend(Backend):
         src = self.reshape_view(self.contiguous(a), three)
         dst = self.reshape_view(out, (three[0], index.shape[0], three[2]))
         blocks, threads = _launch(out.size)
-        _gather[blocks, threads](src, index, dst)
+        _gather[blocks, threads](src, index, dst, self._bad_flag())
+        bad = self._bad_position()
+        if bad >= 0:
+            raise checks.out_of_bounds("index_select", self._value_at(index, bad), axis,
+                                       three[1])
         return out
 
-    def _scatter(self, dst, axis, index, src, accumulate):
+    def _scatter(self, op, dst, axis, index, src, accumulate):
+        checks.index_arguments(op, dst.shape, axis, index, src.shape)
         three = self._three(dst.shape, axis)
         if math.prod(three) == 0 or index.shape[0] == 0:
             return dst
@@ -464,16 +497,19 @@ class CUDABackend(Backend):
         target = view if view is not None else self.reshape_view(self.contiguous(dst), three)
         src3 = self.reshape_view(self.contiguous(src), (three[0], index.shape[0], three[2]))
         blocks, threads = _launch(src3.size)
-        _scatter[blocks, threads](target, index, src3, accumulate)
+        _scatter[blocks, threads](target, index, src3, accumulate, self._bad_flag())
         if view is None:
             self.unary("identity", self.reshape_view(target, dst.shape), dst)
+        bad = self._bad_position()
+        if bad >= 0:
+            raise checks.out_of_bounds(op, self._value_at(index, bad), axis, three[1])
         return dst
 
     def index_add(self, dst, axis, index, src):
-        return self._scatter(dst, axis, index, src, True)
+        return self._scatter("index_add", dst, axis, index, src, True)
 
     def index_put(self, dst, axis, index, src):
-        return self._scatter(dst, axis, index, src, False)
+        return self._scatter("index_put", dst, axis, index, src, False)
 
     # -- sliding windows ---------------------------------------------------------------------
     def _run(self, kernel, out, *args):
@@ -490,17 +526,19 @@ class CUDABackend(Backend):
         return view if view is not None else self.reshape_view(self.contiguous(cols), shape)
 
     def im2col(self, x, geo, out_hw):
-        n, c = x.shape[0], x.shape[1]
+        (n, c, _, _), geo, out_hw = windows.check("im2col", x.shape, geo, out_hw)
         cols = _alloc((c * geo[0] * geo[1], n, out_hw[0] * out_hw[1]), x.dtype)
         self._run(_im2col, self._four_d(cols, out_hw), x, geo)
         return cols
 
     def col2im(self, cols, geo, out_hw, shape):
-        return self._run(_col2im, _alloc(tuple(shape), cols.dtype), self._four_d(cols, out_hw),
-                         geo)
+        shape, geo, out_hw = windows.check("col2im", shape, geo, out_hw)
+        windows.check_columns(cols.shape, shape, geo, out_hw)
+        return self._run(_col2im, _alloc(shape, cols.dtype), self._four_d(cols, out_hw), geo)
 
     def max_pool2d(self, x, geo, out_hw):
-        shape = tuple(x.shape[:2]) + tuple(out_hw)
+        _, geo, out_hw = windows.check("max_pool2d", x.shape, geo, out_hw)
+        shape = tuple(x.shape[:2]) + out_hw
         out, indices = _alloc(shape, x.dtype), _alloc(shape, np.int64)
         if out.size:
             blocks, threads = _launch(out.size)
@@ -508,14 +546,26 @@ class CUDABackend(Backend):
         return out, indices
 
     def max_pool2d_backward(self, g, indices, geo, shape):
-        return self._run(_max_pool_backward, _alloc(tuple(shape), g.dtype), g, indices, geo)
+        shape, geo, _ = windows.check_gradient("max_pool2d_backward", g.shape, shape, geo)
+        windows.check_pool_indices(indices.shape, indices.dtype, g.shape)
+        out = _alloc(shape, g.dtype)
+        if out.size:
+            blocks, threads = _launch(max(out.size, indices.size))
+            _max_pool_backward[blocks, threads](g, indices, geo, out, self._bad_flag())
+            bad = self._bad_position()
+            if bad >= 0:
+                raise checks.bad_pool_index(self._value_at(indices, bad), shape[2:])
+        return out
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
-        out = _alloc(tuple(x.shape[:2]) + tuple(out_hw), x.dtype)
+        _, geo, out_hw = windows.check("avg_pool2d", x.shape, geo, out_hw, dilation=False)
+        out = _alloc(tuple(x.shape[:2]) + out_hw, x.dtype)
         return self._run(_avg_pool, out, x, geo, bool(count_include_pad), int(divisor_override))
 
     def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
-        return self._run(_avg_pool_backward, _alloc(tuple(shape), g.dtype), g, geo,
+        shape, geo, _ = windows.check_gradient("avg_pool2d_backward", g.shape, shape, geo,
+                                               dilation=False)
+        return self._run(_avg_pool_backward, _alloc(shape, g.dtype), g, geo,
                          bool(count_include_pad), int(divisor_override))
 
     def adam_step(self, p, g, m, v, *numbers):
@@ -542,6 +592,19 @@ class CUDABackend(Backend):
 def _dtype_of(np_dtype):
     from ..dtypes import from_numpy_dtype
     return from_numpy_dtype(np.dtype(np_dtype))
+
+
+def _check_broadcast(op, operands, out):
+    """Raise ValueError unless every array operand broadcasts to ``out``: the strided kernels
+    clamp each index to the operand's size (``_at``), which is only right for sizes 1 and
+    out's, and reads outside an operand of size 0."""
+    shape = tuple(out.shape)
+    for x in operands:
+        if _is_device_array(x) and (x.ndim > len(shape) or any(
+                n != m and n != 1 for n, m in zip(reversed(x.shape), reversed(shape)))):
+            shapes = [tuple(y.shape) for y in operands if _is_device_array(y)]
+            raise ValueError(f"{op}: operands of shapes {shapes} do not broadcast to the "
+                             f"output's shape {shape}")
 
 
 def _lead(x, i, ndim):

@@ -363,43 +363,63 @@ def _arange(start, step, out):
         i += cuda.gridsize(1)
 
 
+# The index kernels check every index they read: an index in [-n, 0) counts from the end,
+# one outside [-n, n) is skipped and its position k recorded with ``atomic.min(bad, 0, k)``
+# (``bad`` holds NO_BAD_INDEX until then); the host reads ``bad`` back after the kernel.
+NO_BAD_INDEX = np.iinfo(np.int64).max
+
+
 @_kernel_jit
-def _gather(a, index, out):
+def _gather(a, index, out, bad):
     outer, count, inner = out.shape
+    n = a.shape[1]
     i = cuda.grid(1)
     while i < outer * count * inner:
         x = i % inner
         r = i // inner
         k = r % count
         o = r // count
-        out[o, k, x] = a[o, index[k], x]
+        src = index[k]
+        if src < 0:
+            src += n
+        if 0 <= src < n:
+            out[o, k, x] = a[o, src, x]
+        else:
+            cuda.atomic.min(bad, 0, k)
         i += cuda.gridsize(1)
 
 
 @_kernel_jit
-def _scatter(dst, index, src, accumulate):
+def _scatter(dst, index, src, accumulate, bad):
     outer, count, inner = src.shape
+    n = dst.shape[1]
     i = cuda.grid(1)
     while i < outer * count * inner:
         x = i % inner
         r = i // inner
         k = r % count
         o = r // count
-        if accumulate:
-            cuda.atomic.add(dst, (o, index[k], x), src[o, k, x])
+        at = index[k]
+        if at < 0:
+            at += n
+        if not 0 <= at < n:
+            cuda.atomic.min(bad, 0, k)
+        elif accumulate:
+            cuda.atomic.add(dst, (o, at, x), src[o, k, x])
         else:
-            dst[o, index[k], x] = src[o, k, x]
+            dst[o, at, x] = src[o, k, x]
         i += cuda.gridsize(1)
 
 
 @_kernel_jit
 def _nonzero_coords(flat, shape, out):
     """One thread writes the coordinates of the non-zero entries in order (serial, so the
-    order is C order without a prefix sum)."""
+    order is C order without a prefix sum); never more rows than ``out`` has, were ``flat``
+    to change after it was counted."""
     if cuda.grid(1) == 0:
         row = 0
         for i in range(flat.shape[0]):
-            if flat[i] != 0:
+            if flat[i] != 0 and row < out.shape[0]:
                 rest = i
                 for d in range(shape.shape[0] - 1, -1, -1):
                     out[row, d] = rest % shape[d]
@@ -510,10 +530,20 @@ def _max_pool(x, geo, out, indices):
 
 
 @_kernel_jit
-def _max_pool_backward(g, indices, geo, out):
-    """out[n, c, ih, iw] = the sum of g over the windows whose maximum was pixel (ih, iw)."""
+def _max_pool_backward(g, indices, geo, out, bad):
+    """out[n, c, ih, iw] = the sum of g over the windows whose maximum was pixel (ih, iw).
+    The threads also check every saved index (-1 or a pixel of the plane), recording the
+    flat position of the first one out of range in ``bad``, as the index kernels do."""
     kh, kw, sh, sw, ph, pw, dh, dw = geo
     out_h, out_w = g.shape[2], g.shape[3]
+    plane = out.shape[2] * out.shape[3]
+    e = cuda.grid(1)
+    while e < indices.size:
+        n, c, oh, ow = _coords(e, indices.shape)
+        v = indices[n, c, oh, ow]
+        if v < -1 or v >= plane:
+            cuda.atomic.min(bad, 0, e)
+        e += cuda.gridsize(1)
     e = cuda.grid(1)
     while e < out.size:
         n, c, ih, iw = _coords(e, out.shape)

@@ -22,7 +22,10 @@ the kernel size fixed at compile time, 2x2 max pooling with pairwise selects)
 references.
 """
 import math
+import operator
 from types import SimpleNamespace
+
+import numpy as np
 
 from .specialise import specialise
 
@@ -100,6 +103,86 @@ def avg_window(x, n, c, oh, ow, geo, count_include_pad, divisor_override):
                 if 0 <= iw < width:
                     total += x[n, c, ih, iw]
     return total / divisor
+
+
+def window_count(size, kernel, stride, pad, dilation, ceil_mode):
+    """How many windows fit along one dimension, by PyTorch's rule (``ceil_mode`` keeps a
+    last partial window unless it would start in the right padding)."""
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def _ints(op, what, values, length):
+    try:
+        values = tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be a tuple of {length} ints, got {values!r}") \
+            from None
+    if len(values) != length:
+        raise ValueError(f"{op}: {what} must be a tuple of {length} ints, got {values!r}")
+    return values
+
+
+def check(op, shape, geo, out_hw, dilation=True):
+    """``(shape, geo, out_hw)`` as tuples of Python ints, after checking that they agree:
+    an (N, C, H, W) image shape, a window with kernel, stride and dilation at least 1 and
+    padding at least 0 (dilation 1 where the op has none), and the output size the window
+    gives on that image (with or without ``ceil_mode``). Every window primitive runs this
+    before its kernel: a graph file can give it anything, and the kernels index memory with
+    these numbers unchecked. Raises ValueError (TypeError for what is not an int)."""
+    shape = _ints(op, "the image shape", shape, 4)
+    geo = _ints(op, "the window geometry (kh, kw, sh, sw, ph, pw, dh, dw)", geo, 8)
+    out_hw = _ints(op, "the output size (OH, OW)", out_hw, 2)
+    kh, kw, sh, sw, ph, pw, dh, dw = geo
+    if min(shape) < 0 or min(kh, kw, sh, sw, dh, dw) < 1 or min(ph, pw) < 0 or \
+            (not dilation and (dh, dw) != (1, 1)):
+        raise ValueError(f"{op}: the image shape {shape} and window geometry {geo} (kernel, "
+                         "stride, padding, dilation as (h, w) pairs) need sizes >= 0, kernel "
+                         "and stride >= 1, padding >= 0 and dilation >= 1"
+                         + ("" if dilation else f" (1: {op} has no dilation)"))
+    for side, got, size, k, st, p, d in (("height", out_hw[0], shape[2], kh, sh, ph, dh),
+                                         ("width", out_hw[1], shape[3], kw, sw, pw, dw)):
+        lo, hi = (window_count(size, k, st, p, d, ceil) for ceil in (False, True))
+        if not (got >= 1 and lo <= got <= hi):
+            expected = str(lo) if lo == hi else f"{lo} (or {hi} with ceil_mode)"
+            raise ValueError(f"{op}: an output {side} of {got} does not fit an input {side} "
+                             f"of {size} with kernel {k}, stride {st}, padding {p} and "
+                             f"dilation {d}: expected {expected} (image {shape}, geometry "
+                             f"{geo}, output {out_hw})")
+    return shape, geo, out_hw
+
+
+def check_gradient(op, g_shape, shape, geo, dilation=True):
+    """``check`` for a backward pass whose incoming gradient ``g_shape`` is (N, C, OH, OW)
+    over an image of ``shape``: also the N and C of the two must agree."""
+    g_shape = _ints(op, "the gradient's shape", g_shape, 4)
+    shape, geo, out_hw = check(op, shape, geo, g_shape[2:], dilation)
+    if g_shape[:2] != shape[:2]:
+        raise ValueError(f"{op}: a gradient of shape {g_shape} does not fit an image of shape "
+                         f"{shape}: their first two dims (N, C) must agree")
+    return shape, geo, out_hw
+
+
+def check_columns(cols_shape, shape, geo, out_hw):
+    """Raise ValueError unless ``cols_shape`` is what ``im2col`` makes of an image of
+    ``shape``: (C*kh*kw, N, OH*OW)."""
+    n, c = shape[0], shape[1]
+    expected = (c * geo[0] * geo[1], n, out_hw[0] * out_hw[1])
+    if tuple(cols_shape) != expected:
+        raise ValueError(f"col2im: columns of shape {tuple(cols_shape)} do not fit an image "
+                         f"of shape {shape} with geometry {geo} and output {out_hw}: expected "
+                         f"{expected}, (C*kh*kw, N, OH*OW)")
+
+
+def check_pool_indices(indices_shape, indices_dtype, g_shape):
+    """Raise unless max pooling's saved indices are int64 of the gradient's shape."""
+    if tuple(indices_shape) != tuple(g_shape) or indices_dtype != np.int64:
+        raise ValueError(f"max_pool2d_backward: the saved indices ({indices_dtype}, shape "
+                         f"{tuple(indices_shape)}) must be int64 of the gradient's shape "
+                         f"{tuple(g_shape)}")
 
 
 def compiled(jit, target: str) -> SimpleNamespace:

@@ -61,9 +61,11 @@ def jobs():
                                                                  arr(t, 3, "C"))
     yield "where", C._where_strided, (arr(b1, 4), arr(f32, 4), arr(f32, 4), arr(f32, 4))
     yield "arange", C._arange, (f64, f64, arr(f32, 1, "C"))
-    yield "gather", C._gather, (arr(f32, 3, "C"), arr(i64, 1, "C"), arr(f32, 3, "C"))
+    bad = arr(i64, 1, "C")  # where the index kernels record a bad index
+    yield "gather", C._gather, (arr(f32, 3, "C"), arr(i64, 1, "C"), arr(f32, 3, "C"), bad)
     for t in (f32, f64, i64):
-        yield f"scatter {t}", C._scatter, (arr(t, 3), arr(i64, 1, "C"), arr(t, 3, "C"), b1)
+        yield f"scatter {t}", C._scatter, (arr(t, 3), arr(i64, 1, "C"), arr(t, 3, "C"), b1,
+                                           bad)
     yield "nonzero", C._nonzero_coords, (arr(i64, 1, "C"), arr(i64, 1, "C"), arr(i64, 2, "C"))
     from numba.cuda.random import xoroshiro128p_dtype
     from numba.np.numpy_support import from_dtype
@@ -79,7 +81,7 @@ def jobs():
         yield f"max_pool2d {t}", C._max_pool, (arr(t, 4), geo, arr(t, 4, "C"),
                                                arr(i64, 4, "C"))
         yield f"max_pool2d_backward {t}", C._max_pool_backward, (
-            arr(t, 4), arr(i64, 4, "C"), geo, arr(t, 4, "C"))
+            arr(t, 4), arr(i64, 4, "C"), geo, arr(t, 4, "C"), bad)
         yield f"avg_pool2d {t}", C._avg_pool, (arr(t, 4), geo, b1, i64, arr(t, 4, "C"))
         yield f"avg_pool2d_backward {t}", C._avg_pool_backward, (arr(t, 4), geo, b1, i64,
                                                                  arr(t, 4, "C"))

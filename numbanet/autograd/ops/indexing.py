@@ -139,9 +139,7 @@ def _parse(x: Tensor, key):
     return tuple(bkey), tuple(view_shape), plan
 
 
-def _advanced_plan(be, view_shape, adv, adjacent, share_index=False):
-    """``share_index``: a lone index tensor already of the batch shape may serve as the
-    linear index itself, uncopied; the caller then guards it against in-place changes."""
+def _advanced_plan(be, view_shape, adv, adjacent):
     batch = broadcast_shapes("indexing", *(shape for _, _, shape, _ in adv))
     lin = None
     for pos, idx, shape, src_dim in adv:
@@ -165,9 +163,7 @@ def _advanced_plan(be, view_shape, adv, adjacent, share_index=False):
                     be.where(negative, plus, idx, wrapped)
                     idx = wrapped
             idx_arr = idx
-        if lin is None and share_index and be.is_contiguous(idx_arr):
-            lin = idx_arr
-        elif lin is None:
+        if lin is None:
             lin = be.empty(batch, dt.int64)
             be.unary("identity", idx_arr, lin)
         else:
@@ -275,9 +271,11 @@ def getitem(x: Tensor, key) -> Tensor:
     if key.__class__ is Tensor and key._dtype is dt.int64 and len(key._shape) == 1 and \
             x._shape and key._device is x._device:
         # x[idx], the minibatch case: rows of x, without the general parse and its view,
-        # and with ``idx`` itself as the index (its version is checked at backward)
-        plan = _advanced_plan(x._device.backend, x._shape, [(0, key._data, key._shape, 0)],
-                              adjacent=True, share_index=True)
+        # and with ``idx`` itself as the index (its version is checked at backward). The
+        # backend's gather and scatter check every index as they read it (its memory may be
+        # NumPy's and change) and count negative ones from the end, so nothing is checked here.
+        be = x._device.backend
+        plan = _Advanced(x._shape, [0], be.contiguous(key._data), key._shape, adjacent=True)
         return Gather.apply(x, plan, key)
     bkey, view_shape, plan = _parse(x, key)
     v = BasicIndex.apply(x, bkey, view_shape)
@@ -309,6 +307,7 @@ def put(x: Tensor, key, value):
     if isinstance(key, Tensor) and key.dtype is dt.bool_ and key.shape == x.shape[:key.ndim] \
             and math.prod(vshape) == 1:
         # x[mask] = v: one pass of ``where``, no index arithmetic (the seed's grad_h[h < 0] = 0)
+        same_device("index assignment", x, key)
         mask = be.reshape_view(key._data, key.shape + (1,) * (x.ndim - key.ndim))
         if vshape:
             data = be.reshape_view(data, (1,) * x.ndim)
