@@ -49,13 +49,14 @@ def takes_arrays(fn):
     return with_tensors
 
 
-def one_hot_error(where: str, expected: tuple, got: tuple) -> ValueError:
-    """categorical_crossentropy given class labels: say so, and what to use instead."""
+def one_hot_error(where: str, expected: tuple, got: tuple,
+                  fn: str = "categorical_crossentropy") -> ValueError:
+    """A categorical loss or metric given class labels: say so, and what to use instead."""
     return ValueError(
-        f"{where}categorical_crossentropy expects one-hot targets of shape {expected}, one "
-        f"column per class, but y has shape {got}. For integer class labels of shape "
-        f"{expected[:-1]}, use loss='sparse_categorical_crossentropy', or one-hot encode "
-        f"them with keras.utils.to_categorical(y, {expected[-1]})")
+        f"{where}{fn} expects one-hot targets of shape {expected}, one column per class, but "
+        f"y has shape {got}. For integer class labels of shape {expected[:-1]}, use "
+        f"'sparse_{fn}', or one-hot encode them with keras.utils.to_categorical(y, "
+        f"{expected[-1]})")
 
 
 def _clip(p: Tensor) -> Tensor:
@@ -68,7 +69,7 @@ def _rows(x: Tensor) -> Tensor:
     return x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
 
 
-def _sparse_labels(y_true: Tensor, y_pred: Tensor, fn: str) -> Tensor:
+def sparse_labels(y_true: Tensor, y_pred: Tensor, fn: str) -> Tensor:
     """Class indices with the prediction's shape minus its class axis, as int64."""
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.reshape(y_true.shape[:-1])
@@ -81,16 +82,17 @@ def _sparse_labels(y_true: Tensor, y_pred: Tensor, fn: str) -> Tensor:
     return y_true if y_true.dtype is _dt.int64 else y_true.long()
 
 
-def _one_hot(y_true: Tensor, y_pred: Tensor):
-    """Refuse class labels (one axis fewer, or a last axis of 1) as one-hot targets."""
+def one_hot(y_true: Tensor, y_pred: Tensor, fn: str = "categorical_crossentropy"):
+    """Refuse class labels (one axis fewer, or a last axis of 1) as one-hot targets, and
+    targets of another shape than the predictions."""
     if y_true.ndim == y_pred.ndim - 1 or (y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
                                           and y_pred.shape[-1] != 1):
         raise one_hot_error("", tuple(y_true.shape[:1]) + tuple(y_pred.shape[1:]),
-                            tuple(y_true.shape))
-    _same_shape(y_true, y_pred, "categorical_crossentropy")
+                            tuple(y_true.shape), fn)
+    same_shape(y_true, y_pred, fn)
 
 
-def _same_shape(y_true: Tensor, y_pred: Tensor, fn: str):
+def same_shape(y_true: Tensor, y_pred: Tensor, fn: str):
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise ValueError(f"{fn}: targets of shape {tuple(y_true.shape)} don't match "
                          f"predictions of shape {tuple(y_pred.shape)}; they must have the same "
@@ -114,7 +116,7 @@ def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
 @takes_arrays
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     """-sum(y_true * log(y_pred), axis=-1) for one-hot (or probability) targets."""
-    _one_hot(y_true, y_pred)
+    one_hot(y_true, y_pred)
     if from_logits:
         log_p = ops.log_softmax(y_pred, -1)
     else:
@@ -126,7 +128,7 @@ def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool =
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor,
                                     from_logits: bool = False) -> Tensor:
     """-log(y_pred[label]) for integer class labels."""
-    labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
+    labels = sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
     if from_logits:
         log_p = ops.log_softmax(y_pred, -1)
     else:
@@ -138,7 +140,7 @@ def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor,
 @takes_arrays
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False) -> Tensor:
     """mean(-(y log p + (1 - y) log(1 - p)), axis=-1) for targets in {0, 1}."""
-    _same_shape(y_true, y_pred, "binary_crossentropy")
+    same_shape(y_true, y_pred, "binary_crossentropy")
     if from_logits:
         return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none").mean(-1)
     p = _clip(y_pred)
@@ -208,17 +210,17 @@ class LossFunctionWrapper(Loss):
 
 class MeanSquaredError(Loss):
     def call(self, y_true, y_pred):
-        _same_shape(y_true, y_pred, "mean_squared_error")
+        same_shape(y_true, y_pred, "mean_squared_error")
         return mean_squared_error(y_true, y_pred)
 
     def batch_mean(self, y_true, y_pred):
-        _same_shape(y_true, y_pred, "mean_squared_error")
+        same_shape(y_true, y_pred, "mean_squared_error")
         return F.mse_loss(y_pred, y_true)  # the mean of the per-sample means, in fewer ops
 
 
 class MeanAbsoluteError(Loss):
     def call(self, y_true, y_pred):
-        _same_shape(y_true, y_pred, "mean_absolute_error")
+        same_shape(y_true, y_pred, "mean_absolute_error")
         return mean_absolute_error(y_true, y_pred)
 
 
@@ -239,7 +241,7 @@ class CategoricalCrossentropy(_CrossEntropy):
         return categorical_crossentropy(y_true, y_pred, self.from_logits)
 
     def from_softmax_logits(self, y_true, logits):
-        _one_hot(y_true, logits)
+        one_hot(y_true, logits)
         return -(y_true * ops.log_softmax(logits, -1)).sum(-1).mean()
 
 
@@ -254,12 +256,12 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     def batch_mean(self, y_true, y_pred):
         if self.from_logits:
             return self.from_softmax_logits(y_true, y_pred)
-        labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
+        labels = sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
         log_p = ops.log(_clip(y_pred / y_pred.sum(-1, keepdim=True)))
         return F.nll_loss(_rows(log_p), labels.reshape(-1))
 
     def from_softmax_logits(self, y_true, logits):
-        labels = _sparse_labels(y_true, logits, "sparse_categorical_crossentropy")
+        labels = sparse_labels(y_true, logits, "sparse_categorical_crossentropy")
         return F.cross_entropy(_rows(logits), labels.reshape(-1))
 
 

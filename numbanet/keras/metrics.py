@@ -14,7 +14,6 @@ predictions against argmax of one-hot targets).
 """
 from __future__ import annotations
 
-from .. import dtypes as _dt
 from ..tensor import Tensor
 from . import losses
 
@@ -24,6 +23,7 @@ def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> T
     """The fraction of outputs on the right side of ``threshold``, per sample."""
     if y_true.ndim == y_pred.ndim - 1:
         y_true = y_true.reshape(tuple(y_true.shape) + (1,))
+    losses.same_shape(y_true, y_pred, "binary_accuracy")
     predicted = (y_pred > threshold).to(y_pred.dtype)
     return (predicted == y_true.to(y_pred.dtype)).to(y_pred.dtype).mean(-1)
 
@@ -31,17 +31,15 @@ def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> T
 @losses.takes_arrays
 def categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """1 where the argmax of the prediction is the argmax of the one-hot target."""
+    losses.one_hot(y_true, y_pred, "categorical_accuracy")
     return (y_pred.argmax(-1) == y_true.argmax(-1)).to(y_pred.dtype)
 
 
 @losses.takes_arrays
 def sparse_categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """1 where the argmax of the prediction is the integer label."""
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = y_true.reshape(y_true.shape[:-1])
-    if y_true.dtype is not _dt.int64:
-        y_true = y_true.long()
-    return (y_pred.argmax(-1) == y_true).to(y_pred.dtype)
+    labels = losses.sparse_labels(y_true, y_pred, "sparse_categorical_accuracy")
+    return (y_pred.argmax(-1) == labels).to(y_pred.dtype)
 
 
 def is_binary_or_sparse(y_true_shape: tuple, y_pred_shape: tuple) -> tuple[bool, bool]:

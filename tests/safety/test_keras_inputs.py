@@ -273,6 +273,20 @@ def test_a_metric_returning_one_value_per_batch_is_averaged_over_batches_as_in_k
     assert history.history["batch_mean"] == [pytest.approx(1.0)]
 
 
+@pytest.mark.parametrize("metric, y_true, message", [
+    ("categorical_accuracy", LABELS[:4], r"categorical_accuracy expects one-hot targets of "
+                                         r"shape \(4, 3\).*'sparse_categorical_accuracy'"),
+    ("sparse_categorical_accuracy", np.eye(3)[LABELS[:4]], r"labels of shape \(4, 3\)"),
+    ("binary_accuracy", np.ones((4, 2)), r"targets of shape \(4, 2\).*\(4, 3\)"),
+])
+def test_accuracy_metrics_refuse_targets_that_would_broadcast(metric, y_true, message):
+    """Broadcasting (4,) labels against (4,) argmaxes, or one-hot rows against labels,
+    would give a number that is no accuracy at all."""
+    y_pred = RNG.random((4, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=message):
+        getattr(keras.metrics, metric)(y_true, y_pred)
+
+
 def test_losses_and_metrics_take_numpy_arrays_as_in_keras():
     assert float(keras.losses.MeanSquaredError()(np.ones(3), np.zeros(3)).item()) == 1.0
     assert float(keras.losses.mean_absolute_error(np.ones((2, 3)), np.zeros((2, 3)))
