@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import numbanet as nb
 from numbanet.utils.data import DataLoader, Dataset, TensorDataset, default_collate
+from numbanet.utils.data.dataset import SampleIndexError
 
 
 class Gated(Dataset):
@@ -513,3 +514,17 @@ def test_collate_still_mixes_python_and_numpy_numbers_and_0d_tensors():
     assert default_collate([True, 2]).tolist() == [1, 2]
     assert default_collate([np.float32(1.5), 2.5]).tolist() == [1.5, 2.5]
     assert default_collate([1.0, nb.tensor(2.0)]).tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("indices", [[2.7], [0, 1.0], np.array([1.5]), [True, False], ["1"]],
+                         ids=repr)
+def test_tensor_dataset_gather_refuses_indices_that_are_not_integers(indices):
+    with pytest.raises(SampleIndexError, match="TensorDataset.gather: got .* at position"):
+        TensorDataset(nb.arange(10)).gather(indices)
+
+
+def test_tensor_dataset_gather_takes_int_lists_and_arrays():
+    ds = TensorDataset(nb.arange(10) * 2)
+    assert ds.gather([3, np.int32(1)])[0].tolist() == [6, 2]
+    assert ds.gather(np.array([4, -1]))[0].tolist() == [8, 18]
+    assert ds.gather(range(2))[0].tolist() == [0, 2]

@@ -27,7 +27,6 @@ in ``dataset[i]`` can't be killed, but it loads nothing more once the loop has e
 from __future__ import annotations
 
 import itertools
-import operator
 import queue
 import threading
 import time
@@ -36,18 +35,16 @@ import traceback
 import numpy as np
 
 from ...device import as_device
-from ...dtypes import bool_
 from ...random import host_generator
 from ...tensor import Tensor
 from .collate import default_collate
-from .dataset import TensorDataset
+from .dataset import TensorDataset, sample_indices, shown
 
 # How often the loop, waiting for a batch, looks up to check for Ctrl-C, the timeout and a
 # dead worker (seconds), and how long, in all, the end of an epoch waits for workers still
 # loading a sample (a worker stuck in ``dataset[i]`` is left behind: it is a daemon thread).
 _POLL = 0.05
 _JOIN_TIMEOUT = 0.5
-_INT64 = np.iinfo(np.int64)
 
 
 class DataLoader:
@@ -153,9 +150,9 @@ class DataLoader:
         """This epoch's batches, as int64 arrays of sample indices: an iterator that draws
         them from the sampler as they are needed (the sampler's iterator is made now)."""
         if self.batch_sampler is not None:
-            return (_indices(_as_list(batch, b), "the batch_sampler gave {value} in batch "
-                             f"{b}, position {{position}}") for b, batch in
-                    enumerate(self.batch_sampler))
+            return (sample_indices(_as_list(batch, b), "DataLoader: the batch_sampler gave "
+                                   f"{{value}} in batch {b}, position {{position}}")
+                    for b, batch in enumerate(self.batch_sampler))
         if self.sampler is not None:
             return _chunks(iter(self.sampler), self.batch_size, self.drop_last)
         n = len(self.dataset)
@@ -205,18 +202,12 @@ def _check_sampler(name, sampler, what):
                         f"got a {type(sampler).__name__}")
 
 
-class SampleIndexError(IndexError, TypeError):
-    """A sample index that is not an integer: an ``IndexError``, as PyTorch's tensor indexing
-    raises for it, and a ``TypeError``, as Python's sequences do."""
-
-
 def _as_list(batch, b) -> list:
     """One batch of a batch_sampler, as a list of its indices."""
     try:
         return list(batch)
     except TypeError:
-        raise TypeError(f"DataLoader: {_place('the batch_sampler gave {value}', batch, b)} as "
-                        f"batch {b}; a "
+        raise TypeError(f"DataLoader: the batch_sampler gave {shown(batch)} as batch {b}; a "
                         "batch_sampler yields batches (lists of sample indices). To give one "
                         "index at a time, pass it as sampler= instead") from None
 
@@ -227,51 +218,8 @@ def _chunks(samples, batch_size: int, drop_last: bool):
         chunk = list(itertools.islice(samples, batch_size))
         if not chunk or drop_last and len(chunk) < batch_size:
             return
-        yield _indices(chunk, "the sampler gave {value} at position {position} of the epoch",
-                       start)
-
-
-def _indices(values: list, where: str, start: int = 0) -> np.ndarray:
-    """``values`` as an int64 array of sample indices; anything that is not an integer is
-    refused, never rounded. ``where`` names a bad value's place, from ``{value}`` and
-    ``{position}`` (``start`` + its place in ``values``)."""
-    if all(t is int or issubclass(t, np.integer) for t in set(map(type, values))):
-        try:  # the usual case, in C: plain ints (or NumPy ints) that fit int64
-            array = np.array(values)
-        except OverflowError:
-            array = None
-        if array is not None and (array.dtype.kind == "i" or array.dtype.kind == "u" and (
-                array.size == 0 or array.max() <= _INT64.max)):
-            return array.astype(np.int64, copy=False)
-    return np.array([_index(v, where, k) for k, v in enumerate(values, start)],
-                    dtype=np.int64)
-
-
-def _index(value, where: str, position: int) -> int:
-    """A sample index as a Python int; see ``_indices``."""
-    if not isinstance(value, (bool, np.bool_)) and not (
-            isinstance(value, Tensor) and (value.ndim != 0 or value.dtype == bool_)):
-        try:
-            index = operator.index(value)
-        except TypeError:
-            pass
-        else:
-            if _INT64.min <= index <= _INT64.max:
-                return index
-            raise IndexError(f"DataLoader: {_place(where, value, position)}, which is out of "
-                             "the range of any data set (a sample index must fit in int64)")
-    hint = (" A sampler yields one index at a time; to give whole batches, pass them as "
-            "batch_sampler=." if isinstance(value, (list, tuple)) else "")
-    raise SampleIndexError(f"DataLoader: {_place(where, value, position)}; a sample index "
-                           "must be an int (a Python or NumPy int, or a 0-d integer tensor), "
-                           "and numbanet does not round one (int(2.7) would silently pick "
-                           f"sample 2); make the sampler yield ints.{hint}")
-
-
-def _place(where: str, value, position: int) -> str:
-    text = repr(value)
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return where.format(value=f"{text} ({type(value).__name__})", position=position)
+        yield sample_indices(chunk, "DataLoader: the sampler gave {value} at position "
+                             "{position} of the epoch", start)
 
 
 class _Stopped(Exception):
