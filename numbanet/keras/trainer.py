@@ -351,6 +351,9 @@ class Trainer:
         validation_split = _data.check_validation_split(validation_split)
         validation_freq = _data.check_validation_freq(validation_freq)
         shuffle = _data.check_shuffle(shuffle)
+        if world is not None and shuffle == "batch":
+            raise ValueError("fit: shuffle='batch' is not supported under mpirun (the ranks "
+                             "share one order of the whole epoch); use shuffle=True or False")
         if device is not None:
             self.to(device)
         x = self._inputs(x, "fit")

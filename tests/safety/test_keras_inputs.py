@@ -207,6 +207,17 @@ def test_shuffle_batch_shuffles_the_samples_within_each_batch_only():
     assert any(o != sorted(o) for o in orders)
 
 
+def test_shuffle_batch_is_refused_under_mpirun_rather_than_done_as_a_full_shuffle(monkeypatch):
+    from numbanet.keras import trainer
+
+    class Rank0:
+        rank, size = 0, 2
+
+    monkeypatch.setattr(trainer._dist, "active_world", lambda: Rank0())
+    with pytest.raises(ValueError, match="shuffle='batch' is not supported under mpirun"):
+        classifier().fit(X, LABELS, shuffle="batch", verbose=0)
+
+
 # ---- the arrays themselves --------------------------------------------------------------------
 @pytest.mark.parametrize("x, y", [(np.float32(1), [0]), (nb.tensor(1.0), [0]),
                                   (X[:2], np.int64(1)), (X[:2], nb.tensor(1))],
