@@ -19,6 +19,7 @@ constant is checked here, against the dimension it indexes.
 from __future__ import annotations
 
 import math
+import os
 from typing import Callable, NamedTuple
 
 from .. import dtypes as dt
@@ -64,13 +65,18 @@ def boolean(x):
     return x
 
 
+def _is_number(x) -> bool:
+    """A float, or an int of int64's range (JSON's ints have no bound)."""
+    return type(x) is float or _is_int(x) and -2**63 <= x < 2**63
+
+
 def number(x):
-    _require(type(x) in (int, float), f"must be a number, got {x!r}")
+    _require(_is_number(x), f"must be a float or an int64, got {x!r}")
     return x
 
 
 def finite(x):
-    _require(type(x) in (int, float) and math.isfinite(x), f"must be a finite number, got {x!r}")
+    _require(_is_number(x) and math.isfinite(x), f"must be a finite number, got {x!r}")
     return x
 
 
@@ -115,7 +121,8 @@ def geometry(x):
 
 
 def _slice_part(v):
-    _require(v is None or _is_int(v), f"slice bounds must be ints or null, got {v!r}")
+    _require(v is None or _is_int(v) and -2**63 <= v < 2**63,
+             f"slice bounds must be int64s or null, got {v!r}")
     return v
 
 
@@ -215,15 +222,17 @@ def _full(ins, attrs, declared):
     if out is dt.bool_:
         _require(type(value) is bool, f"a bool fill value must be true or false, got {value!r}")
     elif out is dt.int64:
-        _require(_is_int(value) and -2**63 <= value < 2**63,
-                 f"an int64 fill value must be an int in int64's range, got {value!r}")
+        _require(_is_int(value), f"an int64 fill value must be an int, got {value!r}")
     return declared
 
 
 def _arange(ins, attrs, declared):
     start, stop, step = attrs["start"], attrs["stop"], attrs["step"]
     _require(step != 0, "arange's step must not be zero")
-    n = max(0, math.ceil((stop - start) / step))
+    n = (stop - start) / step
+    _require(n <= MAX_ELEMENTS, f"arange({start}, {stop}, {step}) has more than "
+                                f"{MAX_ELEMENTS} elements")
+    n = max(0, math.ceil(n))
     _require(len(declared) == 1 and declared[0][1] in _NUMBERS,
              "arange has one output of numbers")
     return [((n,), declared[0][1])]
@@ -546,6 +555,22 @@ def _show(specs) -> str:
     return "(" + ", ".join(f"{d.name}{list(s)}" for s, d in specs) + ")"
 
 
+def _memory() -> int:
+    """This machine's memory in bytes (no bound where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
+
+
+def check_size(shape: tuple, kind: dt.DType, what: str):
+    """A value of ``shape`` and ``kind`` fits in this machine's memory: a tiny file cannot
+    make a run allocate (and the system kill the process for) more than there is."""
+    nbytes = math.prod(shape) * kind.itemsize
+    _require(nbytes <= _memory(), f"{what} {kind.name}{list(shape)} needs {nbytes >> 20} MiB, "
+                                  f"more than this machine's {_memory() >> 20} MiB of memory")
+
+
 def check_shape(shape, what: str) -> tuple:
     """A declared shape: a list of at most MAX_DIMS non-negative ints whose product is below
     MAX_ELEMENTS."""
@@ -583,10 +608,8 @@ def _decode_input(x, graph):
     kind, value = check_dtype(x["dtype"], "a literal's dtype"), x["literal"]
     if kind is dt.bool_:
         ok = type(value) is bool
-    elif kind is dt.int64:
-        ok = _is_int(value) and -2**63 <= value < 2**63
     else:
-        ok = type(value) in (int, float)
+        ok = _is_number(value) and (kind is not dt.int64 or _is_int(value))
     _require(ok, f"has the {kind.name} literal {value!r}, which is not a {kind.name}")
     return kind.numpy.type(value)
 
@@ -640,6 +663,8 @@ def graph_from_json(data, constants: dict, where: str = "graph"):
             inputs = [_decode_input(x, g) for x in spec["inputs"]]
             outs = [(check_shape(o["shape"], "an output shape"),
                      check_dtype(o["dtype"], "an output dtype")) for o in spec["outputs"]]
+            for shape, kind in outs:
+                check_size(shape, kind, "an output of")
             attrs = check_attrs(op, {k: _decode_attr(v) for k, v in spec["attrs"].items()})
             node = g.add(op, inputs, attrs, outs, spec["name"])
             if op == "constant":

@@ -144,7 +144,7 @@ def _inputs(meta, graph: Graph, where: str) -> list:
     if not isinstance(declared, list) or not all(
             isinstance(x, dict) and set(x) == {"name", "shape", "dtype"} for x in declared):
         _fail(where, "'inputs' must be a list of {'name', 'shape', 'dtype'} objects")
-    placeholders = {n.attrs["name"]: n.out for n in graph.nodes if n.op == "placeholder"}
+    placeholders = _by_name(graph, "placeholder", where)
     inputs = []
     for x in declared:
         v = placeholders.pop(x["name"], None)
@@ -162,6 +162,18 @@ def _inputs(meta, graph: Graph, where: str) -> list:
     return inputs
 
 
+def _by_name(graph: Graph, op: str, where: str) -> dict:
+    """name -> value of the graph's nodes of ``op`` (placeholder or variable), each name
+    once (a second node of one name would never get a value)."""
+    found = {}
+    for n in graph.nodes:
+        if n.op == op:
+            if n.attrs["name"] in found:
+                _fail(where, f"two {op}s are named {n.attrs['name']!r}")
+            found[n.attrs["name"]] = n.out
+    return found
+
+
 def _check_variables(graph: Graph, variables: dict, where: str):
     """Every variable of the graph has an array of its declared shape and dtype, and every
     array of a numbanet dtype."""
@@ -169,13 +181,11 @@ def _check_variables(graph: Graph, variables: dict, where: str):
         if a.dtype not in {d.numpy for d in dt.ALL}:
             _fail(where, f"the variable {name!r} is of dtype {a.dtype}, which numbanet does not "
                          "hold")
-    for n in graph.nodes:
-        if n.op == "variable":
-            v = n.out
-            a = variables.get(n.attrs["name"])
-            if a is not None:
-                a = variables[n.attrs["name"]] = as_declared(a, v.shape)
-            if a is None or a.shape != v.shape or a.dtype != v.dtype.numpy:
-                got = "no array" if a is None else f"an array {a.dtype}{list(a.shape)}"
-                _fail(where, f"the variable {n.attrs['name']!r} is declared "
-                             f"{v.dtype.name}{list(v.shape)} but the file holds {got} for it")
+    for name, v in _by_name(graph, "variable", where).items():
+        a = variables.get(name)
+        if a is not None:
+            a = variables[name] = as_declared(a, v.shape)
+        if a is None or a.shape != v.shape or a.dtype != v.dtype.numpy:
+            got = "no array" if a is None else f"an array {a.dtype}{list(a.shape)}"
+            _fail(where, f"the variable {name!r} is declared {v.dtype.name}{list(v.shape)} but "
+                         f"the file holds {got} for it")

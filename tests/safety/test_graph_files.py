@@ -219,6 +219,10 @@ def _node(n):
      "its array is int64\\[2\\]"),
     # the file's own tables
     (lambda m: m["inputs"][0].__setitem__("shape", [6, 4]), "input 'input_0' is not a"),
+    (lambda m: _node(4)(m).update(op="placeholder", inputs=[], attrs={"name": "input_0"}),
+     "two placeholders are named 'input_0'"),
+    (lambda m: _node(4)(m)["inputs"].__setitem__(0, {"literal": 10**400, "dtype": "float32"}),
+     "float32 literal"),
     (lambda m: m.__setitem__("inputs", []), "placeholders \\['input_0'\\] are not listed"),
     (lambda m: m["outputs"].__setitem__(0, {"node": 99, "index": 0}), "the output"),
     (lambda m: m.__setitem__("structure", "dict"), "'structure'"),
@@ -237,7 +241,7 @@ def _op_graph(path, op, inputs, attrs, out):
     constant (node 1, ``inputs[1]`` when given) and declares ``out``."""
     g = Graph()
     x = g.add("placeholder", (), {"name": "x"}, [((2, 3, 4, 4), dt.float32)], "x").out
-    ins = [x] + ([g.constant(inputs[1])] if len(inputs) > 1 else [])
+    ins = [x][:len(inputs)] + [g.constant(a) for a in inputs[1:]]
     node = g.add(op, ins, attrs, out)
     save_graph(path, g, [("x", (2, 3, 4, 4), dt.float32)], node.outputs, "tuple", {})
     return path
@@ -276,6 +280,11 @@ F32 = dt.float32
                          "count_include_pad": 1, "divisor_override": 0},
      [((2, 3, 2, 2), F32)], "'count_include_pad' must be true or false"),
     ("full", [0], {"value": 1.0}, [((2,), F32)], "takes 0 input"),
+    ("full", [], {"value": 10 ** 400}, [((2,), F32)], "must be a float or an int64"),
+    ("full", [], {"value": 1.0}, [((2 ** 20, 2 ** 20), F32)], "more than this machine's"),
+    ("arange", [], {"start": 0, "stop": 1.0, "step": 5e-324}, [((2,), F32)],
+     "more than 1099511627776 elements"),
+    ("slice", [0], {"key": (slice(0, 10 ** 30),)}, [((2, 3, 4, 4), F32)], "int64s or null"),
     ("unary", [0], {"op": "exp"}, [((2, 3, 4, 4), dt.int64)], "keeps its operands' dtype"),
 ])
 def test_a_node_that_disagrees_with_its_op_schema_is_refused(tmp_path, op, inputs, attrs,
