@@ -180,6 +180,27 @@ def kernel_path(folder: str, program, target: str) -> str:
     return os.path.join(folder, f"numbanet_fused_{target}_{digest}.py")
 
 
+def _cached_file(program, target: str) -> str | None:
+    """The cache file holding ``program``'s source (written if it is missing or holds
+    anything else), or None when there is no private folder or it cannot be written."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    path = kernel_path(folder, program, target)
+    source = _source(program, target).encode()
+    try:
+        with open(path, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != source:  # written only when needed: a rewrite invalidates Numba's cache
+        try:
+            write_atomically(path, lambda f: f.write(source), "fused kernel cache")
+        except OSError:  # a full disk: compile without the cache
+            return None
+    return path
+
+
 def kernels_for(program, target: str):
     """The module holding ``flat`` and ``strided`` for ``program`` on ``target`` ('cpu' or
     'cuda'), generated and compiled on first use."""
@@ -187,22 +208,13 @@ def kernels_for(program, target: str):
     module = _KERNELS.get(key)
     if module is not None:
         return module
-    folder = cache_dir()
-    if folder is None:
+    filename = _cached_file(program, target)
+    if filename is None:  # no private folder: no file, nothing cached
         source = _source(program, target, cache=False)
-        name = f"numbanet_fused_{target}_{hashlib.sha256(source.encode()).hexdigest()}"
-        filename = f"<{name}>"
+        filename = f"<numbanet_fused_{target}_{hashlib.sha256(source.encode()).hexdigest()}>"
     else:
         source = _source(program, target)
-        filename = kernel_path(folder, program, target)
-        name = os.path.basename(filename)[:-3]
-        try:
-            with open(filename, "rb") as f:
-                current = f.read()
-        except OSError:
-            current = None
-        if current != source.encode():  # a rewrite would invalidate Numba's cache
-            write_atomically(filename, lambda f: f.write(source.encode()), "fused kernel cache")
+    name = os.path.basename(filename).strip("<>").removesuffix(".py")
     # Run the source made here (Numba finds the file by the code's file name, for its cache)
     module = types.ModuleType(name)
     module.__file__ = filename
