@@ -89,13 +89,13 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {tuple(x.shape)} can't be multiplied by a "
                          f"weight of shape {tuple(weight.shape)} (out_features, in_features): "
                          "the input's last dimension must equal in_features")
-    same = weight.dtype is x.dtype and (bias is None or bias.dtype is x.dtype)
-    if not same or not x.dtype.is_floating_point or weight.ndim != 2:
-        out = ops.matmul(x, weight.t())
-        return out if bias is None else out + bias
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of "
                          f"shape {tuple(weight.shape)}; expected ({weight.shape[0]},)")
+    same = weight.dtype is x.dtype and (bias is None or bias.dtype is x.dtype)
+    if not same or not x.dtype.is_floating_point:
+        out = ops.matmul(x, weight.t())
+        return out if bias is None else out + bias
     return _Linear.apply(x, weight, bias)
 
 

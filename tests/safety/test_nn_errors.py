@@ -305,6 +305,23 @@ def test_an_argument_that_is_not_a_tensor_is_a_type_error_naming_op_argument_and
     assert op in message and f"'{argument}'" in message and "must be Tensor" in message, message
 
 
+def test_linear_names_a_bias_of_the_wrong_shape_whatever_the_dtypes():
+    with pytest.raises(ValueError, match=r"bias of shape \(2, 3\)"):
+        F.linear(nb.randn(2, 3), nb.randn(2, 3), nb.ones(2, 3, dtype=nb.int64))
+
+
+def test_a_model_with_inplace_activations_has_the_gradients_of_the_out_of_place_one():
+    def gradients(inplace):
+        nb.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2),
+                              nn.ReLU(inplace=inplace), nn.Flatten(), nn.Linear(32, 5),
+                              nn.LeakyReLU(0.2, inplace=inplace), nn.Linear(5, 3))
+        model(nb.randn(2, 1, 4, 4)).sum().backward()
+        return [p.grad.numpy() for p in model.parameters()]
+    for ours, reference in zip(gradients(True), gradients(False)):
+        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
+
+
 def test_the_not_a_tensor_message_has_pytorchs_wording_for_linear():
     with pytest.raises(TypeError, match=r"linear\(\): argument 'input' \(position 1\) must be "
                                         r"Tensor, not list"):
