@@ -287,6 +287,17 @@ def test_load_model_refuses_a_bad_input_shape_given_as_shape_and_batch_size(tmp_
     assert str(path) in str(err.value) and f"{key}={value!r}" in str(err.value)
 
 
+def test_load_model_refuses_a_config_of_more_layers_than_a_model_can_sanely_have(tmp_path):
+    path = tmp_path / "long.keras"
+    small_model().save(path)
+    extra = [{"class_name": "Dropout", "config": {"rate": 0.1, "name": f"d{i}"}}
+             for i in range(saving.MAX_LAYERS)]
+    edit_config(path, lambda c: c["layers"].extend(extra))
+    with pytest.raises(ValueError, match="layers") as err:
+        keras.models.load_model(path)
+    assert str(path) in str(err.value)
+
+
 def image_model():
     return keras.Sequential([keras.Input((6, 6, 2)),
                              layers.Conv2D(4, 3, name="conv"),
