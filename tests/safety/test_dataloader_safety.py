@@ -476,6 +476,19 @@ def test_a_huge_prefetch_factor_ends_the_epoch_at_the_last_batch():
     assert epoch == [[0, 1], [2, 3], [4]]
 
 
+def test_a_huge_num_workers_starts_no_more_threads_than_there_are_batches():
+    class Threads(Gated):
+        def __getitem__(self, i):
+            self.loaded.append(threading.current_thread().name)
+            return i
+
+    ds = Threads(4)
+    start = time.monotonic()
+    assert [b.tolist() for b in DataLoader(ds, num_workers=10**7)] == [[0], [1], [2], [3]]
+    assert len(set(ds.loaded)) == 4
+    assert time.monotonic() - start < 2.0  # nothing is made per worker that has no batch
+
+
 def test_an_epoch_in_order_does_not_build_the_whole_order_first():
     class Huge(Dataset):  # 2**40 samples: an index array of them would need 8 TiB
         def __len__(self):

@@ -263,9 +263,9 @@ def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
     stuck worker, it does not wait for the workers at all.
     """
     stop = threading.Event()
-    tasks = [queue.SimpleQueue() for _ in range(num_workers)]  # batches to load; None: end
-    results = [queue.SimpleQueue() for _ in range(num_workers)]
-    threads = []  # worker w starts when it is handed its first batch
+    # worker w, with its queues of batches to load (None: the end) and of loaded batches,
+    # is made when it is handed its first batch
+    tasks, results, threads = [], [], []
     handed = 0  # batches handed to the workers so far
 
     def hand_out() -> bool:
@@ -275,7 +275,9 @@ def _prefetch(load, batches, num_workers, prefetch_factor, timeout):
         if indices is None:
             return False
         w = handed % num_workers
-        if w == len(threads):
+        if w == len(tasks):
+            tasks.append(queue.SimpleQueue())
+            results.append(queue.SimpleQueue())
             thread = threading.Thread(target=_work, name=f"DataLoader worker {w}",
                                       args=(load, w, tasks[w], results[w], stop), daemon=True)
             thread.start()  # before it is listed, so that the finally never joins it unstarted
