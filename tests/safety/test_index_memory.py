@@ -303,11 +303,14 @@ def test_avg_pool_rejects_dilation_it_does_not_apply(device):
         be.avg_pool2d(x, (2, 2, 1, 1, 0, 0, 2, 2), (3, 3), True, 0)
 
 
-def test_ceil_mode_output_sizes_are_accepted():
+def test_output_sizes_of_either_rounding_are_accepted():
     be = nb.device("cpu").backend
     x = be.from_host(np.arange(25.0).reshape(1, 1, 5, 5))
     values, _ = be.max_pool2d(x, (2, 2, 2, 2, 0, 0, 1, 1), (3, 3))  # ceil_mode=True
     assert values.shape == (1, 1, 3, 3)
+    # padding 1 around a 1-pixel row: 3 windows, though ceil_mode's rule would give 2
+    cols = be.im2col(be.from_host(np.ones((1, 1, 1, 1))), (1, 1, 1, 1, 0, 1, 1, 1), (1, 3))
+    np.testing.assert_array_equal(be.to_host(cols).ravel(), [0.0, 1.0, 0.0])
 
 
 # ---- mixed devices ------------------------------------------------------------------------
