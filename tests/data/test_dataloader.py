@@ -194,14 +194,17 @@ def test_workers_load_in_background_threads_and_the_serial_loader_does_not():
     assert ds.threads == {threading.current_thread().name}
 
 
-def test_workers_prefetch_at_most_prefetch_factor_batches_each():
+def test_workers_load_prefetch_factor_batches_each_ahead_of_the_loop():
     ds = Indices(100)
     loader = DataLoader(ds, batch_size=1, num_workers=2, prefetch_factor=2)
     it = iter(loader)
     next(it)
-    time.sleep(0.3)  # time enough for the workers to fill their queues
-    # each worker: prefetch_factor batches queued, and one more loaded and waiting for a slot
-    assert 1 + 2 * 2 <= len(ds.loaded) <= 1 + 2 * (2 + 1)
+    time.sleep(0.3)  # time enough for the workers to load all they were handed
+    # batch 0, taken, and prefetch_factor * num_workers batches ahead of it (as in PyTorch)
+    assert len(ds.loaded) == 1 + 2 * 2
+    next(it)
+    time.sleep(0.3)
+    assert len(ds.loaded) == 2 + 2 * 2
     del it
 
 

@@ -116,10 +116,10 @@ def test_a_slow_worker_within_the_timeout_delivers_every_batch():
 
 
 def test_the_timeout_applies_to_each_batch_not_to_the_whole_epoch():
-    # 10 batches of 0.06 s each: 0.6 s in all, well over the 0.25 s each batch is allowed
-    loader = DataLoader(Gated(10, delay=0.06), batch_size=1, num_workers=1, timeout=0.25,
+    # 12 batches of 0.06 s each: 0.72 s in all, well over the 0.5 s each batch is allowed
+    loader = DataLoader(Gated(12, delay=0.06), batch_size=1, num_workers=1, timeout=0.5,
                         prefetch_factor=1)
-    assert [b.tolist() for b in loader] == [[i] for i in range(10)]
+    assert [b.tolist() for b in loader] == [[i] for i in range(12)]
 
 
 def test_after_a_timeout_the_iterator_is_finished_and_a_new_one_works(release):
