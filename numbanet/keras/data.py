@@ -149,7 +149,7 @@ def check_batch_size(batch_size, default: int = 32, name: str = "batch_size") ->
 
 def check_shuffle(shuffle):
     """Keras's ``shuffle``: True, False, or 'batch' (shuffle within each batch only)."""
-    if isinstance(shuffle, (bool, np.bool_)) or shuffle == "batch":
+    if isinstance(shuffle, (bool, np.bool_)) or (isinstance(shuffle, str) and shuffle == "batch"):
         return shuffle if isinstance(shuffle, str) else bool(shuffle)
     error = ValueError if isinstance(shuffle, str) else TypeError
     raise error(f"shuffle must be True, False or 'batch' (shuffle within each batch), got "

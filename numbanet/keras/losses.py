@@ -302,7 +302,7 @@ def get(identifier) -> Loss:
         return cls(name=identifier)
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if identifier in _FUNCTIONS:
+    if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier](name=identifier.__name__)
     if callable(identifier):
         return LossFunctionWrapper(identifier)

@@ -31,7 +31,7 @@ from ..tensor import Tensor
 from . import data as _data
 from . import saving
 from .layers import InputLayer, Layer, deserialize
-from .layers.layer import format_shape
+from .layers.layer import format_shape, weight_list
 from .summary import summary_lines
 from .trainer import Trainer
 
@@ -182,7 +182,7 @@ class Sequential(Trainer, Layer):
 
     def set_weights(self, weights) -> None:
         """Copy arrays into the weights, in the order of ``get_weights()``."""
-        weights = list(weights)
+        weights = weight_list(weights, f"Sequential {self.name!r}")
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"set_weights: the model has {expected} weights, got "

@@ -119,11 +119,12 @@ _UNSUPPORTED = {
 
 
 def _verbosity(verbose) -> int:
-    if verbose == "auto":
+    if isinstance(verbose, str) and verbose == "auto":
         return 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or \
+            verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
-    return verbose
+    return int(verbose)
 
 
 class Trainer:

@@ -335,6 +335,14 @@ def test_to_categorical_refuses_what_are_not_class_labels(labels, num_classes, e
     (lambda: keras.Input(3.0), ValueError, "Input: cannot convert 3.0 to a shape"),
     (lambda: regression().compile(loss="mse", metrics=3), TypeError,
      "a metric must be a name.*got int"),
+    (lambda: regression().compile(loss=[]), TypeError, "loss must be a name.*got list"),
+    (lambda: regression().set_weights(None), TypeError,
+     "set_weights expects a list of arrays.*got NoneType"),
+    (lambda: layers.Dense(2).set_weights(3), TypeError, "set_weights expects a list of arrays"),
+    (lambda: regression().fit(X, LABELS, shuffle=nb.tensor(1.0)), TypeError,
+     "shuffle must be True, False or 'batch'"),
+    (lambda: regression().fit(X, LABELS, verbose=nb.tensor(1.0)), ValueError,
+     "verbose must be 'auto', 0, 1 or 2"),
 ])
 def test_optimizer_input_and_compile_arguments_are_checked(make, error, message):
     with pytest.raises(error, match=message):

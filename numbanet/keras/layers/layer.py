@@ -150,7 +150,7 @@ class Layer(Module):
     def set_weights(self, weights) -> None:
         """Copy NumPy arrays (or tensors) into the weights, in the order of ``weights``."""
         own = self.weights
-        weights = list(weights)
+        weights = weight_list(weights, f"{type(self).__name__} '{self.name}'")
         if len(weights) != len(own):
             raise ValueError(f"{type(self).__name__} '{self.name}' has {len(own)} weights "
                              f"({', '.join(self._weight_names()) or 'none'}) but "
@@ -267,6 +267,14 @@ class Layer(Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def weight_list(weights, what: str) -> list:
+    """The argument of ``set_weights``: a list (or tuple) of arrays, one per weight."""
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"{what}.set_weights expects a list of arrays, one per weight (as "
+                        f"get_weights() returns them), got {type(weights).__name__}")
+    return list(weights)
 
 
 def copy_into(p: Tensor, value, what: str) -> None:
