@@ -142,7 +142,8 @@ def _inputs(meta, graph: Graph, where: str) -> list:
     """The declared inputs, which must be the graph's placeholders, in call order."""
     declared = meta.get("inputs")
     if not isinstance(declared, list) or not all(
-            isinstance(x, dict) and set(x) == {"name", "shape", "dtype"} for x in declared):
+            isinstance(x, dict) and set(x) == {"name", "shape", "dtype"} and
+            isinstance(x["name"], str) for x in declared):
         _fail(where, "'inputs' must be a list of {'name', 'shape', 'dtype'} objects")
     placeholders = _by_name(graph, "placeholder", where)
     inputs = []

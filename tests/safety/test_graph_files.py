@@ -224,6 +224,7 @@ def _node(n):
     (lambda m: _node(4)(m)["inputs"].__setitem__(0, {"literal": 10**400, "dtype": "float32"}),
      "float32 literal"),
     (lambda m: m.__setitem__("inputs", []), "placeholders \\['input_0'\\] are not listed"),
+    (lambda m: m["inputs"][0].__setitem__("name", ["input_0"]), "'inputs' must be a list"),
     (lambda m: m["outputs"].__setitem__(0, {"node": 99, "index": 0}), "the output"),
     (lambda m: m.__setitem__("structure", "dict"), "'structure'"),
     (lambda m: m["constants"].pop("2"), "constant whose array is not in the file"),
