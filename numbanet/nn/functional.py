@@ -32,6 +32,17 @@ def _not_a_tensor(fn: str, name: str, position: int, value):
                     f"{type(value).__name__}; convert it with nb.tensor(...)")
 
 
+def _probability(p, fn: str, name: str = "dropout probability"):
+    """``p`` as a probability in [0, 1]: TypeError for what is not a number, PyTorch's
+    ValueError otherwise (NaN included)."""
+    if not isinstance(p, numbers.Real):
+        raise TypeError(f"{fn}: {name} must be a number in [0, 1], got {type(p).__name__} "
+                        f"{p!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} has to be between 0 and 1, but got {p} ({fn})")
+    return float(p)
+
+
 def _loss_args(fn: str, input, target, weight=None):
     """The checks every loss starts with: ``input``, ``target`` (and ``weight``, when given)
     are tensors on one device."""
@@ -184,8 +195,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = Fa
     expected value is unchanged; the identity when not ``training``."""
     if not isinstance(x, Tensor):
         _not_a_tensor("dropout", "input", 1, x)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    p = _probability(p, "dropout")
     if not training or p == 0.0:
         return x
     if p == 1.0:

@@ -141,9 +141,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p = F._probability(p, "Dropout")
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:

@@ -7,6 +7,8 @@ single example gives the same answer as it would in any batch.
 """
 from __future__ import annotations
 
+import numbers
+
 from .. import dtypes as _dt
 from ..autograd.grad_mode import no_grad
 from ..creation import ones, tensor, zeros
@@ -33,6 +35,11 @@ class _BatchNorm(Module):
                 num_features < 1:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got "
                              f"{num_features!r}")
+        for what, value in (("eps", eps), ("momentum", momentum)):
+            if not isinstance(value, numbers.Real) and not (what == "momentum" and value is None):
+                raise TypeError(f"{type(self).__name__}: {what} must be a number"
+                                + (" or None" if what == "momentum" else "")
+                                + f", got {type(value).__name__} {value!r}")
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum

@@ -40,6 +40,8 @@ class Embedding(Module):
                                           device=device), requires_grad=not _freeze)
             self.reset_parameters()
         else:
+            if not isinstance(_weight, Tensor):
+                F._not_a_tensor("Embedding", "_weight", 8, _weight)
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
                                  f"match ({num_embeddings}, {embedding_dim})")
@@ -49,6 +51,8 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
                         padding_idx: int | None = None) -> "Embedding":
         """An Embedding holding ``embeddings`` (2-D), frozen by default."""
+        if not isinstance(embeddings, Tensor):
+            F._not_a_tensor("Embedding.from_pretrained", "embeddings", 1, embeddings)
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{tuple(embeddings.shape)}")

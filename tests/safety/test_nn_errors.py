@@ -293,6 +293,9 @@ NOT_A_TENSOR = {
     "RNN module": ("RNN", "input", lambda: nn.RNN(1, 1)([[[1.0]]])),
     "LSTM module": ("LSTM", "input", lambda: nn.LSTM(1, 1)([[[1.0]]])),
     "LSTM h0": ("LSTM", "h_0", lambda: nn.LSTM(1, 1)(_t(1, 1, 1), ([[[0.0]]], _t(1, 1, 1)))),
+    "Embedding.from_pretrained": ("from_pretrained", "embeddings",
+                                  lambda: nn.Embedding.from_pretrained([[1.0, 2.0]])),
+    "Embedding _weight": ("Embedding", "_weight", lambda: nn.Embedding(1, 2, _weight=[[1.0, 2.0]])),
 }
 
 
@@ -326,6 +329,17 @@ def test_the_not_a_tensor_message_has_pytorchs_wording_for_linear():
     with pytest.raises(TypeError, match=r"linear\(\): argument 'input' \(position 1\) must be "
                                         r"Tensor, not list"):
         nn.Linear(3, 2)([[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Dropout("0.5"), lambda: F.dropout(nb.ones(2), "0.5"), lambda: nn.Dropout(None),
+    lambda: nn.RNN(2, 2, num_layers=2, dropout="x"), lambda: nn.BatchNorm1d(2, momentum="x"),
+    lambda: nn.BatchNorm1d(2, eps="x")],
+    ids=["Dropout str", "F.dropout str", "Dropout None", "RNN dropout str", "BatchNorm momentum",
+         "BatchNorm eps"])
+def test_a_layer_option_that_is_not_a_number_is_a_type_error_when_the_layer_is_made(make):
+    with pytest.raises(TypeError, match="must be a number"):
+        make()
 
 
 # ---- class 9: empty batches and empty sequences -----------------------------------------------
