@@ -513,7 +513,8 @@ def test_an_epoch_in_order_does_not_build_the_whole_order_first():
     ([[1, 2], 3], "list", "int"),
 ], ids=repr)
 def test_collate_names_a_sample_of_another_kind_than_the_first(samples, first, odd):
-    with pytest.raises(TypeError, match=f"sample 0 is of type {first} but sample 1 is of type {odd}"):
+    with pytest.raises(TypeError, match=f"sample 0 is of type {first} but sample 1 is of "
+                                        f"type {odd}"):
         default_collate(samples)
 
 
@@ -541,3 +542,21 @@ def test_tensor_dataset_gather_takes_int_lists_and_arrays():
     assert ds.gather([3, np.int32(1)])[0].tolist() == [6, 2]
     assert ds.gather(np.array([4, -1]))[0].tolist() == [8, 18]
     assert ds.gather(range(2))[0].tolist() == [0, 2]
+
+
+# ---- counts of any integer type ----------------------------------------------------------------
+
+@pytest.mark.parametrize("integer", [np.uint64, np.uint8, np.int32], ids=lambda t: t.__name__)
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_numpy_integer_counts_give_the_loader_of_python_ints(integer, drop_last):
+    def epoch(**counts):
+        loader = DataLoader(TensorDataset(nb.arange(10)), drop_last=drop_last, **counts)
+        return len(loader), [b.tolist() for (b,) in loader]
+
+    assert epoch(batch_size=integer(3), num_workers=integer(2), prefetch_factor=integer(1)) \
+        == epoch(batch_size=3, num_workers=2, prefetch_factor=1)
+
+
+def test_a_timeout_too_large_for_a_float_means_no_limit():
+    loader = DataLoader(Gated(4), batch_size=2, num_workers=1, timeout=10**400)
+    assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]

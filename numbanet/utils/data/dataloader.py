@@ -45,6 +45,7 @@ from .dataset import TensorDataset, sample_indices, shown
 # loading a sample (a worker stuck in ``dataset[i]`` is left behind: it is a daemon thread).
 _POLL = 0.05
 _JOIN_TIMEOUT = 0.5
+_FOREVER = 1e15  # seconds (30 million years): a longer timeout, even too long for a float, is none
 
 
 class DataLoader:
@@ -93,9 +94,9 @@ class DataLoader:
             raise TypeError(f"DataLoader needs a data set with __len__ and __getitem__, got a "
                             f"{type(dataset).__name__}; wrap tensors in TensorDataset(x, y) or "
                             "subclass numbanet.utils.data.Dataset")
-        _check_count("batch_size", batch_size, minimum=1)
-        _check_count("num_workers", num_workers, minimum=0)
-        _check_count("prefetch_factor", prefetch_factor, minimum=1)
+        batch_size = _count("batch_size", batch_size, minimum=1)
+        num_workers = _count("num_workers", num_workers, minimum=0)
+        prefetch_factor = _count("prefetch_factor", prefetch_factor, minimum=1)
         _check_timeout(timeout)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be a function f(samples) -> batch, got "
@@ -180,9 +181,12 @@ class DataLoader:
                 and type(self.dataset).__getitem__ is TensorDataset.__getitem__)
 
 
-def _check_count(name, value, minimum):
+def _count(name, value, minimum) -> int:
+    """``value`` as a Python int (a NumPy one would mix its unsigned or small type into
+    the loader's arithmetic), checked to be an int >= ``minimum``."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"DataLoader: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _check_timeout(timeout):
@@ -329,7 +333,8 @@ def _work(load, worker, tasks, out, stop):
 def _take(q, thread, k, timeout):
     """Batch ``k`` from its worker's queue, waiting as long as the worker is alive and, when
     ``timeout`` > 0, at most ``timeout`` seconds; in short slices, so that Ctrl-C is seen."""
-    deadline = time.monotonic() + timeout if timeout > 0 else float("inf")
+    forever = timeout == 0 or timeout > _FOREVER
+    deadline = float("inf") if forever else time.monotonic() + timeout
     while True:
         try:
             return q.get(timeout=max(0.0, min(_POLL, deadline - time.monotonic())))
