@@ -451,6 +451,11 @@ def test_the_temp_dir_fallback_refuses_a_folder_made_by_someone_else(tmp_path, m
         os.chmod(squat, 0o777)  # made world-writable by another user
         assert fusion.cache_dir() is None
         squat.rmdir()
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir(mode=0o700)
+        squat.symlink_to(elsewhere)  # a link planted in the temp dir: not a folder of ours
+        assert fusion.cache_dir() is None
+        squat.unlink()
         assert fusion.cache_dir() == str(squat)
         assert stat.S_IMODE(os.stat(squat).st_mode) == 0o700
     finally:
