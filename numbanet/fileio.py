@@ -80,6 +80,9 @@ def write_atomically(path, write: Callable[[IO[bytes]], None], what: str = "save
 # cannot exceed about 1032:1, which only a crafted member (all zeros) approaches.
 _RATIO = 200
 _SMALL = 64 << 20
+# A JSON header becomes Python objects 20 to 60 times its size, so it gets a smaller floor:
+# only its real size, not its inflated one, may bring it near _JSON_LIMIT.
+_JSON_SMALL = 1 << 20
 _JSON_LIMIT = 64 << 20
 
 
@@ -97,8 +100,8 @@ def _member_info(z: zipfile.ZipFile, member: str, where: str) -> zipfile.ZipInfo
     return info
 
 
-def _check_ratio(info: zipfile.ZipInfo, where: str) -> None:
-    if info.file_size > max(_SMALL, _RATIO * info.compress_size):
+def _check_ratio(info: zipfile.ZipInfo, where: str, small: int = _SMALL) -> None:
+    if info.file_size > max(small, _RATIO * info.compress_size):
         raise ArchiveError(f"{where}: the member {info.filename!r} declares {info.file_size} "
                            f"bytes from {info.compress_size} compressed bytes; numbanet "
                            "refuses members that inflate this much (a compression bomb)")
@@ -114,6 +117,7 @@ _NUMBER_KINDS = "biufc"
 def read_json_member(z: zipfile.ZipFile, member: str, where: str):
     """The JSON document in ``member``; ``where`` (the op and file) starts every error."""
     info = _member_info(z, member, where)
+    _check_ratio(info, where, _JSON_SMALL)
     if info.file_size > _JSON_LIMIT:
         raise ArchiveError(f"{where}: {member!r} is {info.file_size} bytes, more than the "
                            f"{_JSON_LIMIT} that a numbanet header may have")

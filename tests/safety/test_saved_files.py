@@ -672,3 +672,17 @@ def test_saving_over_a_file_keeps_its_permissions(tmp_path, write, name):
     os.chmod(path, 0o600)
     write(path)
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_nb_load_refuses_a_header_that_inflates_a_thousandfold_into_millions_of_nodes(tmp_path):
+    """A JSON header becomes Python objects many times its size: a deflated header of four
+    million empty lists (52 MB from 60 KB) is refused before it is parsed."""
+    path = tmp_path / "nodes.nbz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open(deflated_info("numbanet.json"), "w") as f:
+            f.write(b'{"format": "numbanet", "version": 1, "root": {"list": [')
+            f.write(b'{"list": []}, ' * (4 << 20))
+            f.write(b'{"list": []}]}}')
+    assert path.stat().st_size < MiB
+    message = refused_fast(run_small(f"nb.load({str(path)!r})"), path)
+    assert "numbanet.json" in message and "compression bomb" in message
