@@ -403,6 +403,12 @@ def test_a_batch_sampler_gives_the_batches_and_the_length():
         assert [b.tolist() for (b,) in loader] == [[90, 0, 40], [40], [70, 10]]
 
 
+@pytest.mark.parametrize("kind", ["TensorDataset", "Dataset"])
+def test_an_empty_batch_from_a_batch_sampler_is_refused_for_every_data_set(kind):
+    with pytest.raises(ValueError, match="the batch is empty"):
+        list(DataLoader(datasets()[kind], batch_sampler=[[0], []]))
+
+
 @pytest.mark.parametrize("value", [2.7, True, "3", nb.tensor(1.0)], ids=repr)
 def test_a_batch_sampler_value_that_is_not_an_integer_is_refused(value):
     loader = DataLoader(Gated(10), batch_sampler=[[0, 1], [2, value]])

@@ -167,7 +167,7 @@ class DataLoader:
     def _load(self, indices, stop=None) -> object:
         """Fetch, collate and move one batch (in a worker thread when num_workers > 0; it
         gives up between two samples once ``stop`` is set)."""
-        if self._gathers_whole_batches():
+        if len(indices) and self._gathers_whole_batches():  # empty: default_collate says so
             batch = self.dataset.gather(indices)
         else:
             batch = self.collate_fn([_fetch(self.dataset, int(i), stop) for i in indices])
