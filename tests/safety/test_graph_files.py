@@ -358,6 +358,15 @@ def test_a_member_that_inflates_far_beyond_its_size_is_refused_before_reading(tm
     refused(path, "inflate")
 
 
+def test_an_array_header_claiming_far_more_than_the_member_holds_is_refused(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10 ** 6, 10 ** 6)})
+    path = rewrite(base_graph(tmp_path / "claims.nbg"), lambda meta, members: members.update(
+        {"constants/2.npy": header.getvalue() + bytes(32)}))
+    refused(path, "constants/2.npy.*declares shape \\(1000000, 1000000\\)")
+
+
 def test_a_graph_json_that_is_not_json_is_refused(tmp_path):
     path = rewrite(base_graph(tmp_path / "text.nbg"), lambda meta, members: None)
     with zipfile.ZipFile(path, "w") as z:
