@@ -177,28 +177,15 @@ class _Reader:
         return as_device(m)
 
 
-def open_archive(path, header: str, kind: str, op: str):
-    """(open zip file, its JSON member ``header``) of a numbanet archive, read through
-    ``fileio``'s checked readers; an ArchiveError (a ValueError) naming ``op``, ``path``
-    and ``kind`` when the file is not a zip, has no header or a damaged one."""
-    where = f"{op}: {path!r}"
-    z = open_zip(path, op)
-    try:
-        if header not in z.namelist():
-            raise ArchiveError(f"{where} is a ZIP archive but not a {kind} (no {header} "
-                               "inside)")
-        return z, read_json_member(z, header, where)
-    except BaseException:
-        z.close()
-        raise
-
-
 def load(path, map_location=None):
     """Read what ``save`` wrote. ``map_location`` ('cpu', a device, a dict
     {saved: new} or a function) chooses the device of the loaded tensors."""
     path = os.fspath(path)
-    z, header = open_archive(path, "numbanet.json", "numbanet file", "load")
-    with z:
+    with open_zip(path, "load") as z:
+        if "numbanet.json" not in z.namelist():
+            raise ArchiveError(f"load: {path!r} is a ZIP archive but not a numbanet file (no "
+                               "numbanet.json inside)")
+        header = read_json_member(z, "numbanet.json", f"load: {path!r}")
         if not isinstance(header, dict) or header.get("format") != FORMAT \
                 or "root" not in header:
             raise ArchiveError(f"load: {path!r} is not a numbanet file (wrong header)")
