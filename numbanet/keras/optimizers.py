@@ -45,15 +45,18 @@ from ..tensor import Tensor
 
 
 def hyperparameter(owner: str, name: str, value, high: float = math.inf,
-                   closed: bool = True) -> float:
+                   closed: bool = True, positive: bool = False) -> float:
     """A hyperparameter as a float: TypeError unless it is a real number, ValueError unless
-    it is in [0, high] ([0, high) when not ``closed``); NaN and inf never are."""
-    span = f"in [0, {high:g}{']' if closed else ')'}" if high != math.inf else ">= 0"
+    it is in [0, high] ([0, high) when not ``closed``; above 0 when ``positive``); NaN and
+    inf never are."""
+    span = f"in [0, {high:g}{']' if closed else ')'}" if high != math.inf else \
+        "> 0" if positive else ">= 0"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a number {span}, got {value!r} "
                         f"({type(value).__name__})")
     value = float(value)
-    if not (math.isfinite(value) and 0 <= value and (value <= high if closed else value < high)):
+    if not (math.isfinite(value) and (0 < value if positive else 0 <= value)
+            and (value <= high if closed else value < high)):
         raise ValueError(f"{owner}: {name} must be a number {span}, got {value}")
     return value
 
@@ -84,9 +87,13 @@ class Optimizer:
             raise ValueError(f"{cls}: give at most one of clipnorm, clipvalue and "
                              "global_clipnorm")
         self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, \
-            global_clipnorm
+
+        def optional(name, value, positive=False):
+            return None if value is None else hyperparameter(cls, name, value, positive=positive)
+        self.weight_decay = optional("weight_decay", weight_decay)
+        self.clipnorm = optional("clipnorm", clipnorm, positive=True)
+        self.clipvalue = optional("clipvalue", clipvalue)
+        self.global_clipnorm = optional("global_clipnorm", global_clipnorm, positive=True)
         self.name = name or cls.lower()
         self.iterations = 0
         self._slots: dict[str, dict] = {s: {} for s in self._slot_names}

@@ -343,8 +343,34 @@ def test_to_categorical_refuses_what_are_not_class_labels(labels, num_classes, e
      "shuffle must be True, False or 'batch'"),
     (lambda: regression().fit(X, LABELS, verbose=nb.tensor(1.0)), ValueError,
      "verbose must be 'auto', 0, 1 or 2"),
+    (lambda: keras.optimizers.SGD(clipnorm=float("nan")), ValueError,
+     "SGD: clipnorm must be a number > 0, got nan"),
+    (lambda: keras.optimizers.Adam(clipnorm=0), ValueError, "clipnorm must be a number > 0"),
+    (lambda: keras.optimizers.Adam(global_clipnorm="1"), TypeError,
+     "global_clipnorm must be a number > 0"),
+    (lambda: keras.optimizers.SGD(clipvalue=float("inf")), ValueError,
+     "clipvalue must be a number >= 0, got inf"),
+    (lambda: keras.optimizers.RMSprop(weight_decay=float("nan")), ValueError,
+     "weight_decay must be a number >= 0, got nan"),
+    (lambda: layers.Conv2D(2, 3, strides=2 ** 70), ValueError,
+     r"strides must be positive \(and at most 2147483647\)"),
+    (lambda: layers.MaxPooling2D(pool_size=(2, 2 ** 40)), ValueError, "at most 2147483647"),
+    (lambda: layers.Conv2D(2, 3, padding=nb.tensor([1.0])), ValueError,
+     "padding must be 'valid'"),
+    (lambda: layers.Conv2D(2, 3, data_format=nb.tensor([1.0])), ValueError,
+     "data_format must be 'channels_last'"),
+    (lambda: layers.Dense(2, input_shape=1.5), ValueError,
+     "Dense: input_shape: cannot convert 1.5 to a shape"),
+    (lambda: layers.Dense(2, input_dim="3"), TypeError, "Dense: input_dim must be a positive int"),
+    (lambda: keras.Input((3,), batch_size=2.5), TypeError, "Input: batch_size must be a positive"),
+    (lambda: keras.callbacks.EarlyStopping(monitor=["val_loss"]), TypeError,
+     "EarlyStopping: monitor must be the name of a logged quantity"),
+    (lambda: keras.callbacks.EarlyStopping(baseline="0.5"), TypeError,
+     "EarlyStopping: baseline must be a number or None, got str"),
+    (lambda: keras.callbacks.EarlyStopping(min_delta=float("nan")), ValueError,
+     "EarlyStopping: min_delta must be a number, got nan"),
 ])
-def test_optimizer_input_and_compile_arguments_are_checked(make, error, message):
+def test_constructor_and_compile_arguments_are_checked(make, error, message):
     with pytest.raises(error, match=message):
         make()
 

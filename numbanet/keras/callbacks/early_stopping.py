@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...distributed.runtime import is_primary
-from .monitor import MonitorCallback
+from .monitor import MonitorCallback, check_baseline
 
 
 class EarlyStopping(MonitorCallback):
@@ -26,6 +26,7 @@ class EarlyStopping(MonitorCallback):
                  verbose: int = 0, mode: str = "auto", baseline=None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0):
         super().__init__(monitor, mode, min_delta=min_delta)
+        check_baseline(baseline, "EarlyStopping")
         self.patience, self.verbose, self.baseline = patience, verbose, baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch

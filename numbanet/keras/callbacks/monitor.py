@@ -2,6 +2,8 @@
 logged quantity (``monitor``, e.g. ``'val_loss'``) and deciding what counts as better."""
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 
 from .callback import Callback
@@ -11,6 +13,13 @@ _INCREASING = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
                "sparse_categorical_accuracy")
 
 
+def check_baseline(baseline, cls: str) -> None:
+    if baseline is not None and (isinstance(baseline, bool)
+                                 or not isinstance(baseline, numbers.Real)):
+        raise TypeError(f"{cls}: baseline must be a number or None, got "
+                        f"{type(baseline).__name__}")
+
+
 class MonitorCallback(Callback):
     """``mode``: 'min' (lower is better), 'max', or 'auto': 'max' for accuracies,
     'min' for losses and errors. An improvement must beat the best by ``min_delta``."""
@@ -18,7 +27,16 @@ class MonitorCallback(Callback):
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", baseline=None,
                  min_delta: float = 0):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
+        cls = type(self).__name__
+        if not isinstance(monitor, str):
+            raise TypeError(f"{cls}: monitor must be the name of a logged quantity, e.g. "
+                            f"'val_loss', got {type(monitor).__name__}")
+        check_baseline(baseline, cls)
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
+            raise TypeError(f"{cls}: min_delta must be a number, got {min_delta!r}")
+        if math.isnan(min_delta):
+            raise ValueError(f"{cls}: min_delta must be a number, got nan")
+        if not isinstance(mode, str) or mode not in ("auto", "min", "max"):
             raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max', got "
                              f"{mode!r}")
         self.monitor, self.mode = monitor, mode

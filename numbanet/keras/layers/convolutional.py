@@ -28,6 +28,9 @@ DATA_FORMATS = ("channels_last", "channels_first")
 
 
 # ---- argument checks and window geometry, shared with pooling.py -------------------------------
+MAX_SIZE = 2 ** 31 - 1  # sizes beyond this can't be the sizes of any image or window
+
+
 def int_pair(value, what: str, layer: str) -> tuple:
     """An int or a pair of positive ints (height, width), as Keras accepts them."""
     pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else \
@@ -36,15 +39,16 @@ def int_pair(value, what: str, layer: str) -> tuple:
             isinstance(v, int) and not isinstance(v, bool) for v in pair):
         raise ValueError(f"{layer}: {what} must be an int or a tuple of 2 ints (height, width), "
                          f"got {value!r}")
-    if min(pair) < 1:
-        raise ValueError(f"{layer}: {what} must be positive, got {value!r}")
+    if min(pair) < 1 or max(pair) > MAX_SIZE:
+        raise ValueError(f"{layer}: {what} must be positive (and at most {MAX_SIZE}), got "
+                         f"{value!r}")
     return pair
 
 
 def data_format_of(value, layer: str) -> str:
     """``'channels_last'`` (Keras's default, for None) or ``'channels_first'``."""
     value = "channels_last" if value is None else value
-    if value not in DATA_FORMATS:
+    if not isinstance(value, str) or value not in DATA_FORMATS:
         raise ValueError(f"{layer}: data_format must be 'channels_last' (images (batch, height, "
                          f"width, channels)) or 'channels_first' ((batch, channels, height, "
                          f"width)), got {value!r}")
@@ -52,7 +56,7 @@ def data_format_of(value, layer: str) -> str:
 
 
 def padding_of(value, layer: str) -> str:
-    padding = value.lower() if isinstance(value, str) else value
+    padding = value.lower() if isinstance(value, str) else None
     if padding not in ("valid", "same"):
         raise ValueError(f"{layer}: padding must be 'valid' (no padding) or 'same' (as many "
                          f"outputs as inputs, at stride 1), got {value!r}")

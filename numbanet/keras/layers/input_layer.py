@@ -6,9 +6,8 @@ call (or ``fit``), from the data.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from .layer import Layer, format_shape
+from ..data import check_count
+from .layer import Layer, format_shape, sample_shape
 
 
 class InputLayer(Layer):
@@ -18,18 +17,10 @@ class InputLayer(Layer):
                  name: str | None = None, batch_shape=None):
         if shape is None and batch_shape is None:
             raise ValueError("Input: give the shape of one sample, e.g. Input(shape=(64,))")
-        given = shape if batch_shape is None else batch_shape
-        if isinstance(shape, (int, np.integer)) and batch_shape is None:
-            shape = (shape,)
-        if batch_shape is None:
-            batch_shape = (batch_size,) + tuple(shape) if isinstance(shape, (tuple, list)) \
-                else shape
-        if not isinstance(batch_shape, (tuple, list)) or not all(
-                s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
-                for s in batch_shape):
-            raise ValueError(f"Input: cannot convert {given!r} to a shape; give a tuple of ints "
-                             "(None for an unknown size), e.g. Input(shape=(64,))")
-        batch_shape = tuple(None if s is None else int(s) for s in batch_shape)
+        if batch_size is not None:
+            batch_size = check_count(batch_size, "Input: batch_size", 1)
+        batch_shape = (batch_size,) + sample_shape(shape, "Input") if batch_shape is None \
+            else sample_shape(batch_shape, "Input")
         if any(s is not None and s <= 0 for s in batch_shape):
             raise ValueError(f"Input: sizes must be positive, got shape "
                              f"{format_shape(batch_shape)}")

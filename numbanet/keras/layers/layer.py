@@ -37,7 +37,7 @@ from ...nn.module import Module
 from ...nn.parameter import Parameter
 from ...tensor import Tensor
 from .. import backend, initializers
-from ..data import as_tensor, real_array
+from ..data import as_tensor, check_count, real_array
 
 
 def format_shape(shape) -> str:
@@ -81,16 +81,18 @@ class Layer(Module):
         self._frozen: set = set()   # names of weights made with trainable=False
         self.input_spec: dict[int, int] = {}   # axis -> size the built layer requires
         if input_dim is not None:
+            input_dim = check_count(input_dim, f"{cls}: input_dim", 1)
             warnings.warn(f"{cls}(input_dim={input_dim}) is the Keras 1 way to give the input "
                           f"size; start the model with keras.Input(shape=({input_dim},)) "
                           "instead", DeprecationWarning, stacklevel=3)
             input_shape = (input_dim,)
         elif input_shape is not None:
+            input_shape = sample_shape(input_shape, f"{cls}: input_shape")
             warnings.warn(f"{cls}(input_shape={tuple(input_shape)}): prefer starting the model "
                           f"with keras.Input(shape={tuple(input_shape)}) to giving a layer "
                           "input_shape", UserWarning, stacklevel=3)
         self._input_shape_hint = None if input_shape is None else \
-            (None,) + tuple(int(s) for s in input_shape)
+            (None,) + tuple(input_shape)
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
 
     # ---- attributes -----------------------------------------------------------------------
@@ -267,6 +269,19 @@ class Layer(Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def sample_shape(shape, what: str) -> tuple:
+    """A shape a user declares (``Input(shape=...)``, ``input_shape=...``): an int or a
+    tuple of ints, None for an unknown size."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(
+            s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
+            for s in shape):
+        raise ValueError(f"{what}: cannot convert {shape!r} to a shape; give a tuple of ints "
+                         "(None for an unknown size), e.g. Input(shape=(64,))")
+    return tuple(None if s is None else int(s) for s in shape)
 
 
 def weight_list(weights, what: str) -> list:
