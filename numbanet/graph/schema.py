@@ -442,11 +442,25 @@ def _adam_step(ins, attrs, declared):
     return [(p.shape, p.dtype)] * 3
 
 
+def _dimension(node):
+    """[-n, n): the indices into the dimension ``axis`` of the op's first input."""
+    n = node.inputs[0].shape[node.attrs["axis"]]
+    return -n, n
+
+
+def _plane(node):
+    """[-1, H*W): a pixel of the (H, W) plane, or -1 for a window wholly in the padding."""
+    return -1, node.attrs["shape"][2] * node.attrs["shape"][3]
+
+
 class Op(NamedTuple):
     inputs: int  # how many
     attrs: dict  # name -> checker
     rule: Callable  # (inputs, attrs, declared outputs) -> outputs
     literals: bool = False  # whether an input may be a number stored in the node
+    # (lo, hi) that the values of input 1, an index, must lie in; checked when the index
+    # is a constant of the file (the kernels check the others as they run)
+    index: Callable | None = None
 
 
 _NAMED = {"name": text}
@@ -478,34 +492,18 @@ OPS = {
     "argreduce": Op(1, {"op": one_of({"max", "min"}), "axis": integer(0, MAX_DIMS)},
                     _argreduce),
     "matmul": Op(2, {}, _matmul),
-    "index_select": Op(2, {"axis": integer(0, MAX_DIMS)}, _index_select),
-    "index_add": Op(3, {"axis": integer(0, MAX_DIMS)}, _scatter),
-    "index_put": Op(3, {"axis": integer(0, MAX_DIMS)}, _scatter),
+    "index_select": Op(2, {"axis": integer(0, MAX_DIMS)}, _index_select, index=_dimension),
+    "index_add": Op(3, {"axis": integer(0, MAX_DIMS)}, _scatter, index=_dimension),
+    "index_put": Op(3, {"axis": integer(0, MAX_DIMS)}, _scatter, index=_dimension),
     "im2col": Op(1, _WINDOW, _im2col),
     "col2im": Op(1, {**_WINDOW, "shape": tuple_of(dim, 4)}, _col2im),
     "max_pool2d": Op(1, _WINDOW, _max_pool2d),
     "max_pool2d_backward": Op(2, {"geo": geometry, "shape": tuple_of(dim, 4)},
-                              _max_pool2d_backward),
+                              _max_pool2d_backward, index=_plane),
     "avg_pool2d": Op(1, {**_WINDOW, **_AVG}, _avg_pool2d),
     "avg_pool2d_backward": Op(1, {"geo": geometry, "shape": tuple_of(dim, 4), **_AVG},
                               _avg_pool2d_backward),
     "adam_step": Op(4, {"numbers": tuple_of(number, 7)}, _adam_step),
-}
-
-def _dimension(node):
-    """[-n, n): the indices into the dimension ``axis`` of the op's first input."""
-    n = node.inputs[0].shape[node.attrs["axis"]]
-    return -n, n
-
-
-# Inputs whose values index another input's dimension: op -> (index input, its bounds).
-# An index stored as a constant is checked when the file is read.
-_INDEXES = {
-    "index_select": (1, _dimension),
-    "index_add": (1, _dimension),
-    "index_put": (1, _dimension),
-    # -1: a window wholly in the padding; else a pixel of the (H, W) plane
-    "max_pool2d_backward": (1, lambda n: (-1, n.attrs["shape"][2] * n.attrs["shape"][3])),
 }
 
 
@@ -539,12 +537,11 @@ def check_node(node, constants: dict):
     _require(declared == [(tuple(s), d) for s, d in expected],
              "declares the outputs " + _show(declared) + ", but its inputs and attributes give "
              + _show(expected))
-    found = _INDEXES.get(node.op)
-    if found is not None:
-        index = node.inputs[found[0]]
+    if schema.index is not None:
+        index = node.inputs[1]
         array = constants.get(index.node.id) if index.node.op == "constant" else None
         if array is not None and array.size:
-            lo, hi = found[1](node)
+            lo, hi = schema.index(node)
             bad = (array < lo) | (array >= hi)
             if bad.any():
                 raise Invalid(f"its constant index holds {array[bad][0]}, outside "
@@ -698,5 +695,5 @@ def error(where: str, node_id, op, problem) -> ArchiveError:
                         "numbanet")
 
 
-__all__ = ["OPS", "graph_from_json", "check_node", "check_shape", "check_dtype",
-           "MAX_ELEMENTS"]
+__all__ = ["OPS", "Op", "Invalid", "graph_from_json", "check_node", "check_attrs",
+           "check_shape", "check_size", "check_dtype", "as_declared", "MAX_ELEMENTS"]
