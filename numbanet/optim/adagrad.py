@@ -53,7 +53,7 @@ class Adagrad(Optimizer):
             if p.grad is None:
                 continue
             self._init_state(p, group)
-            state = self.state[p]
+            state = self._state_of(p)
             state["step"] += 1
             g = -p.grad if group["maximize"] else p.grad
             if weight_decay != 0:

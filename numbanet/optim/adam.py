@@ -43,7 +43,7 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            state = self.state[p]
+            state = self._state_of(p)
             if not state:
                 state["step"] = 0
                 state["exp_avg"] = zeros_like(p)

@@ -194,19 +194,19 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
-                self._check_devices(group)
                 self._update_group(group)
         return loss
 
-    def _check_devices(self, group: dict) -> None:
-        """Refuse state left on another device than its parameter (a model moved with
-        ``model.cuda()`` after the optimizer made its state), before anything changes."""
-        for p in group["params"]:
-            state = self.state.get(p)
-            if not state:
-                continue
+    def _state_of(self, p: Tensor) -> dict:
+        """``self.state[p]`` for an update, refusing state left on another device than its
+        parameter (a model moved with ``model.cuda()`` after the optimizer made its state)
+        before the update uses it."""
+        state = self.state[p]
+        if state:
+            device = p.device
             for key, value in state.items():
-                if isinstance(value, Tensor) and value.device != p.device:
+                if value.__class__ is Tensor and value.device is not device \
+                        and value.device != device:
                     raise RuntimeError(
                         f"{type(self).__name__}.step: Expected all tensors to be on the same "
                         f"device, but found at least two devices, {p.device} (a parameter of "
@@ -214,6 +214,7 @@ class Optimizer:
                         "Create the optimizer after moving the model, or load its "
                         "state_dict() into a new optimizer, which moves the state to each "
                         "parameter's device")
+        return state
 
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group(group)")

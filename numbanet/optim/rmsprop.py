@@ -39,7 +39,7 @@ class RMSprop(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            state = self.state[p]
+            state = self._state_of(p)
             if not state:
                 state["step"] = 0
                 state["square_avg"] = zeros_like(p)

@@ -44,7 +44,7 @@ class SGD(Optimizer):
             if weight_decay != 0:
                 g = g + weight_decay * p
             if momentum != 0:
-                state = self.state[p]
+                state = self._state_of(p)
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = state["momentum_buffer"] = zeros_like(p)
