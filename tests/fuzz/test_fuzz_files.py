@@ -108,7 +108,9 @@ def rezip(items) -> bytes:
 HOSTILE_JSON = [10**18, -1, -(10**18), 0, 2**63, 2**64 + 1, 1e308, -0.5, "x", "", None, True,
                 [], {}, [[[[[]]]]], {"tensor": "tensors/999.npy", "dtype": "float32"},
                 "tensors/999.npy", "../../outside.npy", "float128", {"node": 999, "index": 0},
-                {"node": -1, "index": 0}, {"tuple": [10**12, 10**12]}, [10**9, 10**9]]
+                {"node": -1, "index": 0}, {"tuple": [10**12, 10**12]}, [10**9, 10**9],
+                "index_put", "index_select", "matmul", "__import__", {"dtype": "object"},
+                {"slice": [0, 10**12, 0]}]
 DEEP = "DEEP-NESTING"  # replaced by 100 000 nested lists in the JSON text
 
 
