@@ -266,6 +266,12 @@ def test_accuracy_of_a_sequence_model_is_a_fraction_of_the_samples():
     assert accuracy == pytest.approx(expected)
 
 
+def test_batch_normalization_of_inputs_without_channels_is_refused_when_it_is_built():
+    with pytest.raises(ValueError, match=r"BatchNormalization 'bn' needs a known size of at "
+                                         r"least 1 along axis -1.*\(None, 0\)"):
+        layers.BatchNormalization(name="bn")(np.ones((2, 0), np.float32), training=True)
+
+
 def test_metric_and_loss_functions_must_return_tensors():
     def constant(y_true, y_pred):
         return 1.0

@@ -89,9 +89,10 @@ class BatchNormalization(Layer):
                              f"give one of 1..{ndim - 1} (or -1 for the last)")
         self._channel_axis = self.axis % ndim
         channels = input_shape[self._channel_axis]
-        if channels is None:
-            raise ValueError(f"BatchNormalization '{self.name}' needs a known size along axis "
-                             f"{self.axis}, got shape {format_shape(input_shape)}")
+        if channels is None or channels == 0:
+            raise ValueError(f"BatchNormalization '{self.name}' needs a known size of at least "
+                             f"1 along axis {self.axis} (its channels), got shape "
+                             f"{format_shape(input_shape)}")
         if self.scale:
             self.gamma = self.add_weight((channels,), self.gamma_initializer, name="gamma")
         if self.center:
