@@ -56,3 +56,48 @@ def test_accepting_what_pytorch_rejects_fails(worker):
     code = "result = a.sum() if M.__name__ != 'torch' else a[5]"
     with pytest.raises(AssertionError, match="where IndexError was expected"):
         check(worker, case(code, a=[1.0, 2.0]))
+
+
+class StubWorker:
+    """Answers every file case with one outcome, as the worker would."""
+
+    def __init__(self, *outcome):
+        self.outcome = outcome
+
+    def run(self, case):
+        return self.outcome
+
+    def kill(self):
+        pass
+
+
+def error(kind="ValueError", message="load: '/tmp/x/fuzzed.nbz' is damaged", stage="load"):
+    return {"type": kind, "module": "builtins", "mro": [kind, "Exception"], "message": message,
+            "frames": [], "inside_numbanet": True, "innermost": "", "stage": stage}
+
+
+SAVED = ("tensor", "float32", (2,), np.array([1.0, 2.0], np.float32))
+
+
+@pytest.mark.parametrize("outcome, finding", [
+    (("value", SAVED, {"grew_mib": 900}), "memory grow by 900 MiB"),
+    (("value", ("tensor", "float32", (2,), np.array([1.0, 3.0], np.float32)),
+      {"grew_mib": 0}), "a damaged file loaded as other values"),
+    (("error", error(message="EOF: reading array data"), {"grew_mib": 0}),
+     "does not name the file"),
+    (("error", error("BadZipFile"), {"grew_mib": 0}), "not one of numbanet's documented"),
+    (("error", error("TypeError", "fuzzed: bad"), {"grew_mib": 0}), "expected ValueError"),
+    (("error", error("IndexError", "fuzzed", stage="use"), {"grew_mib": 0}),
+     "jit.load accepted the file, then running it raised"),
+])
+def test_file_cases_fail_on_memory_bombs_changed_values_and_bad_errors(outcome, finding):
+    from test_fuzz_files import check_file
+    fmt = "jit" if "jit.load" in finding else "nbsave"
+    with pytest.raises(AssertionError, match=finding):
+        check_file(StubWorker(*outcome), fmt, b"PK", "bits flipped", True, SAVED)
+
+
+def test_a_file_case_passes_with_the_saved_values_or_a_value_error_naming_the_file():
+    from test_fuzz_files import check_file
+    check_file(StubWorker("value", SAVED, {"grew_mib": 1}), "nbsave", b"PK", "", True, SAVED)
+    check_file(StubWorker("error", error(), {"grew_mib": 1}), "nbsave", b"PK", "", True, SAVED)
