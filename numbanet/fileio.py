@@ -50,7 +50,10 @@ def write_atomically(path, write: Callable[[IO[bytes]], None], what: str = "save
         mode = os.stat(path).st_mode & 0o7777
     except OSError:
         mode = 0o666 & ~_umask()  # mkstemp makes 0600; give the usual permissions
-    fd, tmp = tempfile.mkstemp(prefix=".numbanet-", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".numbanet-", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise _naming(e, what, path) from e
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -58,9 +61,11 @@ def write_atomically(path, write: Callable[[IO[bytes]], None], what: str = "save
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _naming(e, what, path) from e
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(folder, os.O_RDONLY)
@@ -72,6 +77,14 @@ def write_atomically(path, write: Callable[[IO[bytes]], None], what: str = "save
         pass
     finally:
         os.close(dir_fd)
+
+
+def _naming(e: OSError, what: str, path: str) -> OSError:
+    """``e`` (a full disk, a refused folder...) said of ``path``, not of the temporary file;
+    the same errno, so the same OSError subclass."""
+    message = f"{what}: can't write {path!r}: {e.strerror or e}; a file already there is " \
+              "unchanged"
+    return OSError(e.errno, message) if e.errno is not None else OSError(message)
 
 
 # ---- reading archives without trusting their declared sizes --------------------------------

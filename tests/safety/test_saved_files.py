@@ -686,3 +686,27 @@ def test_nb_load_refuses_a_header_that_inflates_a_thousandfold_into_millions_of_
     assert path.stat().st_size < MiB
     message = refused_fast(run_small(f"nb.load({str(path)!r})"), path)
     assert "numbanet.json" in message and "compression bomb" in message
+
+
+def test_a_folder_that_refuses_the_temporary_file_names_the_target(tmp_path, monkeypatch):
+    """The temporary file is numbanet's business: an error creating it names the file the
+    user asked for, and keeps its errno (so its type: PermissionError here)."""
+    target = tmp_path / "m.nbz"
+
+    def refuse(prefix="", suffix="", dir=None):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(dir, prefix + "abc" + suffix))
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError) as err:
+        nb.save(nb.ones(2), target)
+    assert str(target) in str(err.value) and ".numbanet-" not in str(err.value)
+
+
+@pytest.mark.parametrize("write,name", WRITERS[:3], ids=WRITER_IDS[:3])
+def test_a_full_disk_is_an_os_error_naming_the_target(tmp_path, monkeypatch, write, name):
+    target = tmp_path / name
+    fail_writes(OSError(errno.ENOSPC, "No space left on device"))(monkeypatch, 100)
+    with pytest.raises(OSError) as err:
+        write(target)
+    assert err.value.errno == errno.ENOSPC
+    assert str(target) in str(err.value) and "No space left" in str(err.value)
