@@ -184,6 +184,9 @@ class Loss:
 
     @classmethod
     def from_config(cls, config: dict):
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config expects a dict of its constructor's "
+                            f"arguments, got {type(config).__name__}")
         return cls(**config)
 
 
@@ -300,7 +303,8 @@ def get(identifier) -> Loss:
                              f"{sorted(set(_BY_NAME) | set(_CLASSES))}, a keras.losses.Loss, "
                              "or a function f(y_true, y_pred)")
         return cls(name=identifier)
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
+    if isinstance(identifier, dict) and isinstance(identifier.get("class_name"), str) and \
+            identifier["class_name"] in _CLASSES:
         return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
     if callable(identifier) and identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier](name=identifier.__name__)

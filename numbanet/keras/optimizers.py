@@ -163,6 +163,9 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config: dict):
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config expects a dict of its constructor's "
+                            f"arguments, got {type(config).__name__}")
         return cls(**config)
 
     def state_arrays(self, variables: list) -> dict:

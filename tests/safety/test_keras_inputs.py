@@ -375,6 +375,12 @@ def test_to_categorical_refuses_what_are_not_class_labels(labels, num_classes, e
      "EarlyStopping: baseline must be a number or None, got str"),
     (lambda: keras.callbacks.EarlyStopping(min_delta=float("nan")), ValueError,
      "EarlyStopping: min_delta must be a number, got nan"),
+    (lambda: keras.optimizers.get({"class_name": "Adam", "config": 3}), TypeError,
+     "Adam.from_config expects a dict of its constructor's arguments, got int"),
+    (lambda: keras.losses.get({"class_name": "MeanSquaredError", "config": None}), TypeError,
+     "MeanSquaredError.from_config expects a dict"),
+    (lambda: keras.losses.get({"class_name": ["MeanSquaredError"]}), TypeError,
+     "loss must be a name.*got dict"),
 ])
 def test_constructor_and_compile_arguments_are_checked(make, error, message):
     with pytest.raises(error, match=message):
