@@ -87,27 +87,27 @@ def _as_float(t: Tensor, like: Tensor) -> Tensor:
 
 
 # ---- layers ---------------------------------------------------------------------------------
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ weight.T + bias``, with ``weight`` shaped (out_features, in_features)."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("linear", "input", 1, x)
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``, with ``weight`` shaped (out_features, in_features)."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor("linear", "input", 1, input)
     if not isinstance(weight, Tensor):
         _not_a_tensor("linear", "weight", 2, weight)
     if bias is not None and not isinstance(bias, Tensor):
         _not_a_tensor("linear", "bias", 3, bias)
-    same_device("linear", x, weight, *(() if bias is None else (bias,)))
-    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(x.shape)} can't be multiplied by a "
+    same_device("linear", input, weight, *(() if bias is None else (bias,)))
+    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} can't be multiplied by a "
                          f"weight of shape {tuple(weight.shape)} (out_features, in_features): "
                          "the input's last dimension must equal in_features")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of "
                          f"shape {tuple(weight.shape)}; expected ({weight.shape[0]},)")
-    same = weight.dtype is x.dtype and (bias is None or bias.dtype is x.dtype)
-    if not same or not x.dtype.is_floating_point:
-        out = ops.matmul(x, weight.t())
+    same = weight.dtype is input.dtype and (bias is None or bias.dtype is input.dtype)
+    if not same or not input.dtype.is_floating_point:
+        out = ops.matmul(input, weight.t())
         return out if bias is None else out + bias
-    return _Linear.apply(x, weight, bias)
+    return _Linear.apply(input, weight, bias)
 
 
 class _Linear(Function):
@@ -148,69 +148,69 @@ class _Linear(Function):
 
 # ``inplace=True`` writes the result into ``x`` and returns ``x``, as PyTorch does; a leaf
 # that requires grad is refused by the in-place op itself.
-def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0)."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("relu", "input", 1, x)
-    return x.relu_() if inplace else ops.relu(x)
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0)."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor("relu", "input", 1, input)
+    return input.relu_() if inplace else ops.relu(input)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x where x > 0, else ``negative_slope * x``."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("leaky_relu", "input", 1, x)
-    if inplace:  # x times 1 or the slope: its gradient is that factor, as out of place
-        return x.mul_(ops.where(x > 0, 1.0, full_like(x, negative_slope)))
-    return ops.where(x > 0, x, x * negative_slope)
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input where input > 0, else ``negative_slope * input``."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor("leaky_relu", "input", 1, input)
+    if inplace:  # input times 1 or the slope: its gradient is that factor, as out of place
+        return input.mul_(ops.where(input > 0, 1.0, full_like(input, negative_slope)))
+    return ops.where(input > 0, input, input * negative_slope)
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor):
-        _not_a_tensor("sigmoid", "input", 1, x)
-    return ops.sigmoid(x)
+def sigmoid(input: Tensor) -> Tensor:
+    if not isinstance(input, Tensor):
+        _not_a_tensor("sigmoid", "input", 1, input)
+    return ops.sigmoid(input)
 
 
-def tanh(x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor):
-        _not_a_tensor("tanh", "input", 1, x)
-    return ops.tanh(x)
+def tanh(input: Tensor) -> Tensor:
+    if not isinstance(input, Tensor):
+        _not_a_tensor("tanh", "input", 1, input)
+    return ops.tanh(input)
 
 
-def softmax(x: Tensor, dim: int) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("softmax", "input", 1, x)
-    return ops.softmax(x, dim)
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """exp(input) / sum(exp(input)) along ``dim``, computed stably."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor("softmax", "input", 1, input)
+    return ops.softmax(input, dim)
 
 
-def log_softmax(x: Tensor, dim: int) -> Tensor:
-    """log(softmax(x, dim)), computed stably (never takes the log of an underflowed 0)."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("log_softmax", "input", 1, x)
-    return ops.log_softmax(x, dim)
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """log(softmax(input, dim)), computed stably (never takes the log of an underflowed 0)."""
+    if not isinstance(input, Tensor):
+        _not_a_tensor("log_softmax", "input", 1, input)
+    return ops.log_softmax(input, dim)
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p), so the
     expected value is unchanged; the identity when not ``training``."""
-    if not isinstance(x, Tensor):
-        _not_a_tensor("dropout", "input", 1, x)
+    if not isinstance(input, Tensor):
+        _not_a_tensor("dropout", "input", 1, input)
     p = _probability(p, "dropout")
     if not training or p == 0.0:
-        return x
+        return input
     if p == 1.0:
         factor = 0
     else:
-        keep = rand(*x.shape, dtype=x.dtype if x.dtype.is_floating_point else None,
-                    device=x.device) >= p
-        factor = _as_float(keep, x) * (1.0 / (1.0 - p))
-    return x.mul_(factor) if inplace else x * factor
+        keep = rand(*input.shape, dtype=input.dtype if input.dtype.is_floating_point else None,
+                    device=input.device) >= p
+        factor = _as_float(keep, input) * (1.0 / (1.0 - p))
+    return input.mul_(factor) if inplace else input * factor
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    if not isinstance(x, Tensor):
-        _not_a_tensor("flatten", "input", 1, x)
-    return ops.flatten(x, start_dim, end_dim)
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if not isinstance(input, Tensor):
+        _not_a_tensor("flatten", "input", 1, input)
+    return ops.flatten(input, start_dim, end_dim)
 
 
 # ---- regression losses ----------------------------------------------------------------------

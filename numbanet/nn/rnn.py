@@ -83,9 +83,9 @@ class _RNNBase(Module):
         if not isinstance(x, Tensor):
             F._not_a_tensor(name, "input", 1, x)
         if x.ndim not in (2, 3):
-            raise ValueError(f"{name}: expected a 3-D input ({'N, L' if self.batch_first else 'L, N'}"
-                             f", input_size) or an unbatched 2-D (L, input_size), got shape "
-                             f"{tuple(x.shape)}")
+            order = "N, L" if self.batch_first else "L, N"
+            raise ValueError(f"{name}: expected a 3-D input ({order}, input_size) or an "
+                             f"unbatched 2-D (L, input_size), got shape {tuple(x.shape)}")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input with last dimension input_size="
                              f"{self.input_size}, got shape {tuple(x.shape)}")

@@ -5,6 +5,7 @@ and 9): tensors on two devices meeting in one layer, values a loss cannot take, 
 accepted but ignored, and the errors for wrong argument types and values, with PyTorch's
 exception types (checked against torch where it is installed).
 """
+import inspect
 import math
 
 import numpy as np
@@ -128,7 +129,7 @@ def test_load_state_dict_moves_saved_state_to_each_parameters_device(make):
     _train_one_step(model, fresh, "cuda")
 
 
-# ---- class 7: silent wrong results ---------------------------------------------------------------
+# ---- class 7: silent wrong results --------------------------------------------------------------
 @pytest.mark.parametrize("values", [[float("nan"), 0.5], [1.5, 0.5], [-0.25, 0.5],
                                     [float("inf"), 0.5]])
 def test_binary_cross_entropy_refuses_input_outside_0_1_with_pytorchs_runtime_error(values):
@@ -295,7 +296,8 @@ NOT_A_TENSOR = {
     "LSTM h0": ("LSTM", "h_0", lambda: nn.LSTM(1, 1)(_t(1, 1, 1), ([[[0.0]]], _t(1, 1, 1)))),
     "Embedding.from_pretrained": ("from_pretrained", "embeddings",
                                   lambda: nn.Embedding.from_pretrained([[1.0, 2.0]])),
-    "Embedding _weight": ("Embedding", "_weight", lambda: nn.Embedding(1, 2, _weight=[[1.0, 2.0]])),
+    "Embedding _weight": ("Embedding", "_weight",
+                          lambda: nn.Embedding(1, 2, _weight=[[1.0, 2.0]])),
 }
 
 
@@ -323,6 +325,19 @@ def test_a_model_with_inplace_activations_has_the_gradients_of_the_out_of_place_
         return [p.grad.numpy() for p in model.parameters()]
     for ours, reference in zip(gradients(True), gradients(False)):
         np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(F.__all__))
+def test_every_functional_refuses_a_list_as_its_first_argument(name):
+    """Each public function of nn.functional, called with a list where its first tensor goes
+    (its other required arguments valid), is PyTorch's TypeError: none reaches an op."""
+    fn = getattr(F, name)
+    params = list(inspect.signature(fn).parameters.values())
+    rest = [nb.rand(1, 1) if "Tensor" in str(p.annotation) else 1 for p in params[1:]
+            if p.default is inspect.Parameter.empty]
+    with pytest.raises(TypeError, match=rf"argument '{params[0].name}' \(position 1\) must be "
+                                        "Tensor, not list"):
+        fn([[1.0]], *rest)
 
 
 def test_the_not_a_tensor_message_has_pytorchs_wording_for_linear():
@@ -405,7 +420,7 @@ def test_rnn_on_an_empty_batch_returns_empty_outputs_as_pytorch():
     assert tuple(out.shape) == (2, 0, 2) and tuple(h.shape) == (1, 0, 2)
 
 
-# ---- class 9: optimizer options ------------------------------------------------------------------
+# ---- class 9: optimizer options -----------------------------------------------------------------
 def _params():
     return [nn.Parameter(nb.randn(2))]
 
@@ -485,7 +500,7 @@ def test_a_loaded_state_dict_with_a_bad_option_is_refused_and_changes_nothing():
     assert opt.param_groups[0]["lr"] == 0.1
 
 
-# ---- class 9: state dicts that are not dicts ------------------------------------------------------
+# ---- class 9: state dicts that are not dicts ----------------------------------------------------
 @pytest.mark.parametrize("bad", [None, [1, 2], "weights.pt", 3])
 def test_module_load_state_dict_of_a_non_mapping_is_pytorchs_type_error(bad):
     with pytest.raises(TypeError, match=r"Expected state_dict to be dict-like, got <class "):
