@@ -465,3 +465,10 @@ def test_any_labels_are_used_as_they_are_or_refused(labels):
     else:
         with pytest.raises(ValueError, match="class labels"):
             model.evaluate(x, labels, verbose=0)
+
+
+def test_dropout_takes_a_numpy_float_rate_as_keras_does():
+    layer = layers.Dropout(np.float32(0.25))
+    assert layer.rate == 0.25
+    with pytest.raises(ValueError, match="rate must be a number between 0 and 1"):
+        layers.Dropout(np.float32("nan"))

@@ -6,6 +6,8 @@ scaled by 1 / (1 - rate), so that their expected value is unchanged; in
 """
 from __future__ import annotations
 
+import numbers
+
 from ...nn import functional as F
 from ...tensor import Tensor
 from .layer import Layer
@@ -15,7 +17,7 @@ class Dropout(Layer):
     """``Dropout(0.5)``: active only when called with ``training=True`` (as ``fit`` does)."""
 
     def __init__(self, rate: float, **kwargs):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate <= 1:
             raise ValueError(f"Dropout: rate must be a number between 0 and 1 (the fraction "
                              f"of inputs to drop), got {rate!r}")
         super().__init__(**kwargs)
