@@ -11,7 +11,6 @@ import errno
 import gzip
 import io
 import json
-import math
 import os
 import signal
 import struct
