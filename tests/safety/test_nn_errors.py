@@ -340,6 +340,42 @@ def test_every_functional_refuses_a_list_as_its_first_argument(name):
         fn([[1.0]], *rest)
 
 
+LAYERS = {  # every layer of nn, made with small valid arguments
+    "Linear": lambda: nn.Linear(1, 1), "ReLU": nn.ReLU, "LeakyReLU": nn.LeakyReLU,
+    "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Softmax": lambda: nn.Softmax(dim=0),
+    "LogSoftmax": lambda: nn.LogSoftmax(dim=0), "Dropout": nn.Dropout, "Flatten": nn.Flatten,
+    "Conv2d": lambda: nn.Conv2d(1, 1, 1), "MaxPool2d": lambda: nn.MaxPool2d(1),
+    "AvgPool2d": lambda: nn.AvgPool2d(1), "BatchNorm1d": lambda: nn.BatchNorm1d(1),
+    "BatchNorm2d": lambda: nn.BatchNorm2d(1), "Embedding": lambda: nn.Embedding(2, 1),
+    "RNN": lambda: nn.RNN(1, 1), "LSTM": lambda: nn.LSTM(1, 1),
+    "Sequential": lambda: nn.Sequential(nn.Linear(1, 1)),
+}
+LOSSES = ["MSELoss", "L1Loss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
+NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "Parameter", "Identity"}
+
+
+def test_the_layer_tables_list_every_module_of_nn():
+    modules = {n for n in nn.__all__ if isinstance(getattr(nn, n), type)
+               and issubclass(getattr(nn, n), nn.Module)}
+    assert modules - NOT_LAYERS == set(LAYERS) | set(LOSSES)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_refuses_a_list_with_pytorchs_type_error(name):
+    with pytest.raises(TypeError, match=r"argument '\w+' \(position \d\) must be Tensor, not list"):
+        LAYERS[name]()([[1.0]])
+
+
+@pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.parametrize("position", [0, 1])
+def test_every_loss_refuses_a_list_as_input_or_target(name, position):
+    args = [nb.rand(1, 1), nb.rand(1, 1)]
+    args[position] = [[0.5]]
+    argument = ("input", "target")[position]
+    with pytest.raises(TypeError, match=rf"argument '{argument}' .* must be Tensor, not list"):
+        getattr(nn, name)()(*args)
+
+
 def test_the_not_a_tensor_message_has_pytorchs_wording_for_linear():
     with pytest.raises(TypeError, match=r"linear\(\): argument 'input' \(position 1\) must be "
                                         r"Tensor, not list"):
