@@ -5,12 +5,14 @@ Sizes may be given as ``zeros(2, 3)`` or ``zeros((2, 3))``; every function takes
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .shapes import size_args
-from .tensor import Tensor
+from .shapes import check_strides, size_args
+from .tensor import ForeignVersion, Tensor
 
 
 def _finish(data, device, dtype, requires_grad) -> Tensor:
@@ -130,12 +132,20 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype != dtype.numpy:
         raise TypeError(f"from_numpy: NumPy dtype {array.dtype} is not supported for sharing "
                         f"memory; use nb.tensor(array) to copy it into {dtype}")
-    if any(s < 0 for s in array.strides) or any(s % array.itemsize for s in array.strides):
-        raise ValueError(f"from_numpy: the array has strides {array.strides}; numbanet tensors "
-                         "need positive strides that are multiples of the item size (arrays "
-                         "reversed with [::-1] are not supported). Pass a copy instead: "
-                         "nb.from_numpy(np.ascontiguousarray(a))")
-    return Tensor._wrap_foreign(array, CPU, dtype)
+    check_strides(array.strides, array.itemsize, "from_numpy")
+    owner = array
+    while isinstance(owner, np.ndarray) and owner.base is not None:  # the memory's owner
+        owner = owner.base
+    if isinstance(owner, memoryview):  # np.frombuffer: a new memoryview of the buffer each time
+        owner = owner.obj
+    version = _VERSIONS.get(id(owner))  # alive as long as a tensor on the memory is
+    if version is None:
+        version = _VERSIONS[id(owner)] = ForeignVersion([0])
+    return Tensor._wrap_foreign(array, CPU, dtype, version)
+
+
+# id of the object owning a NumPy buffer -> the version counter of the tensors sharing it
+_VERSIONS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def _fill(size, value, dtype, device, requires_grad, op):

@@ -335,11 +335,15 @@ def _view_of(tensor: DLTensor, readonly: bool, managed_address: int,
              deleter: int | None) -> DLPackView:
     dtype = _numpy_dtype_of(tensor.dtype)
     ndim = tensor.ndim
-    if ndim < 0:
-        raise ValueError(f"open_capsule received a DLTensor with ndim={ndim}")
+    if not 0 <= ndim <= _MAX_NDIM:
+        raise ValueError(f"open_capsule received a DLTensor with ndim={ndim}; expected 0 to "
+                         f"{_MAX_NDIM} dimensions")
     if ndim and not tensor.shape:
         raise ValueError(f"open_capsule received a DLTensor with ndim={ndim} and a NULL shape")
     shape = tuple(tensor.shape[:ndim]) if ndim else ()
+    if any(n < 0 for n in shape):
+        raise ValueError(f"open_capsule received a DLTensor of shape {shape}: sizes must not "
+                         "be negative")
     if tensor.strides and ndim:
         strides = tuple(tensor.strides[:ndim])
     else:
@@ -347,6 +351,9 @@ def _view_of(tensor: DLTensor, readonly: bool, managed_address: int,
     ptr = (tensor.data or 0) + tensor.byte_offset
     device = (tensor.device.device_type, tensor.device.device_id)
     return DLPackView(ptr, shape, strides, dtype, device, readonly, managed_address, deleter)
+
+
+_MAX_NDIM = 64  # NumPy's limit; a larger ndim is a damaged struct, not a tensor
 
 
 def _c_contiguous_strides(shape: tuple) -> tuple:

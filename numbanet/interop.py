@@ -7,6 +7,7 @@ import numpy as np
 from . import dtypes as dt
 from .device import CPU, device
 from .dlpack import DEVICE_CPU, DEVICE_CUDA, make_capsule, open_capsule
+from .shapes import check_strides
 from .tensor import Tensor
 
 
@@ -93,6 +94,8 @@ def from_dlpack(obj) -> Tensor:
         capsule = obj
     view = open_capsule(capsule)
     dtype = _dtype_of(view)
+    check_strides(tuple(s * view.dtype.itemsize for s in view.strides), view.dtype.itemsize,
+                  "from_dlpack")
     kind, index = view.device
     if kind == DEVICE_CPU:
         array = np.asarray(_HostMemory(view))

@@ -114,6 +114,16 @@ def infer_shape(shape: tuple, numel: int, op: str, source: tuple) -> tuple:
     return shape
 
 
+def check_strides(strides: tuple, itemsize: int, op: str):
+    """Foreign memory (NumPy arrays, DLPack) is shared only with positive strides that are
+    multiples of the item size: the layouts numbanet's kernels handle."""
+    if any(s < 0 or s % itemsize for s in strides):
+        raise ValueError(f"{op}: the array has strides {tuple(strides)} (in bytes); numbanet "
+                         "tensors need positive strides that are multiples of the item size "
+                         "(arrays reversed with [::-1] are not supported). Pass a copy "
+                         "instead, e.g. nb.from_numpy(np.ascontiguousarray(a))")
+
+
 def has_internal_overlap(shape: tuple, strides: tuple, itemsize: int) -> bool:
     """Whether two elements of an array with this shape and these strides (in bytes) share
     memory, so that an in-place write would race with itself (PyTorch's

@@ -15,16 +15,16 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import CPU, as_device
-from .shapes import has_internal_overlap
 
 
-class OverlapVersion(list):
-    """The version counter of foreign memory (``from_numpy``, ``from_dlpack``) in which two
-    elements of the tensor share a location. It is shared with every view, as version
-    counters are, and sends their in-place writes to the checked path, which refuses those
-    whose elements overlap; other tensors pay nothing for the check."""
+class ForeignVersion(list):
+    """The version counter of memory numbanet did not allocate (``from_numpy``,
+    ``from_dlpack``), whose strides may be anything. Tensors over one NumPy buffer share it,
+    as views share their base's, so that an in-place op reading memory it writes copies it
+    first; and it sends in-place writes to the checked path, which refuses them where two
+    elements of the written tensor overlap. Tensors numbanet allocates pay nothing."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
 
 class Tensor:
@@ -66,12 +66,10 @@ class Tensor:
         return t
 
     @classmethod
-    def _wrap_foreign(cls, data, device, dtype) -> Tensor:
-        """A tensor around memory numbanet did not allocate, whose strides may be anything:
-        marked (OverlapVersion) when two of its elements share memory."""
+    def _wrap_foreign(cls, data, device, dtype, version: ForeignVersion | None = None):
+        """A tensor around foreign memory, with the version counter of that memory."""
         t = cls._wrap(data, device, dtype)
-        if has_internal_overlap(data.shape, data.strides, dtype.itemsize):
-            t._vc = OverlapVersion(t._vc)
+        t._vc = ForeignVersion(t._vc) if version is None else version
         return t
 
     def _alias(self) -> Tensor:
@@ -198,7 +196,7 @@ class Tensor:
             raise TypeError(f"data must be set to a Tensor, got {type(other).__name__}")
         self._data, self._device, self._dtype = other._data, other._device, other._dtype
         self._shape = other._shape
-        if other._vc.__class__ is not self._vc.__class__:  # overlapping memory stays marked
+        if other._vc.__class__ is not self._vc.__class__:  # foreign memory stays checked
             self._vc = other._vc.__class__(self._vc)
 
     @property

@@ -169,6 +169,24 @@ def test_writing_in_place_into_self_overlapping_memory_is_refused(write, strides
     assert (base == before).all()  # nothing was written
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_writing_into_an_expanded_view_is_refused_with_pytorchs_message(device):
+    base = nb.zeros(3, 1, device=device)
+    for write in (lambda v: v.add_(1), lambda v: v.fill_(2.0), lambda v: v.copy_(nb.ones(
+            3, 3, device=device)), lambda v: v.__isub__(nb.ones(3, 3, device=device))):
+        with pytest.raises(RuntimeError, match=OVERLAP):
+            write(base.expand(3, 3))
+    assert base.tolist() == [[0.0], [0.0], [0.0]]
+
+
+def test_a_tensor_given_overlapping_memory_through_data_refuses_writes():
+    _, t = _shared((3, 3), (4, 4))
+    x = nb.zeros(3, 3)
+    x.data = t
+    with pytest.raises(RuntimeError, match=OVERLAP):
+        x.sub_(nb.ones(3, 3))
+
+
 def test_views_of_self_overlapping_memory_refuse_writes_too():
     base, t = _shared((3, 3), (4, 4))
     before = base.copy()
@@ -201,6 +219,42 @@ def test_non_overlapping_strided_memory_is_still_written_in_place():
     u.mul_(3)
     assert base[::2].tolist() == (before[::2] * 3).tolist()
     assert base[1::2].tolist() == before[1::2].tolist()
+
+
+PARTIAL_WRITES = {
+    "add_": lambda dst, src: dst.add_(src),
+    "iadd": lambda dst, src: dst.__iadd__(src),
+    "copy_": lambda dst, src: dst.copy_(src),
+    "setitem": lambda dst, src: dst.__setitem__(Ellipsis, src),
+}
+
+
+@pytest.mark.parametrize("write", sorted(PARTIAL_WRITES))
+def test_in_place_ops_between_tensors_on_one_numpy_buffer_read_a_copy(write):
+    """Two from_numpy tensors over shifted parts of one array: the op must see the source's
+    values from before the write, as for views of one numbanet tensor."""
+    a = np.arange(6.0)
+    dst, src = nb.from_numpy(a[1:]), nb.from_numpy(a[:-1])
+    own = nb.arange(6.0, dtype=nb.float64)
+    PARTIAL_WRITES[write](dst, src)
+    PARTIAL_WRITES[write](own[1:], own[:-1])
+    assert a.tolist() == own.tolist()
+
+
+def test_arrays_over_one_buffer_object_count_as_one_memory():
+    buffer = bytearray(np.arange(8, dtype=np.float32).tobytes())
+    first = nb.from_numpy(np.frombuffer(buffer, np.float32))
+    second = nb.from_numpy(np.frombuffer(buffer, np.float32)[1:])
+    second.add_(first[:7])  # reads the values from before the write
+    assert np.frombuffer(buffer, np.float32).tolist() == [0, 1, 3, 5, 7, 9, 11, 13]
+
+
+def test_from_dlpack_refuses_negative_strides_and_marks_overlap():
+    with pytest.raises(ValueError, match=r"from_dlpack: the array has strides \(-8,\)"):
+        nb.from_dlpack(np.arange(4.0)[::-1])
+    t = nb.from_dlpack(as_strided(np.arange(16.0), (3, 3), (8, 8)))
+    with pytest.raises(RuntimeError, match=OVERLAP):
+        t.mul_(2)
 
 
 def test_a_grad_that_is_a_broadcast_view_accumulates_out_of_place():

@@ -73,7 +73,7 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
     """``x op= other`` for op in add, sub, mul, div."""
     if other.__class__ is Tensor and x._dtype.is_floating_point and other._dtype is x._dtype \
             and other._shape == x._shape and other._device is x._device \
-            and other._vc is not x._vc and x._vc.__class__ is list and not _tracked(x, other):
+            and x._vc.__class__ is list and other._vc is not x._vc and not _tracked(x, other):
         be = x._device.backend
         if be.is_writable(x._data):  # the common case (w -= lr * g), without the general checks
             be.binary(op, x._data, other._data, x._data)
