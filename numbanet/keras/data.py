@@ -4,6 +4,11 @@
 model's float type and moves everything to the model's device once, before the
 first epoch. Each epoch is then one gather (the shuffle) and one slice per batch,
 all on the device.
+
+Everything is checked here before it reaches a kernel, with Keras 3's error types:
+the arrays (real numbers only, not ragged, at least one sample, x and y of one
+length, class labels whole numbers in range) and the arguments that say how to
+batch them (TypeError for a wrong type, ValueError for a wrong value).
 """
 from __future__ import annotations
 
@@ -119,14 +124,14 @@ def split_validation(x: Tensor, y: Tensor, fraction: float):
 
 
 def check_validation_split(fraction) -> float:
+    """Keras's ``validation_split``: a float in [0, 1) (None counts as 0)."""
+    text = "validation_split must be a float in [0, 1) (the fraction of the samples kept " \
+        "for validation, e.g. 0.2), got"
     if isinstance(fraction, bool) or not isinstance(fraction, (numbers.Real, type(None))):
-        raise TypeError(f"validation_split must be a float in [0, 1) (the fraction of the "
-                        f"samples kept for validation, e.g. 0.2), got {fraction!r} "
-                        f"({type(fraction).__name__})")
+        raise TypeError(f"{text} {fraction!r} ({type(fraction).__name__})")
     fraction = float(fraction or 0.0)
     if not 0 <= fraction < 1:
-        raise ValueError(f"validation_split must be a float in [0, 1) (the fraction of the "
-                         f"samples kept for validation, e.g. 0.2), got {fraction}")
+        raise ValueError(f"{text} {fraction}")
     return fraction
 
 
