@@ -20,6 +20,7 @@ from ..autograd.ops import normalization as _ops_norm
 from ..autograd.ops import pooling as _ops_pool
 from ..autograd.ops.indexing import Gather, _Advanced
 from ..creation import arange, full_like, rand
+from ..shapes import broadcast_shapes
 from ..tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -80,6 +81,17 @@ def _check_same_shape(input: Tensor, target: Tensor, fn: str):
         raise ValueError(f"{fn}: target shape {tuple(target.shape)} differs from input shape "
                          f"{tuple(input.shape)}; they would broadcast into a different loss. "
                          "Reshape one of them (e.g. target.view(input.shape)) so they match")
+
+
+def _check_elementwise_weight(weight: Tensor | None, input: Tensor, fn: str):
+    """A weight per element must broadcast to the input's shape, never grow the loss (a
+    (N, C, 1) weight beside an (N, C) input would make an (N, C, C) loss)."""
+    shape = tuple(input.shape)
+    if weight is not None and broadcast_shapes(f"{fn}: weight and input", tuple(weight.shape),
+                                               shape) != shape:
+        raise ValueError(f"{fn}: weight of shape {tuple(weight.shape)} does not broadcast to "
+                         f"the input's shape {shape}; give one weight per element (or a shape "
+                         "that broadcasts to it, such as the last dimension)")
 
 
 def _as_float(t: Tensor, like: Tensor) -> Tensor:
@@ -370,6 +382,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_reduction(reduction, "binary_cross_entropy")
     _loss_args("binary_cross_entropy", input, target, weight)
     _check_same_shape(input, target, "binary_cross_entropy")
+    _check_elementwise_weight(weight, input, "binary_cross_entropy")
     for name, t in (("input", input), ("target", target)):
         d = t.detach()
         if not bool(ops.all((d >= 0) & (d <= 1))):  # NaN fails both comparisons
@@ -402,6 +415,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     _loss_args("binary_cross_entropy_with_logits", input, target, weight)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    _check_elementwise_weight(weight, input, "binary_cross_entropy_with_logits")
     # -|x| written so that its slope at x = 0 is +1: with relu's slope 0 there, the gradient
     # at 0 is the true sigmoid(0) - y rather than a subgradient.
     minus_abs = ops.where(input > 0, -input, input)

@@ -145,6 +145,25 @@ def test_binary_cross_entropy_refuses_target_outside_0_1_as_pytorch_does(values)
         F.binary_cross_entropy(nb.tensor([0.5, 0.5]), nb.tensor(values))
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 1), (1, 2, 3), (3, 2)])
+@pytest.mark.parametrize("fn", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits])
+def test_a_bce_weight_that_would_grow_the_loss_is_refused(fn, shape):
+    with pytest.raises(ValueError, match=r"weight") as info:
+        fn(nb.rand(2, 3), nb.rand(2, 3), weight=nb.rand(*shape))
+    assert str(shape) in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 1), (2, 3)])
+def test_a_bce_weight_that_broadcasts_to_the_input_matches_pytorch(shape):
+    torch = pytest.importorskip("torch")
+    x, y, w = np.random.rand(2, 3), np.random.rand(2, 3), np.random.rand(*shape)
+    ours = F.binary_cross_entropy(nb.tensor(x), nb.tensor(y), weight=nb.tensor(w),
+                                  reduction="none")
+    theirs = torch.nn.functional.binary_cross_entropy(
+        torch.tensor(x), torch.tensor(y), weight=torch.tensor(w), reduction="none")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
 def test_binary_cross_entropy_range_errors_have_torchs_types():
     torch = pytest.importorskip("torch")
     for x, y in (([float("nan")], [0.5]), ([0.5], [2.0])):
