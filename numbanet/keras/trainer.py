@@ -290,7 +290,16 @@ class Trainer:
         if computes:
             out = self._outputs(x, True, fuse)
             loss = self._loss(y, out)
-            loss.backward()
+            if loss.requires_grad:
+                loss.backward()
+            elif params:  # Keras 3: "No gradients provided for any variable"
+                raise ValueError(f"No gradients provided for any variable: the loss "
+                                 f"{self._loss_fn.name!r} does not depend on the model's "
+                                 "weights. Compute it from y_pred with tensor operations (not "
+                                 "from constants, .detach() or NumPy)")
+            else:
+                warnings.warn("The model does not have any trainable weights: the loss is "
+                              "computed, nothing is updated", stacklevel=3)
         if reducer is not None:
             reducer.reduce(params, weight)
         self.optimizer.step_on_grads(params)

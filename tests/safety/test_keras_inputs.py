@@ -472,3 +472,22 @@ def test_dropout_takes_a_numpy_float_rate_as_keras_does():
     assert layer.rate == 0.25
     with pytest.raises(ValueError, match="rate must be a number between 0 and 1"):
         layers.Dropout(np.float32("nan"))
+
+
+def test_a_loss_that_does_not_depend_on_the_weights_is_keras_no_gradients_error():
+    def constant(y_true, y_pred):
+        return nb.ones(y_pred.shape[0])
+
+    with pytest.raises(ValueError, match="No gradients provided for any variable: the loss "
+                                         "'constant' does not depend on the model's weights"):
+        classifier(loss=constant, metrics=()).fit(X, LABELS, verbose=0)
+
+
+def test_a_model_without_trainable_weights_fits_with_a_warning_as_in_keras():
+    model = regression()
+    model.trainable = False
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(X, LABELS.astype(np.float32), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
