@@ -176,6 +176,9 @@ class Trainer:
     def _inputs(self, x, where: str, what: str = "x"):
         """``x`` as a tensor of the model's dtype on its device, with the model's rank and
         at least one sample; builds the model."""
+        if not self.layers:
+            raise ValueError(f"{where}: the model {self.name!r} has no layers; add some with "
+                             "model.add(keras.layers.Dense(...)) first")
         x = _data.as_tensor(x, self._dtype, self._model_device(), what)
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))

@@ -491,3 +491,12 @@ def test_a_model_without_trainable_weights_fits_with_a_warning_as_in_keras():
         history = model.fit(X, LABELS.astype(np.float32), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate", "predict", "train_on_batch"])
+def test_a_model_without_layers_is_refused_as_keras_refuses_to_build_it(method):
+    model = keras.Sequential([keras.Input((6,))], name="empty")
+    model.compile(optimizer="sgd", loss="mse")
+    args = (X,) if method == "predict" else (X, X)
+    with pytest.raises(ValueError, match=f"{method}: the model 'empty' has no layers"):
+        getattr(model, method)(*args)
