@@ -31,9 +31,10 @@ from . import data as _data
 def as_tensors(y_true, y_pred) -> tuple:
     """Targets and predictions given as NumPy arrays or lists as tensors, as Keras's
     losses and metrics take them: both of Keras's float type (``backend.floatx()``) on
-    the device of ``y_pred``; what is a tensor already stays as it is."""
+    the device of the one that is a tensor; what is a tensor already stays as it is."""
     if not isinstance(y_pred, Tensor):
-        y_pred = _data.as_tensor(y_pred, _dt.as_dtype(backend.floatx()), None, "y_pred")
+        device = y_true.device if isinstance(y_true, Tensor) else None
+        y_pred = _data.as_tensor(y_pred, _dt.as_dtype(backend.floatx()), device, "y_pred")
     if not isinstance(y_true, Tensor):
         y_true = _data.as_tensor(y_true, y_pred.dtype, y_pred.device, "y_true")
     return y_true, y_pred

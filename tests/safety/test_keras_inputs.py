@@ -500,3 +500,10 @@ def test_a_model_without_layers_is_refused_as_keras_refuses_to_build_it(method):
     args = (X,) if method == "predict" else (X, X)
     with pytest.raises(ValueError, match=f"{method}: the model 'empty' has no layers"):
         getattr(model, method)(*args)
+
+
+def test_a_numpy_argument_of_a_loss_joins_the_device_of_the_tensor_argument():
+    """Tiny, for the CUDA simulator."""
+    y_true = nb.tensor([[1.0, 0.0]], device="cuda")
+    loss = keras.losses.MeanSquaredError()(y_true, np.array([[0.0, 0.0]]))
+    assert loss.device.type == "cuda" and float(loss.item()) == 0.5
