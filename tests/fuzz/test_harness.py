@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import harness
 from harness import Worker, check
+
+
+@pytest.fixture(autouse=True)
+def failing_at_findings(monkeypatch):
+    """These tests check that findings fail a case, also during a survey run."""
+    monkeypatch.setattr(harness, "SURVEY", None)
 
 
 def case(code, **inputs):
