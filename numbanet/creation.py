@@ -5,6 +5,7 @@ Sizes may be given as ``zeros(2, 3)`` or ``zeros((2, 3))``; every function takes
 """
 from __future__ import annotations
 
+import math
 import weakref
 
 import numpy as np
@@ -186,8 +187,23 @@ def arange(start, end=None, step=1, dtype=None, device=None,
     """Values from ``start`` up to (not including) ``end``: ``arange(5)``, ``arange(1, 2, .25)``."""
     if end is None:
         start, end = 0, start
+    for v in (start, end, step):
+        if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool):
+            raise TypeError(f"arange: start, end and step must be numbers, got {v!r} of type "
+                            f"{type(v).__name__}")
+        if isinstance(v, (int, np.integer)) and not dt.INT64_LOW <= v < dt.INT64_END:
+            raise OverflowError(f"arange: {v} does not fit in int64 (at most 2**63 - 1)")
+        if not math.isfinite(v):
+            raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step}); "
+                               "start, end and step must be finite")
     if step == 0:
-        raise ValueError("arange: step must not be zero")
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign: "
+                           f"{start} -> {end} with step {step}; use a step of the other sign")
+    if math.ceil((end - start) / step) >= dt.INT64_END:
+        raise RuntimeError(f"arange: {start} -> {end} with step {step} would have more than "
+                           "2**63 elements; use a larger step")
     if dtype is None:
         floats = any(isinstance(v, float) for v in (start, end, step))
         dtype = dt.DEFAULT_FLOAT if floats else dt.int64

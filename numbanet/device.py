@@ -28,6 +28,11 @@ class device:
                              "(N the GPU's index)")
         if idx:
             index = int(idx)
+        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
+            raise TypeError(f"device(): the index must be an int, got {index!r}")
+        if index is not None and index < 0:
+            raise RuntimeError(f"device {spec!r}, index {index}: Device index must not be "
+                               "negative")
         if kind == "cpu":
             index = None
         elif index is None:

@@ -18,7 +18,13 @@ from .ops.dispatch import device_mismatch
 
 def _seed_grads(outputs, grad_outputs, what: str):
     grads = []
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{what}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                           "outputs; pass one gradient (or None) per output")
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{what}: the outputs must be Tensors, but element {i} is a "
+                            f"{type(o).__name__}")
         if not o.requires_grad:
             raise RuntimeError(f"{what}: element {i} of the outputs does not require grad and "
                                "has no grad_fn: nothing recorded a graph for it (was it made "
@@ -59,7 +65,7 @@ def _as_list(values, what: str, name: str) -> list:
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False):
     """Accumulate into the leaves' ``.grad`` the gradients of ``tensors``."""
-    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    tensors = _as_list(tensors, "backward", "tensors")
     grad_tensors = [None] * len(tensors) if grad_tensors is None else \
         _as_list(grad_tensors, "backward", "gradient")
     grads = _seed_grads(tensors, grad_tensors, "backward")
@@ -71,7 +77,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
          allow_unused: bool = False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple
     (``.grad`` fields are left alone)."""
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    outputs = _as_list(outputs, "grad", "outputs")
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     for i, t in enumerate(inputs):

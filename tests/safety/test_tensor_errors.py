@@ -404,3 +404,57 @@ def test_backward_accepts_a_gradient_of_another_float_dtype_as_pytorch_does():
     x = nb.ones(3, requires_grad=True)
     (x * 2).backward(nb.ones(3, dtype=nb.float64))
     assert x.grad.dtype == nb.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_where_needs_a_bool_condition_as_in_pytorch():
+    with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor, "
+                                           "but got a tensor with dtype float32"):
+        nb.where(nb.ones(2), nb.ones(2), nb.zeros(2))
+
+
+def test_fill_with_something_that_is_not_a_number_is_a_type_error():
+    x = nb.ones(2)
+    for value in (None, "a", [1.0]):
+        with pytest.raises(TypeError, match="fill_: the value must be a number"):
+            x.fill_(value)
+    assert x.tolist() == [1.0, 1.0]
+
+
+def test_backward_and_grad_check_the_outputs_and_the_number_of_gradients():
+    x = nb.ones(2, requires_grad=True)
+    with pytest.raises(TypeError, match="backward: the outputs must be Tensors, but element 0 "
+                                        "is a int"):
+        nb.autograd.backward([3])
+    with pytest.raises(TypeError, match="grad: the outputs must be Tensors"):
+        nb.autograd.grad([3], [x])
+    y, z = x * 2, x * 3
+    with pytest.raises(RuntimeError, match="got 1 gradients for 2 outputs"):
+        nb.autograd.backward([y, z], [nb.ones(2)])
+    assert x.grad is None
+
+
+def test_a_negative_device_index_is_refused():
+    with pytest.raises(RuntimeError, match="Device index must not be negative"):
+        nb.ones(2).to(-1)
+    with pytest.raises(RuntimeError, match="Device index must not be negative"):
+        nb.device("cuda", -1)
+    with pytest.raises(TypeError, match="index must be an int"):
+        nb.device("cuda", 1.5)
+
+
+def test_arange_refuses_ranges_pytorch_refuses():
+    with pytest.raises(TypeError, match="arange: start, end and step must be numbers, got 'a'"):
+        nb.arange("a")
+    for args in ((0, float("inf")), (0, float("nan")), (0.0, 1.0, float("inf"))):
+        with pytest.raises(RuntimeError, match="unsupported range"):
+            nb.arange(*args)
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        nb.arange(0, 3, 0)
+    with pytest.raises(RuntimeError, match="inconsistent with step sign"):
+        nb.arange(0, 5, -1)
+    with pytest.raises(RuntimeError, match="more than 2\\*\\*63 elements"):
+        nb.arange(0.0, 1.0, 1e-300)
+    with pytest.raises(OverflowError, match="int64"):
+        nb.arange(2**70)
+    assert nb.arange(5, 0, -2).tolist() == [5, 3, 1]
+    assert nb.arange(3, 3).tolist() == []

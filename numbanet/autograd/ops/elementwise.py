@@ -386,6 +386,10 @@ def where(cond, a, b):
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (tensors or numbers)."""
     if not isinstance(cond, Tensor):
         raise TypeError(f"where: the condition must be a bool Tensor, got {type(cond).__name__}")
+    if cond._dtype is not dt.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {cond._dtype.name}; compare first, e.g. where(c != 0, "
+                           "a, b)")
     return Where.apply(cond, a, b)
 
 

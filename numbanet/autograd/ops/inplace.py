@@ -13,7 +13,7 @@ from ...tensor import Tensor
 from ..grad_mode import state
 from ..grad_mode import no_grad
 from . import elementwise
-from .dispatch import as_tensor_operand, number, raw_cast, same_device, wrap
+from .dispatch import SCALARS, as_tensor_operand, number, raw_cast, same_device, wrap
 from .indexing import IndexPut, put
 from .shape import clone, expand
 
@@ -123,6 +123,9 @@ def inplace_unary(x: Tensor, fn) -> Tensor:
 def fill_(x: Tensor, value) -> Tensor:
     if isinstance(value, Tensor):
         value = value.item()
+    elif not isinstance(value, SCALARS):
+        raise TypeError(f"fill_: the value must be a number or a one-element Tensor, got "
+                        f"{type(value).__name__}")
     if _tracked(x):
         return _rebase(x, lambda prev: prev * 0 + value, "fill_")
     value = number(value, x._dtype, "fill_")
