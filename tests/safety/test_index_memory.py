@@ -382,3 +382,16 @@ def test_cuda_and_cpu_matmul_reject_shapes_that_do_not_fit(device):
     be = nb.device(device).backend
     with pytest.raises(ValueError, match="matmul"):
         be.matmul(be.from_host(np.ones((2, 3, 4))), be.from_host(np.ones((3, 5, 2))))
+
+
+def test_second_order_max_pool_gradient_is_zero_for_windows_wholly_in_the_padding():
+    # 2x2 windows dilated by 3 over a padded 2-row image: every window reads rows -1 and 2,
+    # only padding, so its index is -1 and no gradient of any order flows through it (the
+    # gather of the double backward read the pixel before the plane instead)
+    x = nb.tensor(np.arange(20.0).reshape(2, 1, 2, 5), requires_grad=True)
+    y, idx = nb.nn.functional.max_pool2d(x, 2, padding=1, dilation=3, return_indices=True)
+    assert (idx.numpy() == -1).all()
+    w = nb.ones(y.shape, dtype=nb.float64).requires_grad_()
+    (gx,) = nb.autograd.grad((y * w).sum(), x, create_graph=True)
+    (gx * nb.arange(1.0, 21.0).reshape(2, 1, 2, 5)).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(y.shape))

@@ -13,6 +13,7 @@ from ... import dtypes as dt
 from ...creation import arange
 from ..function import Function
 from .dispatch import wrap
+from .elementwise import where
 from .shape import reshape
 
 
@@ -51,12 +52,14 @@ class MaxPool2dBackward(Function):
 
 
 def _gather_at(image, indices, shape):
-    """``image[n, c].flatten()[indices[n, c]]`` for every plane: the adjoint of sending to
-    the indexed pixels, as a differentiable gather."""
+    """``image[n, c].flatten()[indices[n, c]]`` for every plane, 0 where the index is -1 (a
+    window wholly in the padding, which sent nothing): the adjoint of sending to the indexed
+    pixels, as a differentiable gather."""
     n, c, h, w = shape
     planes = reshape(arange(n * c, device=indices.device) * (h * w), (n, c, 1, 1))
-    flat = reshape(indices + planes, (-1,))
-    return reshape(reshape(image, (-1,))[flat], indices.shape)
+    sent = indices >= 0
+    flat = reshape(where(sent, indices, 0) + planes, (-1,))
+    return where(sent, reshape(reshape(image, (-1,))[flat], indices.shape), 0.0)
 
 
 class AvgPool2d(Function):
