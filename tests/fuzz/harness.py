@@ -451,7 +451,7 @@ def _record(kind: str, why: str, case: dict, script: str | None = None) -> None:
     if kind == "ok":
         script = ""
     line = {"test": os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0],
-            "outcome": kind, "why": why[:2000],
+            "outcome": kind, "why": why[:2000], "code": case.get("code", "")[:300],
             "replay": replay(case) if script is None else script}
     with open(SURVEY, "a") as f:
         f.write(json.dumps(line) + "\n")

@@ -4,6 +4,7 @@ IndexError before any kernel runs, and operands on two devices are a RuntimeErro
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -52,14 +53,19 @@ MIXED = ["result = a + b", "result = a @ b.T", "result = M.cat([a, b])",
          "out.backward(b.sum())\nresult = x.grad"]
 
 
+def _name(code: str) -> str:
+    lines = code.split("\n")
+    return lines[-2] if len(lines) > 1 else lines[0]
+
+
+@pytest.mark.parametrize("code", MIXED, ids=_name)
 @CUDA_FUZZ
-@given(st.data())
-def test_operands_on_two_devices_raise_runtime_error(worker, data):
+@given(data=st.data())
+def test_operands_on_two_devices_raise_runtime_error(worker, code, data):
     n = data.draw(st.integers(1, 3))
     devices = data.draw(st.sampled_from([("cpu", "cuda"), ("cuda", "cpu")]))
     inputs = {"a": spec(data.draw(arrays((n, n), "float32", special=False)), device=devices[0]),
               "b": spec(data.draw(arrays((n, n), "float32", special=False)), device=devices[1]),
               "i": spec(data.draw(hnp.arrays(np.int64, (n,), elements=index_value(n).filter(
                   lambda v: -n <= v < n))), device=devices[1])}
-    check(worker, case(data.draw(st.sampled_from(MIXED)), expect=("raises", "RuntimeError"),
-                       **inputs))
+    check(worker, case(code, expect=("raises", "RuntimeError"), **inputs))
