@@ -208,7 +208,10 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._dtype.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[dim]
+        if dim is None:
+            return strides
+        from .shapes import normalize_dim
+        return strides[normalize_dim(dim, len(strides), "stride")]
 
     # ---- conversion -------------------------------------------------------------------------
     def detach(self) -> Tensor:
@@ -466,16 +469,16 @@ class Tensor:
         return _ops.abs(self)
 
     def __invert__(self):
-        return _ops.logical_not(self)
+        return _ops.invert(self)
 
     def __and__(self, other):
-        return _ops.compare("logical_and", self, other)
+        return _ops.bitwise("and", self, other)
 
     def __or__(self, other):
-        return _ops.compare("logical_or", self, other)
+        return _ops.bitwise("or", self, other)
 
     def __xor__(self, other):
-        return _ops.compare("logical_xor", self, other)
+        return _ops.bitwise("xor", self, other)
 
     def __eq__(self, other):
         return _ops.compare("eq", self, other)

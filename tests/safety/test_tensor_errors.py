@@ -458,3 +458,33 @@ def test_arange_refuses_ranges_pytorch_refuses():
         nb.arange(2**70)
     assert nb.arange(5, 0, -2).tolist() == [5, 3, 1]
     assert nb.arange(3, 3).tolist() == []
+
+
+def test_bitwise_operators_on_integers_are_refused_not_given_a_logical_result():
+    """PyTorch computes 1 & 3 == 1 bitwise; numbanet has no bitwise kernels, and giving
+    True instead would be a silent wrong result."""
+    i = nb.tensor([1, 2])
+    for op in (lambda: i & nb.tensor([3, 1]), lambda: i | 1, lambda: i ^ i,
+               lambda: (i > 1) & i, lambda: (i > 1) & 1, lambda: ~i):
+        with pytest.raises(NotImplementedError, match="numbanet's & | ^ ~ work on bool"):
+            op()
+    with pytest.raises(NotImplementedError, match="bitwise_and is not implemented for float32"):
+        nb.ones(2) & nb.ones(2)
+    with pytest.raises(TypeError, match="only implemented on Boolean tensors"):
+        ~nb.ones(2)
+    m = nb.tensor([True, False])
+    assert (m & True).tolist() == [True, False]
+    assert (~m | m).tolist() == [True, True]
+    assert (m ^ nb.tensor([True, True])).tolist() == [False, True]
+
+
+def test_cat_of_zero_dimensional_tensors_says_to_stack_them():
+    with pytest.raises(RuntimeError, match=r"zero-dimensional tensor \(at position 0\) cannot "
+                                           r"be concatenated; use nb.stack"):
+        nb.cat([nb.tensor(1.0), nb.tensor(2.0)])
+
+
+def test_stride_of_a_dim_out_of_range_is_an_index_error_naming_the_range():
+    with pytest.raises(IndexError, match=r"stride: dimension 5 is out of range.*\[-1, 0\]"):
+        nb.ones(2).stride(5)
+    assert nb.ones(2, 3).stride(-1) == 1

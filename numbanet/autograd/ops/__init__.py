@@ -1,6 +1,7 @@
 """The differentiable ops of numbanet, one ``Function`` each, and their functional forms."""
-from .elementwise import (abs, add, clamp, compare, div, exp, log, logical_not, maximum,
-                          minimum, mul, neg, pow, relu, sigmoid, sign, sqrt, sub, tanh, where)
+from .elementwise import (abs, add, bitwise, clamp, compare, div, exp, invert, log, logical_not,
+                          maximum, minimum, mul, neg, pow, relu, sigmoid, sign, sqrt, sub, tanh,
+                          where)
 from .indexing import getitem
 from .inplace import add_into, copy_, fill_, inplace, inplace_unary, setitem, zeros_on
 from .linalg import matmul, mm

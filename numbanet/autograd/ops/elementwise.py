@@ -400,3 +400,32 @@ def compare(op: str, a, b) -> Tensor:
 
 def logical_not(x: Tensor) -> Tensor:
     return unary("logical_not", x, "bool")
+
+
+def _refuse_bitwise(op: str, *operands):
+    """``& | ^ ~`` are bitwise on integers in PyTorch; numbanet has them for bool masks only,
+    so integers and floats are refused rather than given a logical (bool) result."""
+    for o in operands:
+        if not _is_bool(o):
+            kind = o._dtype.name if isinstance(o, Tensor) else type(o).__name__
+            if op == "bitwise_not" and isinstance(o, Tensor) and o._dtype.is_floating_point:
+                raise TypeError("~ (operator.invert) is only implemented on Boolean tensors "
+                                "in numbanet; for a mask use (x == 0) or logical_not()")
+            raise NotImplementedError(
+                f"{op} is not implemented for {kind} operands: numbanet's & | ^ ~ work on bool "
+                "tensors (masks); compare first, e.g. (x > 0) & (y > 0)")
+
+
+def bitwise(op: str, a, b) -> Tensor:
+    """``a & b``, ``a | b``, ``a ^ b`` of bool tensors (or bools)."""
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._dtype is not dt.bool_ \
+            or b._dtype is not dt.bool_:
+        _refuse_bitwise(f"bitwise_{op}", a, b)
+    return binary(f"logical_{op}", a, b, f"bitwise_{op}", kind="bool")
+
+
+def invert(x: Tensor) -> Tensor:
+    """``~x`` of a bool tensor."""
+    if x._dtype is not dt.bool_:
+        _refuse_bitwise("bitwise_not", x)
+    return unary("logical_not", x, "bool")

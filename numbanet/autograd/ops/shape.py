@@ -280,6 +280,10 @@ def _tensor_list(tensors, op: str) -> list:
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = _tensor_list(tensors, "cat")
+    for i, t_ in enumerate(tensors):
+        if not t_._shape:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated; use nb.stack to join 0-d tensors")
     first = tensors[0]
     d = normalize_dim(dim, first.ndim, "cat")
     for i, t_ in enumerate(tensors):
