@@ -25,6 +25,7 @@ class Adagrad(Optimizer):
                         "initial_accumulator_value": "initial_accumulator_value value",
                         "eps": "epsilon value"}
     _param_shaped_state = ("sum",)
+    _required_state = ("step", "sum")
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, *,

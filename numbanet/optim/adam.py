@@ -27,6 +27,7 @@ class Adam(Optimizer):
     _checked_options = {"lr": "learning rate", "betas": ("beta parameter", 1.0),
                         "eps": "epsilon value", "weight_decay": "weight_decay value"}
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _required_state = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
@@ -48,8 +49,8 @@ class Adam(Optimizer):
                 state["step"] = 0
                 state["exp_avg"] = zeros_like(p)
                 state["exp_avg_sq"] = zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_like(p)
+            if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
+                state["max_exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
             if fusable and _fusable(p, state):

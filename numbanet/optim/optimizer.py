@@ -66,6 +66,8 @@ class Optimizer:
     _checked_options: dict[str, str | tuple] = {}
     #: the per-parameter state tensors that have their parameter's shape
     _param_shaped_state: tuple[str, ...] = ()
+    #: the entries every started state has (a loaded state lacking one is refused)
+    _required_state: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
         self._check_options(defaults)
@@ -299,6 +301,11 @@ class Optimizer:
             if not isinstance(values, Mapping):
                 raise TypeError(f"{name}.load_state_dict: the state of parameter {i} must be "
                                 f"a dict, got {type(values).__name__}")
+            missing = [k for k in self._required_state if values and k not in values]
+            if missing:
+                raise ValueError(f"{name}.load_state_dict: the state of parameter {i} lacks "
+                                 f"{', '.join(missing)} (it has {', '.join(map(str, values))}); "
+                                 f"load a dict saved by {name}.state_dict()")
             p = by_index[i]
             state[p] = {k: self._loaded_state(v, p, k, i) for k, v in values.items()}
         self.state = state

@@ -25,6 +25,7 @@ class RMSprop(Optimizer):
     _checked_options = {"lr": "learning rate", "alpha": "alpha value", "eps": "epsilon value",
                         "weight_decay": "weight_decay value", "momentum": "momentum value"}
     _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
+    _required_state = ("step", "square_avg")
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
@@ -43,10 +44,11 @@ class RMSprop(Optimizer):
             if not state:
                 state["step"] = 0
                 state["square_avg"] = zeros_like(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = zeros_like(p)
-                if centered:
-                    state["grad_avg"] = zeros_like(p)
+            # also when momentum or centered is switched on after the first step
+            if momentum > 0 and "momentum_buffer" not in state:
+                state["momentum_buffer"] = zeros_like(p)
+            if centered and "grad_avg" not in state:
+                state["grad_avg"] = zeros_like(p)
             state["step"] += 1
             g = -p.grad if group["maximize"] else p.grad
             if weight_decay != 0:

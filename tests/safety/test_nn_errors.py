@@ -595,6 +595,39 @@ def test_loaded_state_of_the_wrong_shape_is_refused_before_a_step_uses_it():
         opt.load_state_dict(saved)
 
 
+def _after_one_step(make):
+    params = _params()
+    opt = make(params)
+    params[0].grad = nb.ones(2)
+    opt.step()
+    return params, opt
+
+
+@pytest.mark.parametrize("make,drop", [(lambda p: optim.Adam(p), "exp_avg"),
+                                       (lambda p: optim.RMSprop(p), "square_avg"),
+                                       (lambda p: optim.Adagrad(p), "sum")],
+                         ids=["Adam", "RMSprop", "Adagrad"])
+def test_loaded_state_lacking_an_entry_the_update_needs_is_refused(make, drop):
+    params, opt = _after_one_step(make)
+    saved = opt.state_dict()
+    del saved["state"][0][drop]
+    fresh = make(params)
+    with pytest.raises(ValueError, match=f"lacks {drop}"):
+        fresh.load_state_dict(saved)
+
+
+@pytest.mark.parametrize("make,switch", [
+    (lambda p: optim.Adam(p, lr=0.1), {"amsgrad": True}),
+    (lambda p: optim.RMSprop(p, lr=0.1), {"momentum": 0.5}),
+    (lambda p: optim.RMSprop(p, lr=0.1), {"centered": True})],
+    ids=["Adam amsgrad", "RMSprop momentum", "RMSprop centered"])
+def test_an_option_switched_on_after_the_first_step_starts_its_state(make, switch):
+    params, opt = _after_one_step(make)
+    opt.param_groups[0].update(switch)
+    opt.step()
+    assert all(math.isfinite(v) for v in params[0].tolist())
+
+
 def test_a_module_loads_mapping_types_other_than_dict():
     from collections import OrderedDict
     a, b = nn.Linear(2, 2), nn.Linear(2, 2)
