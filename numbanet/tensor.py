@@ -378,7 +378,7 @@ class Tensor:
 
     # ---- in-place -----------------------------------------------------------------------------
     def zero_(self) -> Tensor:
-        return _ops.fill_(self, 0)
+        return _ops.fill_(self, 0.0)
 
     def fill_(self, value) -> Tensor:
         return _ops.fill_(self, value)

@@ -28,9 +28,11 @@ def _overlaps(x: Tensor) -> bool:
 
 def writable(x: Tensor) -> bool:
     """Whether ``x`` can be written in place: its memory is writable and no two of its
-    elements share a location (an expand()ed view, overlapping foreign strides)."""
+    elements share a location. The backend sees read-only memory and expand()ed views; other
+    overlaps only come with foreign memory (a ForeignVersion), checked here from the strides."""
     be = x._device.backend
-    return be.is_writable(x._data) and (be.is_contiguous(x._data) or not _overlaps(x))
+    return be.is_writable(x._data) and (x._vc.__class__ is list or be.is_contiguous(x._data)
+                                        or not _overlaps(x))
 
 
 def _check_writable(x: Tensor, op: str):
@@ -121,16 +123,17 @@ def inplace_unary(x: Tensor, fn) -> Tensor:
 
 
 def fill_(x: Tensor, value) -> Tensor:
-    if isinstance(value, Tensor):
-        value = value.item()
-    elif not isinstance(value, SCALARS):
-        raise TypeError(f"fill_: the value must be a number or a one-element Tensor, got "
-                        f"{type(value).__name__}")
+    if value.__class__ is not float:  # zero_ passes 0.0
+        if isinstance(value, Tensor):
+            value = value.item()
+        elif not isinstance(value, SCALARS):
+            raise TypeError(f"fill_: the value must be a number or a one-element Tensor, got "
+                            f"{type(value).__name__}")
+        value = number(value, x._dtype, "fill_").item()
     if _tracked(x):
         return _rebase(x, lambda prev: prev * 0 + value, "fill_")
-    value = number(value, x._dtype, "fill_")
     _check_writable(x, "fill_")
-    x._device.backend.unary("identity", value, x._data)
+    x._device.backend.unary("identity", x._dtype.numpy.type(value), x._data)
     x._bump_version()
     return x
 
