@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .shapes import check_strides, size_args
+from .shapes import check_layout, size_args
 from .tensor import ForeignVersion, Tensor
 
 
@@ -133,7 +133,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if array.dtype != dtype.numpy:
         raise TypeError(f"from_numpy: NumPy dtype {array.dtype} is not supported for sharing "
                         f"memory; use nb.tensor(array) to copy it into {dtype}")
-    check_strides(array.strides, array.itemsize, "from_numpy")
+    check_layout(array.strides, array.itemsize, array.flags.aligned, "from_numpy")
     owner = array
     while isinstance(owner, np.ndarray) and owner.base is not None:  # the memory's owner
         owner = owner.base

@@ -7,7 +7,7 @@ import numpy as np
 from . import dtypes as dt
 from .device import CPU, device
 from .dlpack import DEVICE_CPU, DEVICE_CUDA, make_capsule, open_capsule
-from .shapes import check_strides
+from .shapes import check_layout
 from .tensor import Tensor
 
 
@@ -94,8 +94,9 @@ def from_dlpack(obj) -> Tensor:
         capsule = obj
     view = open_capsule(capsule)
     dtype = _dtype_of(view)
-    check_strides(tuple(s * view.dtype.itemsize for s in view.strides), view.dtype.itemsize,
-                  "from_dlpack")
+    itemsize = view.dtype.itemsize
+    check_layout(tuple(s * itemsize for s in view.strides), itemsize, view.ptr % itemsize == 0,
+                 "from_dlpack")
     kind, index = view.device
     if kind == DEVICE_CPU:
         array = np.asarray(_HostMemory(view))

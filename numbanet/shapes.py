@@ -114,9 +114,14 @@ def infer_shape(shape: tuple, numel: int, op: str, source: tuple) -> tuple:
     return shape
 
 
-def check_strides(strides: tuple, itemsize: int, op: str):
-    """Foreign memory (NumPy arrays, DLPack) is shared only with positive strides that are
-    multiples of the item size: the layouts numbanet's kernels handle."""
+def check_layout(strides: tuple, itemsize: int, aligned: bool, op: str):
+    """Foreign memory (NumPy arrays, DLPack) is shared only at an address aligned to the item
+    size, with positive strides that are multiples of it: the layouts numbanet's kernels
+    handle (a misaligned address is a fault on a GPU, one that spoils the CUDA context)."""
+    if not aligned:
+        raise ValueError(f"{op}: the data's address is not a multiple of its item size "
+                         f"({itemsize} bytes), so kernels can't read it; pass an aligned "
+                         "copy, e.g. nb.tensor(a) or nb.from_numpy(a.copy())")
     if any(s < 0 or s % itemsize for s in strides):
         raise ValueError(f"{op}: the array has strides {tuple(strides)} (in bytes); numbanet "
                          "tensors need positive strides that are multiples of the item size "

@@ -249,6 +249,17 @@ def test_arrays_over_one_buffer_object_count_as_one_memory():
     assert np.frombuffer(buffer, np.float32).tolist() == [0, 1, 3, 5, 7, 9, 11, 13]
 
 
+def test_misaligned_numpy_memory_is_refused_before_a_kernel_reads_it():
+    raw = np.zeros(8 * 4 + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, np.float64, count=4, offset=1)
+    with pytest.raises(ValueError, match="from_numpy: the data's address is not a multiple of "
+                                         r"its item size \(8 bytes\)"):
+        nb.from_numpy(misaligned)
+    with pytest.raises(ValueError, match="from_dlpack: the data's address is not a multiple"):
+        nb.from_dlpack(misaligned)
+    assert nb.tensor(misaligned).tolist() == [0.0] * 4
+
+
 def test_from_dlpack_refuses_negative_strides_and_marks_overlap():
     with pytest.raises(ValueError, match=r"from_dlpack: the array has strides \(-8,\)"):
         nb.from_dlpack(np.arange(4.0)[::-1])
