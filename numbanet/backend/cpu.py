@@ -430,9 +430,7 @@ class CPUBackend(Backend):
         # the tensor layer refuses writes into it (is_writable).
         if not a.ndim:  # a single value, as the gradient of a loss
             return np.ndarray(shape, a.dtype, buffer=a, strides=(0,) * len(shape))
-        lead = len(shape) - a.ndim
-        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
-                                      zip(a.shape, shape[lead:], a.strides))
+        strides = checks.broadcast_strides(a.shape, a.strides, shape)
         if a.flags.c_contiguous:  # four times cheaper than as_strided, for the common case
             return np.ndarray(shape, a.dtype, buffer=a, strides=strides)
         return np.lib.stride_tricks.as_strided(a, shape, strides)

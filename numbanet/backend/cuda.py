@@ -281,6 +281,7 @@ class CUDABackend(Backend):
         return _derive(a, delta, tuple(shape), tuple(strides))
 
     def permute(self, a, perm):
+        checks.permutation(perm, a.ndim)
         return _derive(a, 0, tuple(a.shape[p] for p in perm), tuple(a.strides[p] for p in perm))
 
     def reshape_view(self, a, shape):
@@ -298,10 +299,7 @@ class CUDABackend(Backend):
         return _derive(a, 0, shape, strides)
 
     def broadcast_to(self, a, shape):
-        lead = len(shape) - a.ndim
-        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else s for n, m, s in
-                                      zip(a.shape, shape[lead:], a.strides))
-        return _derive(a, 0, tuple(shape), strides)
+        return _derive(a, 0, tuple(shape), checks.broadcast_strides(a.shape, a.strides, shape))
 
     def is_contiguous(self, a):
         return _is_c_contiguous(a)

@@ -395,3 +395,24 @@ def test_second_order_max_pool_gradient_is_zero_for_windows_wholly_in_the_paddin
     (gx,) = nb.autograd.grad((y * w).sum(), x, create_graph=True)
     (gx * nb.arange(1.0, 21.0).reshape(2, 1, 2, 5)).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros(y.shape))
+
+
+# ---- views: a view's shape and strides must stay inside the array's memory -----------------
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_views_that_would_reach_past_the_array_raise(device):
+    lines = outcome(f"""
+        be = nb.device({device!r}).backend
+        a = be.from_host(np.arange(12.0).reshape(3, 4))
+        t = be.permute(a, (1, 0))  # a non-contiguous array
+        calls = {{
+            "broadcast_to (3, 4) -> (5, 4)": lambda: be.broadcast_to(a, (5, 4)),
+            "broadcast_to (4, 3) -> (4, 6)": lambda: be.broadcast_to(t, (4, 6)),
+            "broadcast_to to fewer dims": lambda: be.broadcast_to(a, (4,)),
+            "broadcast_to a negative size": lambda: be.broadcast_to(a, (-1, 3, 4)),
+            "permute repeating a dim": lambda: be.permute(a, (0, 0)),
+        }}
+        each_raises(ValueError, calls, lambda name: [] if name.startswith("permute") else
+                    ["broadcast_to"])  # NumPy's transpose words its own error on the CPU
+    """)
+    assert lines == "NO ERROR", lines
