@@ -4,7 +4,9 @@ A tensor holds a backend array (``_data``), its device and dtype, and, when it
 takes part in autograd, ``requires_grad``, ``grad`` and ``grad_fn``. Views
 (transpose, slicing, reshape, expand...) share ``_data``'s memory and a version
 counter (``_vc``) with their base, so that autograd notices when a tensor it
-saved for backward was changed in place.
+saved for backward was changed in place. Memory numbanet did not allocate
+(``from_numpy``, ``from_dlpack``) has a ``ForeignVersion`` counter instead, which
+sends in-place writes through the overlap check.
 
 The maths lives in ``autograd/ops``: every method below that computes forwards
 to the differentiable op of the same name.
