@@ -72,11 +72,13 @@ class Backend:
         raise NotImplementedError
 
     def reshape_view(self, a, shape):
-        """A view of ``a`` with a new shape, or None when the strides do not allow one."""
+        """A view of ``a`` with a new shape, or None when the strides do not allow one;
+        ValueError for a shape of another size (or with a negative entry)."""
         raise NotImplementedError
 
     def broadcast_to(self, a, shape):
-        """A read-only view with stride 0 along the broadcast dimensions."""
+        """A read-only view with stride 0 along the broadcast dimensions; ValueError unless
+        ``a`` broadcasts to ``shape`` (``checks.broadcast_strides``)."""
         raise NotImplementedError
 
     # -- elementwise -------------------------------------------------------------------

@@ -79,3 +79,14 @@ def permutation(perm, ndim):
     if sorted(perm) != list(range(ndim)):
         raise ValueError(f"permute: {tuple(perm)} is not a permutation of the {ndim} dims "
                          f"0..{ndim - 1}")
+
+
+def update_arrays(op, arrays, is_contiguous):
+    """Raise unless the arrays of a fused update (parameter, gradient, state) are C-contiguous
+    and of one shape and dtype: its kernel walks them flat, by the parameter's size."""
+    p = arrays[0]
+    for a in arrays:
+        if tuple(a.shape) != tuple(p.shape) or a.dtype != p.dtype or not is_contiguous(a):
+            raise ValueError(f"{op}: the parameter, gradient and state arrays must be "
+                             f"C-contiguous, of one shape and dtype; got "
+                             + ", ".join(f"{tuple(x.shape)} {x.dtype}" for x in arrays))

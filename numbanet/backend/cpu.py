@@ -423,7 +423,10 @@ class CPUBackend(Backend):
         try:
             return np.reshape(a, shape, copy=False)
         except ValueError:
-            return None
+            if math.prod(shape) != a.size or min(shape, default=0) < 0:  # as CUDA's
+                raise ValueError(f"cannot reshape an array of size {a.size} into shape "
+                                 f"{tuple(shape)}") from None
+            return None  # the strides do not allow a view
 
     def broadcast_to(self, a, shape):
         # as_strided keeps the view writable in NumPy's eyes, so kernels see one array type;
@@ -623,6 +626,7 @@ class CPUBackend(Backend):
         return out
 
     def adam_step(self, p, g, m, v, *numbers):
+        checks.update_arrays("adam_step", (p, g, m, v), self.is_contiguous)
         _adam_step(p, g, m, v, *numbers)
 
 

@@ -274,8 +274,11 @@ class CUDABackend(Backend):
                     delta += start * a.strides[d]
                 shape.append(n)
                 strides.append(a.strides[d] * step)
-            else:
+            elif -a.shape[d] <= k < a.shape[d]:
                 delta += (k % a.shape[d]) * a.strides[d]
+            else:
+                raise IndexError(f"index {k} is out of bounds for dimension {d} with size "
+                                 f"{a.shape[d]}")
         shape += a.shape[len(key):]
         strides += a.strides[len(key):]
         return _derive(a, delta, tuple(shape), tuple(strides))
@@ -288,7 +291,7 @@ class CUDABackend(Backend):
         shape = tuple(shape)
         if shape == tuple(a.shape):
             return a
-        if math.prod(shape) != a.size:
+        if math.prod(shape) != a.size or min(shape, default=0) < 0:
             raise ValueError(f"cannot reshape an array of size {a.size} into shape {shape}")
         if _is_c_contiguous(a):
             strides = _c_strides(shape, a.dtype.itemsize)
@@ -567,6 +570,7 @@ class CUDABackend(Backend):
                          bool(count_include_pad), int(divisor_override))
 
     def adam_step(self, p, g, m, v, *numbers):
+        checks.update_arrays("adam_step", (p, g, m, v), _is_c_contiguous)
         if p.size:
             blocks, threads = _launch(p.size)
             _adam_step[blocks, threads](*(_flat(x) for x in (p, g, m, v)), *numbers)

@@ -416,3 +416,32 @@ def test_views_that_would_reach_past_the_array_raise(device):
                     ["broadcast_to"])  # NumPy's transpose words its own error on the CPU
     """)
     assert lines == "NO ERROR", lines
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_basic_index_and_reshape_view_refuse_what_leaves_the_array(device):
+    be = nb.device(device).backend
+    a = be.from_host(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(IndexError, match="size 3"):
+        be.basic_index(a, (3,))
+    with pytest.raises(IndexError, match="size 4"):
+        be.basic_index(a, (slice(None), -5))
+    with pytest.raises(ValueError):
+        be.reshape_view(a, (-1, -12))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fused_updates_refuse_state_arrays_of_another_size(device):
+    lines = outcome(f"""
+        be = nb.device({device!r}).backend
+        arr = lambda n, dtype=np.float32: be.from_host(np.ones(n, dtype))
+        numbers = (0.1, 0.9, 0.999, 1e-8, 0.1, 0.1, 0.0)
+        calls = {{
+            "adam_step gradient": lambda: be.adam_step(arr(8), arr(2), arr(8), arr(8), *numbers),
+            "adam_step state": lambda: be.adam_step(arr(8), arr(8), arr(8), arr(3), *numbers),
+            "adam_step dtype": lambda: be.adam_step(arr(8), arr(8, np.float64), arr(8), arr(8),
+                                                    *numbers),
+        }}
+        each_raises(ValueError, calls, lambda name: ["adam_step"])
+    """)
+    assert lines == "NO ERROR", lines
