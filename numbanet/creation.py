@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .shapes import check_layout, size_args
+from .shapes import check_extent, check_layout, size_args
 from .tensor import ForeignVersion, Tensor
 
 
@@ -159,6 +159,7 @@ def _fill(size, value, dtype, device, requires_grad, op):
         dtype = dt.DEFAULT_FLOAT if isinstance(value, float) or op != "full" else \
             dt.from_numpy_dtype(np.asarray(value).dtype)
     dtype = dt.as_dtype(dtype)
+    check_extent(shape, dtype.itemsize, op)
     return _finish(device.backend.full(shape, value, dtype), device, dtype, requires_grad)
 
 
@@ -179,6 +180,7 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     shape = size_args(size, "empty")
     device = as_device(device)
     dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
+    check_extent(shape, dtype.itemsize, "empty")
     return _finish(device.backend.empty(shape, dtype), device, dtype, requires_grad)
 
 
@@ -193,14 +195,16 @@ def arange(start, end=None, step=1, dtype=None, device=None,
                             f"{type(v).__name__}")
         if isinstance(v, (int, np.integer)) and not dt.INT64_LOW <= v < dt.INT64_END:
             raise OverflowError(f"arange: {v} does not fit in int64 (at most 2**63 - 1)")
-        if not math.isfinite(v):
+        if math.isnan(v) or (v is not step and math.isinf(v)):
             raise RuntimeError(f"arange: unsupported range: {start} -> {end} (step {step}); "
-                               "start, end and step must be finite")
+                               "start and end must be finite and step not nan")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign: "
                            f"{start} -> {end} with step {step}; use a step of the other sign")
+    if math.isinf(step):
+        end = start  # PyTorch's count, ceil((end - start) / step), is 0
     if math.ceil((end - start) / step) >= dt.INT64_END:
         raise RuntimeError(f"arange: {start} -> {end} with step {step} would have more than "
                            "2**63 elements; use a larger step")
@@ -228,6 +232,7 @@ def _random(kind, size, dtype, device, requires_grad):
     if not dtype.is_floating_point:
         raise TypeError(f"{kind}: random floats need a floating point dtype, got {dtype}; "
                         "use randint for integers")
+    check_extent(shape, dtype.itemsize, kind)
     data = getattr(device.backend, kind)(shape, dtype)
     return _finish(data, device, dtype, requires_grad)
 

@@ -75,9 +75,12 @@ def int_sizes(sizes, op: str) -> tuple:
     out = []
     for s in sizes:
         i = as_int(s)
-        if i is None or not -(1 << 63) <= i < 1 << 63:
+        if i is None:
             raise TypeError(f"{op}: sizes must be ints, got {s!r} (of type {type(s).__name__}) "
                             f"in {tuple(sizes)!r}")
+        if not -(1 << 63) <= i < 1 << 63:
+            raise TypeError(f"{op}: the size {i} in {tuple(sizes)!r} is larger than the largest "
+                            "size, 2**63 - 1")
         out.append(i)
     return tuple(out)
 
@@ -90,6 +93,17 @@ def size_args(size, op: str) -> tuple:
     if any(s < 0 for s in size):
         raise RuntimeError(f"{op}: sizes must be non-negative, got {size}")
     return size
+
+
+def check_extent(shape: tuple, itemsize: int, op: str):
+    """A RuntimeError when the memory of an array of ``shape`` cannot even be counted: its
+    sizes (the non-zero ones, as NumPy counts them) times the item size pass 2**63 bytes."""
+    extent = itemsize
+    for n in shape:
+        extent *= n or 1
+    if extent >= 1 << 63:
+        raise RuntimeError(f"{op}: storage size calculation overflowed for shape {shape}: "
+                           f"{extent} bytes is more than any array can hold (at most 2**63 - 1)")
 
 
 def infer_shape(shape: tuple, numel: int, op: str, source: tuple) -> tuple:

@@ -456,9 +456,12 @@ def test_a_negative_device_index_is_refused():
 def test_arange_refuses_ranges_pytorch_refuses():
     with pytest.raises(TypeError, match="arange: start, end and step must be numbers, got 'a'"):
         nb.arange("a")
-    for args in ((0, float("inf")), (0, float("nan")), (0.0, 1.0, float("inf"))):
+    for args in ((0, float("inf")), (0, float("nan")), (float("-inf"), 1.0), (0.0, 1.0,
+                                                                            float("nan"))):
         with pytest.raises(RuntimeError, match="unsupported range"):
             nb.arange(*args)
+    for args in ((0.0, 0.5, float("inf")), (-3, 2, float("inf")), (1, 0, float("-inf"))):
+        assert nb.arange(*args).tolist() == []  # as PyTorch: ceil(range / inf) elements
     with pytest.raises(RuntimeError, match="step must be nonzero"):
         nb.arange(0, 3, 0)
     with pytest.raises(RuntimeError, match="inconsistent with step sign"):
@@ -499,3 +502,53 @@ def test_stride_of_a_dim_out_of_range_is_an_index_error_naming_the_range():
     with pytest.raises(IndexError, match=r"stride: dimension 5 is out of range.*\[-1, 0\]"):
         nb.ones(2).stride(5)
     assert nb.ones(2, 3).stride(-1) == 1
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_max_min_and_argmax_of_nothing_raise_pytorchs_errors(device):
+    e = nb.zeros(0, device=device)
+    with pytest.raises(RuntimeError, match=r"max\(\): Expected reduction dim to be specified"):
+        e.max()
+    with pytest.raises(RuntimeError, match=r"amax\(\): Expected reduction dim to be specified"):
+        nb.autograd.ops.amax(e)
+    with pytest.raises(IndexError, match=r"argmax\(\): Expected reduction dim to be specified"):
+        e.argmax()
+    wide = nb.zeros(2, 0, device=device)
+    for op in (lambda: wide.max(1), lambda: wide.argmin(1), lambda: nb.autograd.ops.amax(wide, 1),
+               lambda: nb.zeros(0, 3, device=device).min(0)):
+        with pytest.raises(IndexError, match="Expected reduction dim [01] to have non-zero size"):
+            op()
+    assert nb.autograd.ops.amax(wide, 0).shape == (0,)
+    assert wide.max(0).values.shape == (0,)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_softmax_of_an_empty_tensor_is_empty(device):
+    x = nb.zeros(0, 3, device=device, requires_grad=True)
+    for out in (x.softmax(0), x.log_softmax(1), nb.zeros(0, device=device).log_softmax(0)):
+        assert out.numel() == 0 and out.dtype == nb.float32
+    x.softmax(0).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_argmax_of_a_0d_tensor_along_dim_0_is_0():
+    assert nb.tensor(5).argmax(0, keepdim=True).tolist() == 0
+    assert nb.tensor(5.0).argmin(-1).tolist() == 0
+    with pytest.raises(IndexError):
+        nb.tensor(5.0).argmax(1)
+
+
+def test_sizes_whose_memory_cannot_be_counted_are_runtime_errors():
+    with pytest.raises(RuntimeError, match=r"zeros: storage size calculation overflowed for "
+                                           r"shape \(4611686018427387904,\)"):
+        nb.zeros(2**62)
+    with pytest.raises(RuntimeError, match="reshape: storage size calculation overflowed"):
+        nb.zeros(2, 0, 0).reshape((4, 10**9, -1, 10**9))
+    with pytest.raises(TypeError, match="larger than the largest size, 2\\*\\*63 - 1"):
+        nb.zeros(2**64)
+    assert nb.zeros(2, 0, 0).reshape((4, 10**3, -1, 10**3)).shape == (4, 1000, 0, 1000)
+
+
+def test_stack_checks_the_dim_before_the_shapes():
+    with pytest.raises(IndexError, match="stack: dimension 2 is out of range"):
+        nb.stack([nb.zeros(1), nb.zeros(0)], 2)

@@ -53,10 +53,11 @@ class Extreme(Function):
 
     @staticmethod
     def forward(ctx, x, op, dims, keepdim):
-        if x.numel() == 0:
-            raise ValueError(f"{op}(): cannot reduce an empty tensor of shape {x.shape}; "
-                             "there is no identity for max/min")
-        out = _reduce(op, x, dims, keepdim, x._dtype) if dims else x.clone()
+        if x.numel() == 0:  # an empty result (_check_reducible refused empty reduced dims)
+            out = wrap(x._device.backend.empty(_out_shape(x.shape, dims, keepdim), x._dtype),
+                       x._device, x._dtype)
+        else:
+            out = _reduce(op, x, dims, keepdim, x._dtype) if dims else x.clone()
         ctx.dims, ctx.keepdim = dims, keepdim
         ctx.save_for_backward(x, out)
         return out
@@ -76,8 +77,7 @@ class ExtremeAlong(Function):
 
     @staticmethod
     def forward(ctx, x, op, dim, keepdim):
-        if x.shape[dim] == 0:
-            raise ValueError(f"{op}(): dimension {dim} of shape {x.shape} is empty")
+        _check_reducible(op, x, (dim,))
         be = x._device.backend
         idx = wrap(be.argreduce(op, x._data, dim), x._device, dt.int64)
         values = _reduce(op, x, (dim,), keepdim, x._dtype)
@@ -127,10 +127,32 @@ def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
+def _out_shape(shape, dims, keepdim) -> tuple:
+    return _kept_shape(shape, dims) if keepdim else \
+        tuple(n for i, n in enumerate(shape) if i not in dims)
+
+
+def _check_reducible(name, x, dims):
+    """max, min and their args have no value over zero elements: PyTorch's errors (dims
+    None: the whole tensor)."""
+    if x.numel():
+        return
+    if dims is None:
+        raise (IndexError if name.startswith("arg") else RuntimeError)(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0 (the "
+            f"tensor of shape {x.shape} has no elements). Specify the reduction dim with the "
+            "'dim' argument")
+    for d in dims:
+        if x._shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size "
+                             f"(the tensor has shape {x.shape})")
+
+
 def _extreme(op, x, dim, keepdim):
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if op == "max" else minimum)(x, dim)
     if dim is None:
+        _check_reducible(op, x, None)
         return Extreme.apply(x, op, tuple(range(x.ndim)), False)
     d = normalize_dim(dim, x.ndim, op)
     if x.ndim == 0:
@@ -150,17 +172,18 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return Extreme.apply(x, "max", normalize_dims(dim, x.ndim, "amax"), keepdim)
+    dims = normalize_dims(dim, x.ndim, "amax")
+    _check_reducible("amax", x, None if dim is None else dims)
+    return Extreme.apply(x, "max", dims, keepdim)
 
 
 def _arg(op, x, dim, keepdim):
     be = x._device.backend
     name = "argmax" if op == "max" else "argmin"
-    if dim is None and x.numel() == 0:
-        raise ValueError(f"{name}(): the tensor of shape {x.shape} is empty, so it has no "
-                         f"{op}imum")
-    if dim is not None and x.ndim and x.shape[normalize_dim(dim, x.ndim, name)] == 0:
-        raise ValueError(f"{name}(): dimension {dim} of shape {x.shape} is empty")
+    if dim is not None and x.ndim == 0:
+        normalize_dim(dim, 0, name)
+        return zeros((), dtype=dt.int64, device=x.device)  # PyTorch's answer, keepdim or not
+    _check_reducible(name, x, None if dim is None else (normalize_dim(dim, x.ndim, name),))
     if dim is None:
         flat = reshape(x.detach(), (-1,))
         out = wrap(be.argreduce(op, flat._data, 0), x._device, dt.int64)
@@ -184,9 +207,8 @@ def _logical(op, x, dim, keepdim):
     if not dims:
         return b
     if x.numel() == 0:
-        return full(_kept_shape(x.shape, dims) if keepdim else
-                    tuple(s for i, s in enumerate(x.shape) if i not in dims),
-                    op == "min", dtype=dt.bool_, device=x.device)
+        return full(_out_shape(x.shape, dims, keepdim), op == "min", dtype=dt.bool_,
+                    device=x.device)
     return _reduce(op, b, dims, keepdim, dt.bool_)
 
 
@@ -270,6 +292,8 @@ def _as_one_op(x: Tensor) -> bool:
 def log_softmax(x: Tensor, dim: int) -> Tensor:
     """log(softmax(x)), computed stably as x - max - log(sum(exp(x - max)))."""
     d = normalize_dim(dim, x.ndim, "log_softmax")
+    if not x.numel():
+        return exp(x)  # empty: nothing to normalise (the dtype and shape of the result)
     if _as_one_op(x):
         return LogSoftmax.apply(x, d)
     shifted = x - amax(x.detach(), d, keepdim=True)
@@ -278,6 +302,8 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
 def softmax(x: Tensor, dim: int) -> Tensor:
     d = normalize_dim(dim, x.ndim, "softmax")
+    if not x.numel():
+        return exp(x)  # empty: nothing to normalise
     if _as_one_op(x):
         return Softmax.apply(x, d)
     e = exp(x - amax(x.detach(), d, keepdim=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ... import dtypes as dt
-from ...shapes import infer_shape, int_sizes, normalize_dim, normalize_dims
+from ...shapes import check_extent, infer_shape, int_sizes, normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
 from .dispatch import raw_cast, same_device, wrap
@@ -164,11 +164,13 @@ def _shape_arg(shape, op: str) -> tuple:
 
 def reshape(x: Tensor, shape) -> Tensor:
     shape = infer_shape(_shape_arg(shape, "reshape"), x.numel(), "reshape", x.shape)
+    check_extent(shape, x._dtype.itemsize, "reshape")
     return Reshape.apply(x, shape, True)
 
 
 def view(x: Tensor, shape) -> Tensor:
     shape = infer_shape(_shape_arg(shape, "view"), x.numel(), "view", x.shape)
+    check_extent(shape, x._dtype.itemsize, "view")
     return Reshape.apply(x, shape, False)
 
 
@@ -297,9 +299,9 @@ def cat(tensors, dim: int = 0) -> Tensor:
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dimension."""
     tensors = _tensor_list(tensors, "stack")
+    d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
     for i, t_ in enumerate(tensors):
         if t_.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors must have one shape; tensor 0 has shape "
                              f"{tensors[0].shape} and tensor {i} has shape {t_.shape}")
-    d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t_, d) for t_ in tensors], d)
