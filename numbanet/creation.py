@@ -149,6 +149,18 @@ def from_numpy(array: np.ndarray) -> Tensor:
 _VERSIONS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
+def _allocate(op: str, shape: tuple, dtype, make):
+    """``make()``, the backend array of a new tensor, with PyTorch's RuntimeError (op, shape
+    and bytes) where the memory is not there."""
+    check_extent(shape, dtype.itemsize, op)
+    try:
+        return make()
+    except MemoryError as e:
+        raise RuntimeError(f"{op}: can't allocate memory: you tried to allocate "
+                           f"{math.prod(shape) * dtype.itemsize} bytes for a {dtype.name} "
+                           f"tensor of shape {shape}; use a smaller size") from e
+
+
 def _fill(size, value, dtype, device, requires_grad, op):
     shape = size_args(size, op)
     device = as_device(device)
@@ -159,8 +171,8 @@ def _fill(size, value, dtype, device, requires_grad, op):
         dtype = dt.DEFAULT_FLOAT if isinstance(value, float) or op != "full" else \
             dt.from_numpy_dtype(np.asarray(value).dtype)
     dtype = dt.as_dtype(dtype)
-    check_extent(shape, dtype.itemsize, op)
-    return _finish(device.backend.full(shape, value, dtype), device, dtype, requires_grad)
+    data = _allocate(op, shape, dtype, lambda: device.backend.full(shape, value, dtype))
+    return _finish(data, device, dtype, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -180,8 +192,8 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     shape = size_args(size, "empty")
     device = as_device(device)
     dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
-    check_extent(shape, dtype.itemsize, "empty")
-    return _finish(device.backend.empty(shape, dtype), device, dtype, requires_grad)
+    data = _allocate("empty", shape, dtype, lambda: device.backend.empty(shape, dtype))
+    return _finish(data, device, dtype, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None,
@@ -232,8 +244,7 @@ def _random(kind, size, dtype, device, requires_grad):
     if not dtype.is_floating_point:
         raise TypeError(f"{kind}: random floats need a floating point dtype, got {dtype}; "
                         "use randint for integers")
-    check_extent(shape, dtype.itemsize, kind)
-    data = getattr(device.backend, kind)(shape, dtype)
+    data = _allocate(kind, shape, dtype, lambda: getattr(device.backend, kind)(shape, dtype))
     return _finish(data, device, dtype, requires_grad)
 
 

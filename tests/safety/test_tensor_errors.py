@@ -552,3 +552,20 @@ def test_sizes_whose_memory_cannot_be_counted_are_runtime_errors():
 def test_stack_checks_the_dim_before_the_shapes():
     with pytest.raises(IndexError, match="stack: dimension 2 is out of range"):
         nb.stack([nb.zeros(1), nb.zeros(0)], 2)
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims():
+    assert nb.zeros(()).flatten(0, -1).shape == (1,)
+    for dims in ((0, -2), (1, 0)):
+        with pytest.raises(IndexError, match="flatten: dimension .* is out of range"):
+            nb.zeros(()).flatten(*dims)
+
+
+def test_memory_that_is_not_there_is_a_runtime_error_naming_the_bytes():
+    out = _output_of("import resource\n"
+                     "resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))\n"
+                     "import numbanet as nb\n"
+                     "for make in (nb.zeros, nb.empty, nb.randn):\n"
+                     "    try:\n        make(2**31)\n"
+                     "    except RuntimeError as e:\n        print('refused', e)\n")
+    assert out.count("can't allocate memory: you tried to allocate 8589934592 bytes") == 3
