@@ -431,17 +431,8 @@ EMPTY_LOSSES = {  # name: (call(F, input, target, weight, reduction), target kin
 }
 
 
-# log_softmax of an empty (0, C) batch takes the amax over dim 1, which
-# autograd/ops/reduction.py (Extreme.forward) still refuses for any empty tensor; PyTorch
-# refuses only a reduced dim of size 0. Strict: the marks must go when that is fixed.
-_AMAX_OF_EMPTY = pytest.mark.xfail(strict=True, raises=ValueError,
-                                   reason="amax refuses every empty tensor (reduction.py)")
-
-
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_AMAX_OF_EMPTY)
-                                  if n.startswith("cross_entropy") else n
-                                  for n in sorted(EMPTY_LOSSES)])
+@pytest.mark.parametrize("name", sorted(EMPTY_LOSSES))
 def test_losses_on_an_empty_batch_match_pytorch(name, reduction):
     torch = pytest.importorskip("torch")
     call, target_kind = EMPTY_LOSSES[name]
