@@ -28,6 +28,7 @@ import itertools
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from ..fileio import write_atomically
 from .graph import LEAF, OP, OUTPUT, Graph, Vertex, trace
 from .layout import layered_layout
 
@@ -59,7 +60,8 @@ class GraphDrawing:
     def save(self, path) -> Path:
         """Write the SVG to ``path`` (open it in a browser); returns the path."""
         path = Path(path)
-        path.write_text(self.svg, encoding="utf-8")
+        data = self.svg.encode("utf-8")
+        write_atomically(path, lambda f: f.write(data), "GraphDrawing.save")
         return path
 
     def __repr__(self) -> str:

@@ -445,3 +445,13 @@ def test_fused_updates_refuse_state_arrays_of_another_size(device):
         each_raises(ValueError, calls, lambda name: ["adam_step"])
     """)
     assert lines == "NO ERROR", lines
+
+
+def test_assigning_an_int_outside_int64_through_an_index_is_an_overflow_error():
+    # a float tensor silently stored 2**70 as 1.18e21; PyTorch refuses the number
+    x = nb.zeros(3)
+    with pytest.raises(OverflowError):
+        x[0] = 2**70
+    with pytest.raises(OverflowError):
+        x[nb.tensor([0, 2])] = -2**64
+    assert x.tolist() == [0.0, 0.0, 0.0]

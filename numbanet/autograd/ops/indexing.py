@@ -16,7 +16,7 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from .dispatch import SCALARS, raw_cast, same_device, wrap
+from .dispatch import SCALARS, number, raw_cast, same_device, wrap
 
 
 class _Advanced:
@@ -286,7 +286,7 @@ def getitem(x: Tensor, key) -> Tensor:
 
 def _value_operand(x: Tensor, value, op="index assignment"):
     if isinstance(value, SCALARS):
-        return x.dtype.numpy.type(value)
+        return number(value, x.dtype, op)
     if isinstance(value, (list, np.ndarray)):
         from ...creation import tensor
         value = tensor(value, device=x.device)
