@@ -36,6 +36,7 @@ import numpy as np
 
 from ..fileio import (ArchiveError, npz_names, open_zip, open_zip_member, read_json_member,
                       read_npy_header, read_npy_member, write_atomically)
+from .layers.convolutional import MAX_SIZE
 
 FORMAT = "numbanet.keras"
 VERSION = 1
@@ -120,7 +121,6 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
 # header, all before the first layer is built, so that a 3 KB file declaring Dense(10**9)
 # fails at once instead of asking for 30 GiB.
 
-MAX_SIZE = 2 ** 31 - 1
 # config fields that are sizes: ints (not bools, not floats) from 1 to MAX_SIZE; a shape is
 # a list of them (None allowed for the batch entry), the others an int or a list of ints
 _SIZES = ("units", "output_dim", "filters", "groups", "input_dim", "kernel_size",
