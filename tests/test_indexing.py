@@ -1,6 +1,10 @@
 """Indexing against NumPy: ``x[key]`` and ``x[key] = value`` with ints (negative too), slices
 with steps, None, Ellipsis, int tensors (repeats, negatives, several broadcasting together,
-adjacent or not) and bool masks, alone and mixed; and the errors of bad keys."""
+adjacent or not) and bool masks, alone and mixed; and the errors of bad keys.
+
+PyTorch differs from NumPy in one rule: an int always selects first, even beside index
+tensors, so ``x[0, :, idx]`` of a (2, 3, 4) tensor is (3, len(idx)) (NumPy: (len(idx), 3)).
+``torch_rule`` applies a key that way with NumPy."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,6 +18,37 @@ from strategies import laid_out, shapes, values
 
 F64, I64, BOOL = nb.float64, nb.int64, nb.bool
 WRITABLE_LAYOUTS = ("contiguous", "transposed", "strided")
+
+
+def torch_rule(a, key):
+    """``a[key]`` by PyTorch's rule, as a view where NumPy gives one: the ints (and slices,
+    None) first, then the index arrays and masks on what is left."""
+    first, rest = [], []
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, np.ndarray):
+            first.extend([slice(None)] * (k.ndim if k.dtype == np.bool_ else 1))
+            rest.append(k)
+        elif k is Ellipsis:
+            first.append(k)
+            rest.append(k)
+        else:  # an int, a slice or None
+            first.append(k)
+            if not isinstance(k, (int, np.integer)):
+                rest.append(slice(None))
+    if not any(k is Ellipsis for k in first):
+        first.append(Ellipsis)  # a 0-d view, not a scalar, when ints take every dim
+    view = a[tuple(first)]
+    if any(k is Ellipsis for k in rest):  # spelled out: an Ellipsis of no dims does not separate arrays
+        at = next(i for i, k in enumerate(rest) if k is Ellipsis)
+        used = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+                   for k in rest if k is not Ellipsis)
+        rest[at:at + 1] = [slice(None)] * (view.ndim - used)
+    return view, tuple(rest)
+
+
+def torch_index(a, key):
+    view, rest = torch_rule(a, key)
+    return view[rest]
 
 
 # ---- keys ---------------------------------------------------------------------------------
@@ -105,7 +140,7 @@ def test_getitem_matches_numpy(data):
     shape = data.draw(shapes(min_dims=1, max_dims=4))
     ref, t = data.draw(laid_out(data.draw(values(shape)), dtype=F64))
     key = data.draw(index_keys(ref.shape))
-    check(t[to_tensor_key(key, as_list=data.draw(st.booleans()))], ref[key])
+    check(t[to_tensor_key(key, as_list=data.draw(st.booleans()))], torch_index(ref, key))
 
 
 @given(data=st.data())
@@ -121,7 +156,7 @@ def test_getitem_of_bool_tensors(data):
     shape = data.draw(shapes(min_dims=1, max_dims=3))
     ref, t = data.draw(laid_out(data.draw(values(shape)) > 0, dtype=BOOL))
     key = data.draw(index_keys(ref.shape))
-    check(t[to_tensor_key(key)], ref[key])
+    check(t[to_tensor_key(key)], torch_index(ref, key))
 
 
 def test_basic_indexing_returns_a_view_and_advanced_indexing_a_copy():
@@ -182,22 +217,27 @@ def test_several_index_tensors_broadcast_together():
     check(t[:, nb.tensor(rows), nb.tensor(cols)], a[:, rows, cols])
 
 
-@pytest.mark.parametrize("key", [
-    (slice(None), [0, 1], [1, 2]),          # adjacent after a slice: stay in place
-    ([0, 1], slice(None), [1, 2]),          # separated by a slice: go first
-    (0, slice(None), [1, 2]),               # an int counts as an index array (NumPy)
-    (slice(None), 1, [0, 2]),               # adjacent int and array: stay in place
-    (None, [0, 2], slice(1, 3), 1),         # None in front, int separated by a slice
-    (Ellipsis, [0, 1], [1, 0]),             # Ellipsis before adjacent arrays
-    ([[0], [1]], Ellipsis, [1, 2]),         # Ellipsis between arrays
-    (slice(None), [0, 1], Ellipsis, [2, 3]),  # an Ellipsis of no dims still separates (NumPy)
-    (None, slice(None), 0, Ellipsis, [1]),  # ... also between an int and an array
+@pytest.mark.parametrize(("key", "shape"), [
+    ((slice(None), [0, 1], [1, 2]), (3, 2)),      # adjacent after a slice: stay in place
+    (([0, 1], slice(None), [1, 2]), (2, 4)),      # separated by a slice: go first
+    ((0, slice(None), [1, 2]), (4, 2)),           # an int selects first (NumPy: (2, 4))
+    ((slice(None), 1, [0, 2]), (3, 2)),
+    ((None, [0, 2], slice(1, 3), 1), (1, 2, 2)),
+    ((Ellipsis, [0, 1], [1, 0]), (3, 2)),         # Ellipsis before adjacent arrays
+    (([[0], [1]], Ellipsis, [1, 2]), (2, 2, 4)),  # Ellipsis between arrays
+    ((slice(None), [0, 1], Ellipsis, [2, 3]), (3, 2)),  # an Ellipsis of no dims: adjacent
+    ((None, slice(None), 0, Ellipsis, [1]), (1, 3, 1)),
+    (([0, 1], 0, [1, 2]), (2,)),                  # an int between arrays leaves them adjacent
+    (([0, 1], None, [1, 2]), (2, 1, 5)),          # ... but a None separates them
+    ((1, [0, 1], Ellipsis), (2, 5)),
 ], ids=str)
-def test_advanced_index_placement_follows_numpy(key):
+def test_advanced_index_placement_follows_pytorch(key, shape):
+    """The shapes are PyTorch's (2.x) for a (3, 4, 5) tensor."""
     a = np.arange(60.0).reshape(3, 4, 5)
     tkey = tuple(nb.tensor(k) if isinstance(k, list) else k for k in key)
     npkey = tuple(np.array(k) if isinstance(k, list) else k for k in key)
-    check(nb.tensor(a)[tkey], a[npkey])
+    assert torch_index(a, npkey).shape == shape
+    check(nb.tensor(a)[tkey], torch_index(a, npkey))
 
 
 def test_bool_masks_over_all_and_leading_dims():
@@ -236,7 +276,7 @@ def test_indexed_gradient_flows_back_to_the_selected_elements(data):
     x = nb.tensor(array, dtype=F64, requires_grad=True)
     x[to_tensor_key(key)].sum().backward()
     size = int(np.prod(shape))
-    positions = np.asarray(np.arange(size).reshape(shape)[key]).ravel()
+    positions = np.asarray(torch_index(np.arange(size).reshape(shape), key)).ravel()
     expected = np.bincount(positions, minlength=size).reshape(shape).astype(np.float64)
     np.testing.assert_array_equal(x.grad.numpy(), expected)
 
@@ -244,7 +284,7 @@ def test_indexed_gradient_flows_back_to_the_selected_elements(data):
 # ---- setitem ------------------------------------------------------------------------------
 
 def _duplicates(shape, key) -> bool:
-    positions = np.arange(int(np.prod(shape))).reshape(shape)[key]
+    positions = torch_index(np.arange(int(np.prod(shape))).reshape(shape), key)
     return np.unique(positions).size != np.asarray(positions).size
 
 
@@ -254,7 +294,7 @@ def test_setitem_matches_numpy(data):
     ref, t = data.draw(laid_out(data.draw(values(shape)), layouts=WRITABLE_LAYOUTS, dtype=F64))
     ref = ref.copy()
     key = data.draw(index_keys(ref.shape))
-    target_shape = ref[key].shape
+    target_shape = torch_index(ref, key).shape
     as_scalar = _duplicates(ref.shape, key) or data.draw(st.booleans())
     if as_scalar:  # repeated positions get one value, so the order of writes can't matter
         value = data.draw(st.sampled_from([0, -1.5, 2.25, 7]))
@@ -264,7 +304,8 @@ def test_setitem_matches_numpy(data):
         vshape = tuple(1 if data.draw(st.booleans()) else s for s in target_shape[trim:])
         value, tv = data.draw(laid_out(data.draw(values(vshape)), dtype=F64))
         t[to_tensor_key(key)] = tv
-    ref[key] = value
+    view, rest = torch_rule(ref, key)
+    view[rest] = value
     check(t, ref)
 
 
@@ -374,6 +415,30 @@ def test_setitem_casts_the_value_to_the_tensor_dtype():
     b = nb.zeros(2, dtype=BOOL)
     b[0] = 1
     check(b, np.array([True, False]))
+
+
+def test_setitem_drops_the_values_leading_dims_of_size_one_as_pytorch():
+    t = nb.zeros(1)
+    t[0] = nb.ones(1)
+    check(t, np.ones(1, np.float32))
+    t = nb.zeros(2)
+    t[nb.tensor([True, True])] = nb.ones(1, 2)
+    check(t, np.ones(2, np.float32))
+    v = nb.ones(1, 1, 4, dtype=F64, requires_grad=True)
+    x = nb.zeros(3, 4, dtype=F64, requires_grad=True)
+    y = x * 1
+    y[0:2] = v * 2
+    (y * nb.arange(12.0, dtype=F64).reshape(3, 4)).sum().backward()
+    check(v.grad, np.array([[[8.0, 12, 16, 20]]]))  # PyTorch's figures
+    check(x.grad, np.concatenate([np.zeros((2, 4)), [[8.0, 9, 10, 11]]]))
+    with pytest.raises(ValueError):
+        nb.zeros(3)[0] = nb.ones(2, 1)  # only leading size-1 dims are dropped
+
+
+def test_index_tensors_that_do_not_broadcast_raise_an_index_error():
+    with pytest.raises(IndexError, match=r"could not be broadcast together with shapes "
+                                         r"\[2\], \[3\]"):
+        nb.zeros(4, 4)[nb.tensor([0, 1]), nb.tensor([0, 1, 2])]
 
 
 def test_setitem_with_a_value_of_the_wrong_shape_raises():

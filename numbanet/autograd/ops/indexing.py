@@ -1,5 +1,7 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with ints, slices, None, Ellipsis, int
-tensors and bool masks, following NumPy's (and PyTorch's) rules.
+tensors and bool masks, following PyTorch's rules. Unlike NumPy, an int always
+selects (removes its dim) first, even beside index tensors: ``x[0, :, idx]`` of a
+(2, 3, 4) tensor is (3, len(idx)), where NumPy gives (len(idx), 3).
 
 Ints and slices make a view (``BasicIndex``). Int tensors and masks gather a copy
 (``Gather``): the indexed dims are moved to the front and flattened, the index
@@ -32,7 +34,7 @@ class _Advanced:
         self.rows = math.prod(view_shape[d] for d in dims)
         self.rest_shape = tuple(view_shape[d] for d in rest)
         nb = len(batch_shape)
-        lead = dims[0] if adjacent else 0  # NumPy: adjacent index entries stay in place
+        lead = dims[0] if adjacent else 0  # adjacent index dims stay in place
         self.out_perm = list(range(nb, nb + lead)) + list(range(nb)) + \
             list(range(nb + lead, nb + len(self.rest_shape)))
 
@@ -76,12 +78,10 @@ def _parse(x: Tensor, key):
     if used > x.ndim:
         raise IndexError(f"too many indices for a tensor of dimension {x.ndim} (shape "
                          f"{x.shape}): the index uses {used}")
-    has_adv = any(isinstance(k, Tensor) for k in entries)
     be = x._device.backend
     bkey, view_shape, adv = [], [], []
-    adv_entries = []  # positions in the key of the index entries: are they adjacent?
     d = 0
-    for position, k in enumerate(entries):
+    for k in entries:
         if k is Ellipsis:
             for _ in range(x.ndim - used):
                 bkey.append(slice(None))
@@ -96,13 +96,7 @@ def _parse(x: Tensor, key):
             i = int(k)
             if not -size <= i < size:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
-            if has_adv:  # NumPy treats ints beside index arrays as index arrays
-                adv_entries.append(position)
-                adv.append((len(view_shape), np.int64(i % size), (), d))
-                bkey.append(slice(None))
-                view_shape.append(size)
-            else:
-                bkey.append(i % size)
+            bkey.append(i % size)  # PyTorch: an int selects, even beside index tensors
             d += 1
         elif isinstance(k, slice):
             if k.step is not None and k.step <= 0:
@@ -117,7 +111,6 @@ def _parse(x: Tensor, key):
             if k.shape != span:
                 raise IndexError(f"the shape of the mask {k.shape} does not match the shape "
                                  f"{span} of the indexed tensor {x.shape} at dimension {d}")
-            adv_entries.append(position)
             coords = be.nonzero(k._data)
             for j in range(k.ndim):
                 col = be.basic_index(coords, (slice(None), j))
@@ -126,7 +119,6 @@ def _parse(x: Tensor, key):
                 view_shape.append(x.shape[d + j])
             d += k.ndim
         else:
-            adv_entries.append(position)
             adv.append((len(view_shape), k._data, k.shape, d))
             bkey.append(slice(None))
             view_shape.append(x.shape[d])
@@ -134,41 +126,43 @@ def _parse(x: Tensor, key):
     view_shape.extend(x.shape[d:])
     plan = None
     if adv:
-        adjacent = adv_entries == list(range(adv_entries[0], adv_entries[-1] + 1))
+        dims = [pos for pos, _, _, _ in adv]  # where the index tensors sit in the view
+        adjacent = dims == list(range(dims[0], dims[-1] + 1))
         plan = _advanced_plan(be, tuple(view_shape), adv, adjacent)
     return tuple(bkey), tuple(view_shape), plan
 
 
 def _advanced_plan(be, view_shape, adv, adjacent):
-    batch = broadcast_shapes("indexing", *(shape for _, _, shape, _ in adv))
+    shapes = [shape for _, _, shape, _ in adv]
+    try:
+        batch = broadcast_shapes("indexing", *shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
+                         "with shapes " + ", ".join(str(list(s)) for s in shapes)) from None
     lin = None
     for pos, idx, shape, src_dim in adv:
         size = view_shape[pos]
-        if isinstance(idx, np.int64):
-            idx_arr = idx
-        else:
-            if math.prod(shape):
-                lo = be.to_host(be.reduce("min", idx, tuple(range(len(shape))), dt.int64)).item()
-                hi = be.to_host(be.reduce("max", idx, tuple(range(len(shape))), dt.int64)).item()
-                bad = lo if lo < -size else (hi if hi >= size else None)
-                if bad is not None:
-                    raise IndexError(f"index {bad} is out of bounds for dimension {src_dim} "
-                                     f"with size {size}")
-                if lo < 0:
-                    wrapped = be.empty(shape, dt.int64)
-                    negative = be.empty(shape, dt.bool_)
-                    be.binary("lt", idx, np.int64(0), negative)
-                    plus = be.empty(shape, dt.int64)
-                    be.binary("add", idx, np.int64(size), plus)
-                    be.where(negative, plus, idx, wrapped)
-                    idx = wrapped
-            idx_arr = idx
+        if math.prod(shape):
+            lo = be.to_host(be.reduce("min", idx, tuple(range(len(shape))), dt.int64)).item()
+            hi = be.to_host(be.reduce("max", idx, tuple(range(len(shape))), dt.int64)).item()
+            bad = lo if lo < -size else (hi if hi >= size else None)
+            if bad is not None:
+                raise IndexError(f"index {bad} is out of bounds for dimension {src_dim} "
+                                 f"with size {size}")
+            if lo < 0:
+                wrapped = be.empty(shape, dt.int64)
+                negative = be.empty(shape, dt.bool_)
+                be.binary("lt", idx, np.int64(0), negative)
+                plus = be.empty(shape, dt.int64)
+                be.binary("add", idx, np.int64(size), plus)
+                be.where(negative, plus, idx, wrapped)
+                idx = wrapped
         if lin is None:
             lin = be.empty(batch, dt.int64)
-            be.unary("identity", idx_arr, lin)
+            be.unary("identity", idx, lin)
         else:
             be.binary("mul", lin, np.int64(size), lin)
-            be.binary("add", lin, idx_arr, lin)
+            be.binary("add", lin, idx, lin)
     flat = be.reshape_view(lin, (math.prod(batch),))
     return _Advanced(view_shape, [pos for pos, _, _, _ in adv], flat, batch, adjacent)
 
@@ -316,6 +310,12 @@ def put(x: Tensor, key, value):
     bkey, view_shape, plan = _parse(x, key)
     target = _view(x._data, be, bkey, view_shape)
     shape = view_shape if plan is None else plan.result_shape()
+    if len(vshape) > len(shape) and not isinstance(data, np.generic):
+        # PyTorch drops a value's extra leading dims of size 1: x[0] = ones(1, 4)
+        extra = len(vshape) - len(shape)
+        if all(n == 1 for n in vshape[:extra]):
+            vshape = vshape[extra:]
+            data = be.reshape_view(data, vshape)  # dropping size-1 dims is always a view
     if broadcast_shapes("index assignment", shape, vshape) != shape:
         raise ValueError(f"index assignment: a value of shape {vshape} cannot be broadcast to "
                          f"the indexed shape {shape}")
@@ -336,6 +336,7 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, value, key):
         ctx.key = key
+        ctx.value_ndim = value.ndim if isinstance(value, Tensor) else 0
         out = x.clone()
         put(out, key, value)
         return out
@@ -345,4 +346,6 @@ class IndexPut(Function):
         nx, nv, _ = ctx.needs_input_grad
         gx = IndexPut.apply(g, 0.0, ctx.key) if nx else None
         gv = getitem(g, ctx.key) if nv else None
+        if gv is not None and gv.ndim < ctx.value_ndim:  # the value had extra leading 1s
+            gv = gv.reshape((1,) * (ctx.value_ndim - gv.ndim) + gv.shape)
         return gx, gv, None
