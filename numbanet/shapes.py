@@ -87,6 +87,9 @@ def int_sizes(sizes, op: str) -> tuple:
 
 def size_args(size, op: str) -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f([2, 3])`` -> ``(2, 3)``."""
+    if not size:  # PyTorch: zeros() is a TypeError; zeros(()) is 0-d
+        raise TypeError(f"{op}() missing 1 required positional argument: 'size'; pass () "
+                        "for a 0-d tensor")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     size = int_sizes(size, op)

@@ -702,21 +702,30 @@ SIZED = {
 @pytest.mark.parametrize("size", [(), (0,), (3,), (2, 3), (2, 1, 3)], ids=str)
 def test_sized_creation_takes_sizes_as_args_tuple_or_list(name, size):
     fn, ref = SIZED[name]
-    for t in (fn(*size), fn(size), fn(list(size))):
+    made = (fn(size), fn(list(size))) + ((fn(*size),) if size else ())  # fn() is a TypeError
+    for t in made:
         assert t.shape == size and t.dtype == F32 and not t.requires_grad
         if ref is not None:
             check(t, ref(size), F32)
     for dtype in (F64, "float64", np.float64):
-        assert fn(*size, dtype=dtype).dtype == F64
-    t = fn(*size, requires_grad=True)
+        assert fn(size, dtype=dtype).dtype == F64
+    t = fn(size, requires_grad=True)
     assert t.requires_grad and t.is_leaf and t.grad is None
-    assert fn(*size, device="cpu").device == nb.device("cpu")
+    assert fn(size, device="cpu").device == nb.device("cpu")
 
 
 @pytest.mark.parametrize("dtype", (I64, BOOL), ids=_id)
 def test_zeros_and_ones_of_int_and_bool(dtype):
     check(nb.zeros(2, 2, dtype=dtype), np.zeros((2, 2)), dtype)
     check(nb.ones(3, dtype=dtype), np.ones(3), dtype)
+
+
+@pytest.mark.parametrize("fn", (nb.zeros, nb.ones, nb.empty, nb.rand, nb.randn),
+                         ids=lambda f: f.__name__)
+def test_creation_without_a_size_is_a_type_error_and_an_empty_size_is_0_d(fn):
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'size'"):
+        fn()  # as PyTorch; a 0-d tensor is asked for with ()
+    assert fn(()).shape == () and fn([]).shape == ()
 
 
 def test_rand_is_in_the_unit_interval_and_randn_is_normal():

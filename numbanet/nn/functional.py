@@ -9,6 +9,7 @@ device and autograd derives every gradient::
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 from .. import dtypes as _dt
@@ -131,7 +132,7 @@ class _Linear(Function):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
+        flat = x if x.ndim == 2 else ops.reshape(x, _rows(x))
         be = x._device.backend
         out = be.matmul(flat._data, be.permute(weight._data, (1, 0)))
         if bias is not None:
@@ -151,11 +152,16 @@ class _Linear(Function):
             gb = Tensor._wrap(be.reduce("sum", g._data, (0,), dtype), dev, dtype) \
                 if nb and ctx.has_bias else None
             return gx, gw, gb
-        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        g2 = g if g.ndim == 2 else g.reshape(_rows(g))
         gx = g2.mm(weight).reshape(x.shape) if nx else None
-        gw = g2.t().mm(x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) if nw else None
+        gw = g2.t().mm(x if x.ndim == 2 else x.reshape(_rows(x))) if nw else None
         gb = g2.sum(0) if nb and ctx.has_bias else None
         return gx, gw, gb
+
+
+def _rows(x: Tensor) -> tuple:
+    """(rows, features): ``x``'s leading dims as one (no -1, so that 0 features work)."""
+    return (math.prod(x.shape[:-1]), x.shape[-1])
 
 
 # ``inplace=True`` writes the result into ``x`` and returns ``x``, as PyTorch does; a leaf
@@ -213,7 +219,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         factor = 0
     else:
-        keep = rand(*input.shape, dtype=input.dtype if input.dtype.is_floating_point else None,
+        keep = rand(input.shape, dtype=input.dtype if input.dtype.is_floating_point else None,
                     device=input.device) >= p
         factor = _as_float(keep, input) * (1.0 / (1.0 - p))
     return input.mul_(factor) if inplace else input * factor
@@ -339,7 +345,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         return loss.reshape(target.shape)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / w.sum()
+    total = w.sum()
+    none = total == 0  # every target ignored: nan, as in PyTorch, but a zero gradient
+    return loss.sum() / ops.where(none, 1.0, total) + ops.where(none, math.nan, 0.0)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -391,11 +399,50 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                                "with values outside [0, 1] or NaN)"
                                + ("; for raw scores use binary_cross_entropy_with_logits"
                                   if name == "input" else ""))
-    log_x, log_1mx = _log_clamped_at_minus_100(input), _log_clamped_at_minus_100(1 - input)
-    loss = -(target * log_x + (1 - target) * log_1mx)
+    loss = _BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+_BCE_EPSILON = 9.999999960041972e-13  # PyTorch's 1e-12, as a float32
+
+
+class _BinaryCrossEntropy(Function):
+    """The elementwise loss, with PyTorch's gradients: ``(x - y) / max(x (1 - x), eps)``
+    for x, which is 0 where x = y = 0 or 1, and ``log(1 - x) - log(x)`` for y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return -(y * _log_clamped_at_minus_100(x) + (1 - y) * _log_clamped_at_minus_100(1 - x))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        gx = _BinaryCrossEntropyBackward.apply(g, x, y) if nx else None
+        gy = g * (ops.log(1 - x) - ops.log(x)) if ny else None
+        return gx, gy
+
+
+class _BinaryCrossEntropyBackward(Function):
+    """``g (x - y) / d`` with ``d = max(x (1 - x), eps)``, and its own gradients as
+    PyTorch's double backward: ``g (x² - 2xy + y) / d²`` for x and ``-g / d`` for y."""
+
+    @staticmethod
+    def forward(ctx, g, x, y):
+        ctx.save_for_backward(g, x, y)
+        return g * (x - y) / ops.clamp((1 - x) * x, min=_BCE_EPSILON)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x, y = ctx.saved_tensors
+        ng, nx, ny = ctx.needs_input_grad
+        d = ops.clamp((1 - x) * x, min=_BCE_EPSILON)
+        return (gg * (x - y) / d if ng else None,
+                gg * g * (x * x - 2 * x * y + y) / (d * d) if nx else None,
+                -gg * g / d if ny else None)
 
 
 def _log_clamped_at_minus_100(p: Tensor) -> Tensor:

@@ -77,7 +77,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={a} > to={b}; give the smaller bound first")
-    return _fill_from(tensor, rand(*tensor.shape, dtype=dtype, device=tensor.device)
+    return _fill_from(tensor, rand(tensor.shape, dtype=dtype, device=tensor.device)
                       * (b - a) + a)
 
 
@@ -87,7 +87,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     mean, std = _number(mean, "normal_", "mean", 1), _number(std, "normal_", "std", 2)
     if not std >= 0.0:  # NaN too
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _fill_from(tensor, randn(*tensor.shape, dtype=dtype, device=tensor.device)
+    return _fill_from(tensor, randn(tensor.shape, dtype=dtype, device=tensor.device)
                       * std + mean)
 
 

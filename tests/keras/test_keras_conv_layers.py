@@ -94,7 +94,7 @@ def to_last(a):
 ])
 def test_conv2d_output_shape_matches_keras(kwargs, input_shape, expected):
     layer = Conv2D(**kwargs)
-    y = layer(nb.zeros(*input_shape))
+    y = layer(nb.zeros(input_shape))
     assert tuple(y.shape) == expected
     assert layer.compute_output_shape((None,) + input_shape[1:]) == (None,) + expected[1:]
     kh, kw = layer.kernel_size
@@ -114,7 +114,7 @@ def test_conv2d_output_shape_matches_keras(kwargs, input_shape, expected):
 ])
 def test_pooling_output_shape_matches_keras(cls, kwargs, input_shape, expected):
     layer = cls(**kwargs)
-    assert tuple(layer(nb.zeros(*input_shape)).shape) == expected
+    assert tuple(layer(nb.zeros(input_shape)).shape) == expected
     assert layer.compute_output_shape((None,) + input_shape[1:]) == (None,) + expected[1:]
     assert layer.count_params() == 0
 
@@ -383,7 +383,7 @@ def test_conv2d_refuses_a_wrong_channel_count_naming_layer_and_shapes():
 ])
 def test_image_layers_refuse_inputs_that_do_not_fit(make, shape, message):
     with pytest.raises(ValueError, match=message):
-        make()(nb.zeros(*shape))
+        make()(nb.zeros(shape))
 
 
 def test_built_pooling_layer_refuses_another_rank():

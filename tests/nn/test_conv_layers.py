@@ -195,7 +195,7 @@ def test_embedding_grads_match_central_difference_and_skip_the_padding_row(devic
     idx = nb.tensor([[0, 2, 2], [4, 1, 0]], device=device)
     assert gradcheck(lambda w: F.embedding(idx, w), (weight,), **F64)
     out = F.embedding(idx, weight, padding_idx=2)
-    out.backward(nb.ones(*out.shape, dtype=nb.float64, device=device))
+    out.backward(nb.ones(out.shape, dtype=nb.float64, device=device))
     grad = weight.grad.cpu().numpy()
     np.testing.assert_array_equal(grad[:, 0], [2, 1, 0, 0, 1])
 

@@ -277,10 +277,53 @@ def test_bce_clamps_log_at_minus_100_like_torch(torch):
                                                    reduction="none")
     np.testing.assert_allclose(ours.numpy(), ref.numpy())
     assert ours.numpy()[0] == 100.0
-    # PyTorch's gradient there is a huge -1e12 from its eps; ours is finite too (never nan).
-    xt = leaf(x)
-    F.binary_cross_entropy(xt, leaf(y, requires_grad=False)).backward()
-    assert np.isfinite(xt.grad.numpy()).all()
+
+
+def test_bce_gradients_at_0_and_1_are_pytorchs_to_second_order(torch):
+    """PyTorch's formula (x - y) / max(x (1 - x), 1e-12): 0 where x = y = 0 or 1, huge (not
+    nan) where x is 0 or 1 and y is not; and its double backward."""
+    x = np.array([0, 0, 1, 1, 0.3, 0.7, 1e-30, 0.5])
+    y = np.array([0, 0.5, 1, 0.2, 0.3, 0.1, 0, 1])
+    xt, yt = leaf(x), leaf(y)
+    rx, ry = (torch.tensor(v, requires_grad=True) for v in (x, y))
+    for reduction in ("mean", "sum"):
+        ours = nb.autograd.grad(F.binary_cross_entropy(xt, yt, reduction=reduction), [xt, yt],
+                                create_graph=True)
+        ref = torch.autograd.grad(torch.nn.functional.binary_cross_entropy(
+            rx, ry, reduction=reduction), [rx, ry], create_graph=True)
+        for a, b in zip(ours, ref):  # the target's gradient is +-inf at x = 0 or 1, as there
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-7)
+        w = np.arange(8.0)
+        ours2 = nb.autograd.grad((ours[0] * leaf(w, requires_grad=False)).sum(), [xt, yt])
+        ref2 = torch.autograd.grad((ref[0] * torch.tensor(w)).sum(), [rx, ry])
+        for a, b in zip(ours2, ref2):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7)
+    assert ours[0].detach().numpy()[0] == 0.0
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_a_zero_gradient(torch):
+    x = leaf(RNG.normal(size=(3, 4)))
+    loss = F.cross_entropy(x, nb.tensor([-100, -100, -100]))
+    assert np.isnan(loss.item())  # 0 / 0, as in PyTorch
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+    w = leaf(np.ones(4), requires_grad=False)
+    x.grad = None
+    F.cross_entropy(x, nb.tensor([-100, 1, -100]), weight=w).backward()
+    rx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    torch.nn.functional.cross_entropy(rx, torch.tensor([-100, 1, -100]),
+                                      weight=torch.ones(4, dtype=torch.float64)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), rx.grad.numpy(), rtol=1e-12)
+
+
+def test_linear_of_zero_features():
+    assert F.linear(nb.zeros(0), nb.zeros(0, 0)).shape == (0,)
+    x = nb.zeros(2, 0, requires_grad=True)
+    w = nb.zeros(3, 0, requires_grad=True)
+    out = F.linear(x.reshape(2, 1, 0), w, nb.ones(3))
+    np.testing.assert_array_equal(out.detach().numpy(), np.ones((2, 1, 3)))
+    out.sum().backward()
+    assert x.grad.shape == (2, 0) and w.grad.shape == (3, 0)
 
 
 def test_legacy_size_average_false_is_sum_with_deprecation_warning(torch):

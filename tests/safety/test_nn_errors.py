@@ -18,7 +18,7 @@ import numbanet.optim as optim
 
 
 def cuda(*shape):
-    return nb.randn(*shape, device="cuda")
+    return nb.randn(shape, device="cuda")
 
 
 def _names_both_devices(message: str, op: str):
@@ -149,7 +149,7 @@ def test_binary_cross_entropy_refuses_target_outside_0_1_as_pytorch_does(values)
 @pytest.mark.parametrize("fn", [F.binary_cross_entropy, F.binary_cross_entropy_with_logits])
 def test_a_bce_weight_that_would_grow_the_loss_is_refused(fn, shape):
     with pytest.raises(ValueError, match=r"weight") as info:
-        fn(nb.rand(2, 3), nb.rand(2, 3), weight=nb.rand(*shape))
+        fn(nb.rand(2, 3), nb.rand(2, 3), weight=nb.rand(shape))
     assert str(shape) in str(info.value)
 
 
@@ -262,7 +262,7 @@ def test_inplace_dropout_gradient_is_the_kept_mask_scaled():
 
 # ---- class 9: arguments that are not tensors ---------------------------------------------------
 def _t(*shape):
-    return nb.rand(*shape)
+    return nb.rand(shape)
 
 
 NOT_A_TENSOR = {

@@ -26,7 +26,7 @@ OVERLAP = re.escape("unsupported operation: more than one element of the written
 # ---- 6. two devices in one op ------------------------------------------------------------
 
 def _cuda(*shape, **kw):
-    return nb.ones(*shape, device="cuda", **kw)
+    return nb.ones(shape, device="cuda", **kw)
 
 
 MIXED_OPS = {

@@ -125,8 +125,7 @@ def test_each_pattern_is_generated_once_and_kept_in_the_cache_folder():
     programs = [n.attrs["program"] for p in (first, second) for n in p.nodes if n.op == "fused"]
     assert len(programs) == 2
     assert fusion.kernels_for(programs[0], "cpu") is fusion.kernels_for(programs[1], "cpu")
-    key = fusion.program_key(programs[0])
-    assert os.path.exists(os.path.join(fusion.cache_dir(), f"numbanet_fused_cpu_{key}.py"))
+    assert os.path.exists(fusion.kernel_path(fusion.cache_dir(), programs[0], "cpu"))
     x = np.arange(4, dtype=np.float32)
     np.testing.assert_allclose(second.run({"a": x}, {})[0], 1 / (1 + np.exp(-(3 * x + 1))),
                                rtol=1e-6)
