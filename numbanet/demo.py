@@ -97,7 +97,7 @@ def train(epochs: int = 20, batch_size: int = 32, lr: float = 3e-3, device: str 
 def _check_device(name: str) -> str:
     try:
         dev = nb.device(name)
-    except ValueError as e:
+    except (TypeError, RuntimeError) as e:
         raise SystemExit(f"--device: {e}") from None
     if dev.type == "cuda" and not nb.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA GPU is available here; use --device cpu. "

@@ -24,7 +24,7 @@ class device:
         text = spec.strip().lower()
         kind, _, idx = text.partition(":")
         if kind not in cls._known or (idx and not idx.isdigit()) or (idx and index is not None):
-            raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N' "
+            raise RuntimeError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N' "
                              "(N the GPU's index)")
         if idx:
             index = int(idx)

@@ -145,7 +145,7 @@ class _Reader:
         self.used.add(member)
         try:
             saved_device = as_device(saved)
-        except (TypeError, ValueError) as e:
+        except (TypeError, RuntimeError) as e:
             raise self.bad(f"tensor {member!r} has device {saved!r} ({e})") from e
         device = self.target(saved_device)
         array = read_npy_member(self.z, member, f"load: {self.path!r}")

@@ -558,6 +558,9 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
         raise ValueError(f"{fn}: expected input with {c_per_group * groups} channels (weight "
                          f"{tuple(weight.shape)}, groups={groups}), got input of shape "
                          f"{tuple(input.shape)}")
+    if 0 in x.shape[2:]:
+        raise RuntimeError(f"{fn}: Only zero batch or zero channel inputs are supported, but "
+                           f"got input shape: {list(input.shape)}")
     if o % groups:
         raise ValueError(f"{fn}: out_channels {o} (weight {tuple(weight.shape)}) must be "
                          f"divisible by groups={groups}")
@@ -596,6 +599,10 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
     dilation = _pair(dilation, "dilation", fn, 1)
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
         raise ValueError(f"{fn}: padding {pad} must be at most half of kernel_size {kernel}")
+    if 0 in x.shape[1:]:
+        raise RuntimeError(f"{fn}: Expected 3D or 4D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got: {list(x.shape)}; only the batch "
+                           "may be empty")
     h, w = x.shape[2], x.shape[3]
     out_hw = (_window_output(h, kernel[0], stride[0], pad[0], dilation[0], ceil_mode),
               _window_output(w, kernel[1], stride[1], pad[1], dilation[1], ceil_mode))

@@ -447,6 +447,26 @@ def test_losses_on_an_empty_batch_match_pytorch(name, reduction):
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("call", [
+    lambda: F.conv2d(nb.zeros(1, 1, 0, 1), nb.zeros(1, 1, 1, 1)),
+    lambda: F.conv2d(nb.zeros(2, 0, 0), nb.zeros(1, 2, 1, 1), padding=1),
+    lambda: F.max_pool2d(nb.zeros(1, 1, 0, 0), 2, None, 1),
+    lambda: F.max_pool2d(nb.zeros(1, 0, 2, 2), 1),
+    lambda: F.avg_pool2d(nb.zeros(1, 1, 2, 0), 1),
+], ids=["conv 0 high", "conv unbatched 0x0 padded", "max_pool 0x0 padded",
+        "max_pool 0 channels", "avg_pool 0 wide"])
+def test_images_with_an_empty_non_batch_dim_are_pytorchs_runtime_error(call):
+    """Padding would otherwise make windows of nothing but padding (a max of -inf)."""
+    with pytest.raises(RuntimeError, match="Only zero batch|optional 0 dim batch size"):
+        call()
+
+
+def test_images_with_an_empty_batch_give_an_empty_result():
+    assert F.conv2d(nb.zeros(0, 1, 3, 3), nb.zeros(2, 1, 3, 3), padding=1).shape == (0, 2, 3, 3)
+    assert F.max_pool2d(nb.zeros(0, 1, 4, 4), 2).shape == (0, 1, 2, 2)
+    assert F.avg_pool2d(nb.zeros(0, 1, 4, 4), 2).shape == (0, 1, 2, 2)
+
+
 @pytest.mark.parametrize("make", [lambda: nn.RNN(3, 2), lambda: nn.LSTM(3, 2),
                                   lambda: nn.LSTM(3, 2, batch_first=True)],
                          ids=["RNN", "LSTM", "LSTM batch_first"])
