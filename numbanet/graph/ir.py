@@ -66,9 +66,6 @@ class Node:
         """The single output of a one-output node."""
         return self.outputs[0]
 
-    def value_inputs(self):
-        return [x for x in self.inputs if isinstance(x, Value)]
-
     def __repr__(self) -> str:
         args = ", ".join(repr(x) for x in self.inputs)
         attrs = "".join(f", {k}={v!r}" for k, v in self.attrs.items())
@@ -84,7 +81,6 @@ PURE_OPS = frozenset({
     "im2col", "col2im", "max_pool2d", "max_pool2d_backward", "avg_pool2d",
     "avg_pool2d_backward", "adam_step", "full", "arange"})
 ELEMENTWISE_OPS = frozenset({"unary", "binary", "where"})
-SOURCE_OPS = frozenset({"placeholder", "variable", "constant"})
 
 
 class Graph:
