@@ -15,10 +15,11 @@ import math
 import numpy as np
 
 from ... import dtypes as dt
-from ...shapes import broadcast_shapes
+from ...shapes import as_int, broadcast_shapes, normalize_dim
 from ...tensor import Tensor
 from ..function import Function
 from .dispatch import SCALARS, number, raw_cast, same_device, wrap
+from .shape import reshape
 
 
 class _Advanced:
@@ -349,3 +350,183 @@ class IndexPut(Function):
         if gv is not None and gv.ndim < ctx.value_ndim:  # the value had extra leading 1s
             gv = gv.reshape((1,) * (ctx.value_ndim - gv.ndim) + gv.shape)
         return gx, gv, None
+
+
+# ---- index_select, narrow and the class pick of the losses ------------------------------
+
+def _index_bounds(index: Tensor):
+    """(lowest, highest) value of a non-empty int64 tensor: two reductions and one host read
+    each (what a bounds check before a kernel costs, on every device)."""
+    be = index._device.backend
+    dims = tuple(range(len(index._shape)))
+    low = be.to_host(be.reduce("min", index._data, dims, dt.int64)).item()
+    high = be.to_host(be.reduce("max", index._data, dims, dt.int64)).item()
+    return low, high
+
+
+class IndexSelect(Function):
+    """The entries ``index`` (1-D, int64, checked to lie in [0, size)) of ``x`` along
+    ``dim``, as a copy; the gradient adds ``g`` back into those entries (``IndexAdd``)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.in_shape = dim, x._shape
+        ctx.save_for_backward(index)
+        be = x._device.backend
+        return wrap(be.index_select(x._data, dim, be.contiguous(index._data)), x._device,
+                    x._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        index, = ctx.saved_tensors
+        return IndexAdd.apply(g, ctx.dim, index, ctx.in_shape), None, None
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with ``g`` added at the entries ``index`` along ``dim`` (repeated
+    entries add up): the gradient of ``IndexSelect``, whose own gradient is an
+    ``IndexSelect`` of the incoming one."""
+
+    @staticmethod
+    def forward(ctx, g, dim, index, shape):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        be = g._device.backend
+        out = be.full(shape, 0, g._dtype)
+        be.index_add(out, dim, be.contiguous(index._data), be.contiguous(g._data))
+        return wrap(out, g._device, g._dtype)
+
+    @staticmethod
+    def backward(ctx, gg):
+        index, = ctx.saved_tensors
+        return IndexSelect.apply(gg, ctx.dim, index), None, None, None
+
+
+def _argument_error(op: str, name: str, position: int, value) -> TypeError:
+    return TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+                     f"{type(value).__name__}; convert it with nb.tensor(...)")
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of ``input`` at ``index`` along ``dim``, as in ``torch.index_select``:
+    the result has ``input``'s shape with ``len(index)`` in place of ``input.shape[dim]``
+    (a copy, never a view). ``index`` is a 1-D (or 0-d) int64 tensor on ``input``'s device
+    with values in ``[0, input.shape[dim])``; negative values are an IndexError, as in
+    PyTorch (not counted from the end). Differentiable in ``input``: the gradient adds
+    back into the picked entries, so an index repeated picks up its gradient twice::
+
+        x = nb.tensor([[1., 2.], [3., 4.], [5., 6.]])
+        index_select(x, 0, nb.tensor([2, 0]))     # [[5., 6.], [1., 2.]]
+        index_select(x, 1, nb.tensor([1]))        # [[2.], [4.], [6.]]
+    """
+    if not isinstance(input, Tensor):
+        raise _argument_error("index_select", "input", 1, input)
+    if not isinstance(index, Tensor):
+        raise _argument_error("index_select", "index", 3, index)
+    d = normalize_dim(dim, len(input._shape), "index_select")
+    if index._dtype is not dt.int64:
+        raise RuntimeError(f"index_select(): Expected dtype int64 for index, got "
+                           f"{index._dtype.name} with shape {index.shape}; convert it with "
+                           ".long()")
+    if len(index._shape) > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector (1-D or 0-d), got "
+                         f"shape {index.shape}; flatten it with .reshape(-1)")
+    same_device("index_select", input, index)
+    if not index._shape:
+        index = wrap(index._device.backend.reshape_view(index._data, (1,)), index._device,
+                     dt.int64, base=index)
+    size = input._shape[d] if input._shape else 1  # a 0-d tensor: the one entry of dim 0
+    if not input._shape and index._shape[0] != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                           f"{index._shape[0]} value(s)")
+    if index._shape[0]:
+        if not size:
+            raise RuntimeError(f"index_select(): self indexing axis dim should be positive: "
+                               f"dimension {d} of the input of shape {input.shape} is empty, "
+                               f"so none of the {index._shape[0]} indices can be picked")
+        low, high = _index_bounds(index)
+        if low < 0 or high >= size:
+            bad = low if low < 0 else high
+            raise IndexError(f"index_select(): index {bad} is out of range for dimension {d} "
+                             f"with size {size} of the input of shape {input.shape} (indices "
+                             f"must be in [0, {size - 1}])")
+    if input._shape:
+        return IndexSelect.apply(input, d, index)
+    return reshape(IndexSelect.apply(reshape(input, (1,)), 0, index), ())
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``length`` entries of ``input`` along ``dim`` from ``start`` on, as a view (it shares
+    memory with ``input``), as in ``torch.narrow``: ``narrow(x, 1, 2, 3)`` is
+    ``x[:, 2:5]``. A negative ``start`` counts from the end. Differentiable::
+
+        x = nb.arange(12.).reshape(3, 4)
+        narrow(x, 0, 1, 2)        # rows 1 and 2, shape (2, 4)
+        narrow(x, -1, -2, 2)      # the last two columns, shape (3, 2)
+    """
+    if not isinstance(input, Tensor):
+        raise _argument_error("narrow", "input", 1, input)
+    if not input._shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, len(input._shape), "narrow")
+    if isinstance(start, Tensor):
+        if start._shape or start._dtype is not dt.int64:
+            raise TypeError(f"narrow(): start must be an int or a 0-d int64 tensor, got a "
+                            f"{start._dtype.name} tensor of shape {start.shape}")
+        start = start.item()
+    values = []
+    for name, v in (("start", start), ("length", length)):
+        i = as_int(v)
+        if i is None:
+            raise TypeError(f"narrow(): argument '{name}' must be int, not "
+                            f"{type(v).__name__}")
+        values.append(i)
+    start, length = values
+    size = input._shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start out of range (expected to be in range of "
+                         f"[{-size}, {size}], but got {start}) for dimension {d} of a tensor "
+                         f"of shape {input.shape}")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative, got {length}.")
+    if start + length > size:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension "
+                           f"size ({size}) of dimension {d} of a tensor of shape "
+                           f"{input.shape}.")
+    key = (slice(None),) * d + (slice(start, start + length, 1),)
+    return BasicIndex.apply(input, key, input._shape[:d] + (length,) + input._shape[d + 1:])
+
+
+def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
+    """``logp[n, target[n]]`` for each row n of a (N, C) ``logp`` and int64 ``target`` of
+    shape (N,): the pick of a classification loss, as one recorded gather (its gradient
+    scatters back into a (N, C) zero tensor). Targets must lie in [0, C): any other is an
+    IndexError, raised before a kernel runs, naming the target (a loss with
+    ``ignore_index`` handles the ignored ones itself)::
+
+        logp = nb.log_softmax(scores, 1)
+        loss = -pick_classes(logp, labels).mean()
+    """
+    if not isinstance(logp, Tensor):
+        raise _argument_error("pick_classes", "logp", 1, logp)
+    if not isinstance(target, Tensor):
+        raise _argument_error("pick_classes", "target", 2, target)
+    if len(logp._shape) != 2 or target._dtype is not dt.int64 or \
+            target._shape != logp._shape[:1]:
+        raise ValueError(f"pick_classes: expects scores of shape (N, C) and int64 targets of "
+                         f"shape (N,), got {logp.shape} and {target._dtype.name} "
+                         f"{target.shape}")
+    same_device("pick_classes", logp, target)
+    n, n_classes = logp._shape
+    be = target._device.backend
+    if n:
+        low, high = _index_bounds(target)
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise IndexError(f"pick_classes: target {bad} is out of bounds for {n_classes} "
+                             f"classes (targets must be in [0, {n_classes - 1}])")
+    flat = be.arange(0, n * n_classes, n_classes, dt.int64)  # row n starts at n * C
+    be.binary("add", flat, target._data, flat)
+    return Gather.apply(logp, _Advanced((n, n_classes), [0, 1], flat, (n,), True))
