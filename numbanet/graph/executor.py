@@ -102,7 +102,7 @@ class Plan:
             if op in ("placeholder", "variable", "group"):
                 continue
             if op == "constant":
-                self.const_slots.append((slot[n.out], _upload(self.device, constants[n.id])))
+                self.const_slots.append((slot[n.out], to_device(self.device, constants[n.id])))
                 continue
             if op == "assign":
                 src = n.inputs[0]
@@ -209,10 +209,6 @@ def _resolve(mapping: dict, v: Value) -> Value:
     return v
 
 
-def _upload(device, array: np.ndarray):
-    if device.type == "cpu":
-        return array
-    return device.backend.from_host(np.ascontiguousarray(array))
 
 
 def _alias_step(src: int, dst: int):
@@ -373,11 +369,25 @@ def _fused_step(device, n, ins, outs, reuse: bool):
     return step
 
 
+# ---- arrays in and out of a plan -----------------------------------------------------------
+# A plan runs on backend arrays. These functions are the way between them and what the
+# layers above see (NumPy arrays, tensors), so that ``numbanet.static`` and ``numbanet.jit``
+# never handle a backend.
+
+def to_device(device, array: np.ndarray):
+    """A host array (a constant, a saved weight) as an array on ``device``: the array
+    itself on the CPU, a C-contiguous copy elsewhere."""
+    if device.type == "cpu":
+        return array
+    return device.backend.from_host(np.ascontiguousarray(array))
+
+
 def to_device_array(device, value, shape, dtype: dt.DType):
-    """A fed value as an array on ``device`` (a copy is made only when needed)."""
+    """A fed value (a tensor, an array, a list) as an array on ``device`` of ``dtype``;
+    a copy is made only when needed. The caller has checked ``shape``."""
     from ..tensor import Tensor
     if isinstance(value, Tensor):
-        if value._device is device and value._dtype is dtype:
+        if value.device is device and value.dtype is dtype:
             return value._data
         value = value.detach().to(device=device, dtype=dtype)
         return value._data
@@ -385,3 +395,20 @@ def to_device_array(device, value, shape, dtype: dt.DType):
     if device.type == "cpu":
         return array
     return device.backend.from_host(array)
+
+
+def to_host_arrays(device, arrays) -> list:
+    """The arrays a plan on ``device`` returned, as NumPy arrays (copies, except on the
+    CPU, where they are the arrays themselves)."""
+    if device.type == "cpu":
+        return list(arrays)
+    to_host = device.backend.to_host
+    return [to_host(a) for a in arrays]
+
+
+def as_tensors(arrays, device, values) -> list:
+    """Tensors around the arrays a plan on ``device`` returned (no copy: a plan's results
+    are its caller's), one per fetched graph value in ``values`` (for the dtype)."""
+    from ..tensor import Tensor
+    wrap = Tensor._wrap
+    return [wrap(a, device, v.dtype) for a, v in zip(arrays, values)]

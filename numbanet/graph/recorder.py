@@ -386,11 +386,94 @@ class Recorder:
 
     def value_of(self, t: Tensor) -> Value:
         """The graph value a tensor of this recorder's device holds now."""
-        return t._data.read()
+        return value_of(t)
+
+    def recorded_value(self, t: Tensor) -> Value | None:
+        """The graph value ``t`` holds now if it is a tensor of this recorder's device, else
+        None (a tensor of another device, or of another recorder's)."""
+        data = t._data
+        if data.__class__ is SymArray and data.rec is self:
+            return data.read()
+        return None
+
+    def symbolic_weights(self, named) -> "SymbolicWeights":
+        """A context manager under which the tensors ``named`` ((name, tensor) pairs, e.g. a
+        module's parameters and buffers) are ``variable`` nodes of this graph; see
+        :class:`SymbolicWeights`."""
+        return SymbolicWeights(self, named)
+
+
+class SymbolicWeights:
+    """Existing tensors standing in a graph as its variables, for the time of a ``with``
+    block: how ``numbanet.jit.trace`` records a module whose parameters and buffers hold
+    values.
+
+        >>> with rec.symbolic_weights(model.named_parameters()) as weights:
+        ...     y = model(x)             # model's ops on its parameters record nodes
+        >>> weights.written()            # [] unless the code wrote into a parameter
+
+    On entry each tensor moves to the recorder's graph device and holds the value of a new
+    ``variable`` node named as given (its shape and dtype unchanged); the code that runs in
+    the block reads and writes it as any graph tensor. On exit, raised or not, every tensor
+    gets its own data and device back, untouched: what the block wrote went into the
+    graph. A tensor given twice (a shared parameter) is one variable, of its first name."""
+
+    def __init__(self, rec: Recorder, named):
+        self.rec = rec
+        self._named = list(named)
+        self._saved = []  # (tensor, data, device), in the order they were swapped
+        self._arrays = []  # (name, SymArray) of every variable
+
+    def __enter__(self) -> "SymbolicWeights":
+        rec, seen = self.rec, set()
+        try:
+            for name, t in self._named:
+                if id(t) in seen:
+                    continue
+                seen.add(id(t))
+                v = rec.source("variable", name, t.shape, t.dtype)
+                array = SymArray(rec, v.shape, v.dtype.numpy, value=v)
+                self._saved.append((t, t._data, t._device))
+                self._arrays.append((name, array))
+                t._data, t._device = array, rec.device
+        except BaseException:
+            self._restore()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._restore()
+        return False
+
+    def _restore(self):
+        for t, data, device in reversed(self._saved):
+            t._data, t._device = data, device
+        self._saved.clear()
+
+    def names(self) -> list:
+        """The variables' names, one per distinct tensor, in the order given."""
+        return [name for name, _ in self._arrays]
+
+    def written(self) -> list:
+        """The names of the variables that the code wrote into (in place, or through a
+        view) while it ran in the block."""
+        return [name for name, array in self._arrays if array._version]
 
 
 _VIEW_ATTR = {"permute": "perm", "reshape": "shape", "broadcast": "shape", "slice": "key"}
 
 
 def is_graph_tensor(t) -> bool:
+    """Whether ``t`` is a tensor of a graph device (its values exist only in a graph)."""
     return isinstance(t, Tensor) and isinstance(t._data, SymArray)
+
+
+def value_of(t: Tensor) -> Value:
+    """The graph value that ``t``, a tensor of a graph device, holds now: after every write
+    into it, or into the array it is a view of (``numbanet.static`` names its tensors by
+    it). TypeError for a tensor that holds values (of the CPU or a GPU)."""
+    data = t._data
+    if data.__class__ is not SymArray:
+        raise TypeError(f"value_of: expected a tensor of a graph device, got one on "
+                        f"{t.device}")
+    return data.read()

@@ -26,8 +26,8 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..device import CPU
-from ..graph.executor import Plan, to_device_array
-from ..graph.recorder import DataDependentError, Recorder, SymArray
+from ..graph.executor import Plan, as_tensors, to_device, to_device_array
+from ..graph.recorder import DataDependentError, Recorder
 from ..graph.serialization import load_graph, save_graph
 from ..creation import tensor as _tensor
 from ..tensor import Tensor
@@ -65,8 +65,7 @@ class TracedGraph:
     def _variables_on(self, device) -> dict:
         found = self._variables.get(device)
         if found is None:
-            found = {name: (a if device.type == "cpu" else device.backend.from_host(a))
-                     for name, a in self.weights.items()}
+            found = {name: to_device(device, a) for name, a in self.weights.items()}
             self._variables[device] = found
         return found
 
@@ -76,12 +75,12 @@ class TracedGraph:
         if len(inputs) != len(self.inputs):
             raise TypeError(f"{self.name} was traced with {len(self.inputs)} input(s), got "
                             f"{len(inputs)}")
-        device = next((x._device for x in inputs if isinstance(x, Tensor)), CPU)
+        device = next((x.device for x in inputs if isinstance(x, Tensor)), CPU)
         feeds = {}
         for i, (x, (name, shape, dtype)) in enumerate(zip(inputs, self.inputs)):
             if isinstance(x, Tensor):
-                if x._device is not device:
-                    raise ValueError(f"{self.name}: input {i} is on {x._device} but input 0 is "
+                if x.device is not device:
+                    raise ValueError(f"{self.name}: input {i} is on {x.device} but input 0 is "
                                      f"on {device}; put every input on one device")
                 got_shape, got_dtype = x.shape, x.dtype.numpy
             else:
@@ -98,7 +97,7 @@ class TracedGraph:
                                 f"but the graph was traced with {dtype.name}; convert it first")
             feeds[name] = to_device_array(device, x, shape, dtype)
         arrays = self._plan(device, optimize).run(feeds, self._variables_on(device))
-        outs = [Tensor._wrap(a, device, v.dtype) for a, v in zip(arrays, self.outputs)]
+        outs = as_tensors(arrays, device, self.outputs)
         if self.structure == "tensor":
             return outs[0]
         return tuple(outs) if self.structure == "tuple" else outs
@@ -152,20 +151,14 @@ def trace(module_or_fn, example_inputs, name: str | None = None) -> TracedGraph:
         sym_inputs.append(rec.tensor(rec.source("placeholder", *spec)))
     label = name or getattr(module_or_fn, "__name__", type(module_or_fn).__name__)
 
-    swapped = []  # (tensor, data, device, dtype)
-    weights = {}
+    named = []
     if isinstance(module_or_fn, Module):
         named = list(module_or_fn.named_parameters()) + list(module_or_fn.named_buffers())
-        for pname, p in named:
-            weights[pname] = p._device.backend.to_host(p._data).copy()
-            v = rec.source("variable", pname, p.shape, p.dtype)
-            swapped.append((p, p._data, p._device))
-            p._data = SymArray(rec, v.shape, v.dtype.numpy, value=v)
-            p._device = rec.device
+    weights = {name: _host_copy(p) for name, p in named}
+    symbolic = rec.symbolic_weights(named)
     try:
-        with no_grad():
+        with symbolic, no_grad():
             result = module_or_fn(*sym_inputs)
-        changed = [p for p, _, _ in swapped if p._data._version]
     except DataDependentError as e:
         raise TracingError(f"trace({label}): {e}") from None
     except (TypeError, RuntimeError, ValueError) as e:
@@ -183,9 +176,7 @@ def trace(module_or_fn, example_inputs, name: str | None = None) -> TracedGraph:
                 "hold it in an nn.Module as a Parameter or buffer and trace the module") \
                 from None
         raise
-    finally:
-        for p, data, dev in swapped:
-            p._data, p._device = data, dev
+    changed = symbolic.written()
     if changed:
         raise TracingError(f"trace({label}): the traced code changed weights in place "
                            f"({len(changed)} of them, e.g. an optimizer step or BatchNorm "
@@ -200,11 +191,17 @@ def trace(module_or_fn, example_inputs, name: str | None = None) -> TracedGraph:
                            f"list of tensors, got {type(result).__name__}")
     outputs = []
     for r in results:
-        if isinstance(r._data, SymArray) and r._data.rec is rec:
-            outputs.append(r._data.read())
-        else:  # a result that does not depend on the inputs: a constant of the graph
-            outputs.append(rec.graph.constant(r.detach().cpu().numpy()))
+        v = rec.recorded_value(r)
+        if v is None:  # a result that does not depend on the inputs: a constant of the graph
+            v = rec.graph.constant(r.detach().cpu().numpy())
+        outputs.append(v)
     return TracedGraph(rec.graph, inputs, outputs, structure, weights, name=label)
+
+
+def _host_copy(t: Tensor) -> np.ndarray:
+    """A NumPy copy of the values of ``t`` (a parameter or buffer), of its own memory."""
+    values = t.detach().cpu().numpy()
+    return values.copy() if t.device.type == "cpu" else np.ascontiguousarray(values)
 
 
 __all__ = ["trace", "load", "TracedGraph", "TracingError"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph.executor import Plan, to_device_array
+from ..graph.executor import Plan, to_device_array, to_host_arrays
 from ..graph.ir import Value
 from ..tensor import Tensor as _NbTensor
 from .graph import get_default_graph, parse_device
@@ -83,14 +83,13 @@ class Session:
         feeds = self._feeds(feed_dict, plan)
         arrays = plan.run(feeds, self._variables,
                           describe_missing=lambda name: self._missing(name, items))
-        be = self.device.backend
-        results = iter(arrays)
+        results = iter(to_host_arrays(self.device, arrays))
         out = []
         for x in items:
             if isinstance(x, Operation):
                 out.append(None)
                 continue
-            a = be.to_host(next(results)) if self.device.type != "cpu" else next(results)
+            a = next(results)
             out.append(a[()] if a.ndim == 0 else a)
         return structure(iter(out))
 

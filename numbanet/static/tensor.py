@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as dt
 from ..autograd.grad_mode import set_grad_enabled
+from ..graph.recorder import value_of
 from ..tensor import Tensor as _NbTensor
 from .graph import Graph, get_default_graph
 
@@ -29,7 +30,7 @@ class Tensor:
     def __init__(self, graph: Graph, t: _NbTensor, op_name: str):
         self.graph = graph
         self._t = t
-        self._value = t._data.read()
+        self._value = value_of(t)
         self.name = f"{op_name}:0"
         self.op_name = op_name
         graph._register(self.name, self)
@@ -253,21 +254,21 @@ def assign(ref, value, name: str | None = None) -> Tensor:
     t = as_nb(value, graph, ref.dtype, "assign")
     if not isinstance(t, _NbTensor):  # a Python number: a constant of the variable's dtype
         t = as_nb(np.full(ref.shape, t), graph, ref.dtype, "assign")
-    if t._shape != ref.shape:
-        if t.numel() == 1 or len(t._shape) <= len(ref.shape):
+    if t.shape != ref.shape:
+        if t.numel() == 1 or len(t.shape) <= len(ref.shape):
             with set_grad_enabled(False):
                 try:
                     t = t.expand(ref.shape)
                 except ValueError:
                     pass
-        if t._shape != ref.shape:
-            raise ValueError(f"assign: the value has shape {t._shape} but variable "
+        if t.shape != ref.shape:
+            raise ValueError(f"assign: the value has shape {t.shape} but variable "
                              f"'{ref.name}' has shape {ref.shape}")
-    if t._dtype is not ref.dtype:
+    if t.dtype is not ref.dtype:
         t = t.to(ref.dtype)
     rec = graph._recorder
     name = graph.unique_name(name or "Assign")
-    v = graph.ir.add("assign", (t._data.read(),), {"name": ref._var_name},
+    v = graph.ir.add("assign", (value_of(t),), {"name": ref._var_name},
                      [(ref.shape, ref.dtype)], name).out
     return Tensor(graph, rec.tensor(v), name)
 
