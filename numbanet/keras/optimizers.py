@@ -38,8 +38,8 @@ import warnings
 
 import numpy as np
 
-from ..autograd import ops
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad, ops
+from ..autograd.ops.fused import adam_
 from ..creation import zeros_like
 from ..tensor import Tensor
 
@@ -125,12 +125,20 @@ class Optimizer:
             grads = self._clip(grads)
             self.iterations += 1
             lr = self._learning_rate
+            cast = []
             for p, g in zip(params, grads):
                 if g.device is not p.device or g.dtype is not p.dtype:
                     g = g.to(p.device, p.dtype)
                 if self.weight_decay:
                     p.sub_(p * (self.weight_decay * lr))
-                self.update_step(g, p, lr)
+                cast.append(g)
+            self._update_steps(cast, params, lr)
+
+    def _update_steps(self, grads: list, params: list, lr: float) -> None:
+        """``update_step`` for every parameter; an optimizer with a fused op for many
+        parameters at once overrides it."""
+        for p, g in zip(params, grads):
+            self.update_step(g, p, lr)
 
     def _clip(self, grads: list) -> list:
         if self.clipvalue is not None:
@@ -243,20 +251,32 @@ class Adam(Optimizer):
         self.epsilon, self.amsgrad = hyperparameter("Adam", "epsilon", epsilon), bool(amsgrad)
 
     def update_step(self, g, p, lr):
+        self._adam_steps([g], [p], lr)
+
+    def _update_steps(self, grads: list, params: list, lr: float) -> None:
+        if type(self).update_step is Adam.update_step:  # all at once, unless a subclass
+            self._adam_steps(grads, params, lr)        # has its own rule
+        else:
+            super()._update_steps(grads, params, lr)
+
+    def _adam_steps(self, grads: list, params: list, lr: float) -> None:
+        # The fused op computes Keras's form (epsilon added to sqrt(v), the correction folded
+        # into the step size), one kernel per parameter; amsgrad and what the op can't take
+        # (another dtype, a non-contiguous gradient...) go op by op.
+        left = range(len(params))
+        if not self.amsgrad:
+            left = adam_(params, grads, [self.slot("momentum", p) for p in params],
+                         [self.slot("velocity", p) for p in params], self.iterations, lr=lr,
+                         beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+                         eps_placement="keras", unfusable="skip")
+        for i in left:
+            self._update_op_by_op(grads[i], params[i], lr)
+
+    def _update_op_by_op(self, g, p, lr):
         t = self.iterations
         m, v = self.slot("momentum", p), self.slot("velocity", p)
         correction1 = 1 - self.beta_1 ** t
         correction2_sqrt = (1 - self.beta_2 ** t) ** 0.5
-        if not self.amsgrad and _fusable(p, g, m, v):
-            # The backend's fused kernel computes PyTorch's form,
-            #   p -= lr / c1 * m / (sqrt(v) / c2 + eps'),   c2 = sqrt(1 - beta_2**t),
-            # which is Keras's  p -= lr * c2 / c1 * m / (sqrt(v) + eps)  when eps' = eps / c2.
-            p._device.backend.adam_step(
-                p._data, g._data, m._data, v._data, lr, self.beta_1, self.beta_2,
-                self.epsilon / correction2_sqrt, correction1, correction2_sqrt, 0.0)
-            for t_ in (p, m, v):
-                t_._bump_version()
-            return
         m.add_((g - m) * (1 - self.beta_1))
         v.add_((g * g - v) * (1 - self.beta_2))
         if self.amsgrad:
@@ -269,14 +289,6 @@ class Adam(Optimizer):
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
-
-
-def _fusable(*tensors) -> bool:
-    """Whether the fused Adam kernel can run: one device, dtype and shape, contiguous."""
-    p = tensors[0]
-    be = p._device.backend
-    return all(t._device is p._device and t._dtype is p._dtype and t._shape == p._shape
-               and be.is_contiguous(t._data) for t in tensors)
 
 
 class RMSprop(Optimizer):

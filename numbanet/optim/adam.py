@@ -13,6 +13,7 @@ PyTorch's algorithm, for each parameter p with gradient g, at step t = 1, 2, ...
 from __future__ import annotations
 
 from ..autograd.ops import maximum
+from ..autograd.ops.fused import adam_
 from ..creation import zeros_like
 from .optimizer import Optimizer
 
@@ -38,9 +39,11 @@ class Adam(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-        # amsgrad, maximize and AdamW's decay take the op by op path
+        # amsgrad, maximize and AdamW's decay take the op by op path; so does a parameter
+        # the fused op can't take (another dtype or device, a non-contiguous gradient...)
         fusable = not (amsgrad or group["maximize"] or
                        (self._decoupled_weight_decay and weight_decay))
+        params, states, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -52,48 +55,43 @@ class Adam(Optimizer):
             if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
                 state["max_exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
-            step = state["step"]
-            if fusable and _fusable(p, state):
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                p._device.backend.adam_step(
-                    p._data, p.grad._data, m._data, v._data, float(lr), float(beta1),
-                    float(beta2), float(eps), 1 - beta1 ** step, (1 - beta2 ** step) ** 0.5,
-                    float(weight_decay))
-                p._vc[0] += 1
-                m._vc[0] += 1
-                v._vc[0] += 1
-                continue
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                if self._decoupled_weight_decay:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * p
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
-            exp_avg_sq.mul_(beta2)
-            exp_avg_sq.add_(g * g * (1 - beta2))
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-            if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                max_sq.copy_(maximum(max_sq, exp_avg_sq))
-                second = max_sq
+            params.append(p)
+            states.append(state)
+            grads.append(p.grad)
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_sqs.append(state["exp_avg_sq"])
+            steps.append(state["step"])
+        if fusable:
+            left = adam_(params, grads, exp_avgs, exp_avg_sqs, steps, lr=lr, beta1=beta1,
+                         beta2=beta2, eps=eps, weight_decay=weight_decay, unfusable="skip")
+        else:
+            left = range(len(params))
+        for i in left:
+            self._update_op_by_op(group, params[i], states[i], steps[i])
+
+    def _update_op_by_op(self, group: dict, p, state: dict, step: int) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        g = -p.grad if group["maximize"] else p.grad
+        if weight_decay != 0:
+            if self._decoupled_weight_decay:
+                p.mul_(1 - lr * weight_decay)
             else:
-                second = exp_avg_sq
-            denom = second.sqrt() / bias_correction2_sqrt + eps
-            p.sub_(exp_avg / denom, alpha=lr / bias_correction1)
-
-
-def _fusable(p, state) -> bool:
-    """Whether one fused kernel can do this parameter's update: contiguous tensors of one
-    dtype, shape and device."""
-    be = p._device.backend
-    for t in (p, p.grad, state["exp_avg"], state["exp_avg_sq"]):
-        if t._dtype is not p._dtype or t._device is not p._device or t._shape != p._shape \
-                or not be.is_contiguous(t._data):
-            return False
-    return True
+                g = g + weight_decay * p
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2)
+        exp_avg_sq.add_(g * g * (1 - beta2))
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        if amsgrad:
+            max_sq = state["max_exp_avg_sq"]
+            max_sq.copy_(maximum(max_sq, exp_avg_sq))
+            second = max_sq
+        else:
+            second = exp_avg_sq
+        denom = second.sqrt() / bias_correction2_sqrt + eps
+        p.sub_(exp_avg / denom, alpha=lr / bias_correction1)
 
 
 class AdamW(Adam):

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Callable, Iterable
 
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
 

@@ -1,0 +1,183 @@
+"""Fused updates and buffer primitives for the layers above autograd.
+
+Optimizers, Keras layers and ``numbanet.distributed`` need a few things that are
+no differentiable op: an Adam update written in place by one kernel per
+parameter, Keras's batch normalisation with its moving statistics, and flat
+buffers of many tensors for MPI. They live here, beside the ops, so that those
+layers reach tensors only through public functions (DESIGN.md, the layer rule).
+Nothing here records a graph.
+
+- ``adam_``: PyTorch's and Keras's Adam step on lists of tensors, in place
+  (as ``torch._fused_adam_``), checked before any kernel runs.
+- ``batch_norm_training``: batch normalisation with the batch's statistics, the
+  moving statistics updated Keras's way.
+- ``flatten_dense_tensors`` / ``unflatten_dense_tensors``: many tensors end to end
+  in one contiguous tensor, and views of it back (as
+  ``torch._utils._flatten_dense_tensors`` / ``_unflatten_dense_tensors``).
+- ``host_buffer``, ``device_buffer``, ``from_host``: the memory MPI reads and
+  writes, and tensors over received memory.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...device import CPU
+from ...tensor import Tensor
+from ..grad_mode import no_grad, state
+from .dispatch import device_mismatch, wrap
+from .shape import cat
+
+_EPS_PLACEMENTS = ("torch", "keras")
+
+
+# ---- Adam ---------------------------------------------------------------------------------
+
+def _adam_problem(p, g, m, v, tracking: bool):
+    """Why one fused kernel can't update ``p`` from ``g``, ``m``, ``v``: (error class,
+    message), or None if it can.
+
+    The kernel walks the four arrays flat by the parameter's size and writes p, m and v:
+    they must be float tensors of one device, dtype and shape, C-contiguous (so no
+    expand()ed view), p, m and v writable, and no two of them may share memory (a write
+    would change another argument while the kernel reads it)."""
+    for t in (p, g, m, v):
+        if not isinstance(t, Tensor):
+            return TypeError, f"expected Tensors, got a {type(t).__name__}"
+    dev, dtype, shape = p._device, p._dtype, p._shape
+    for t in (g, m, v):
+        if t._device is not dev:
+            return RuntimeError, str(device_mismatch("adam_", dev, t._device))
+        if t._dtype is not dtype or t._shape != shape:
+            return ValueError, ("the parameter, gradient and moments must be of one dtype "
+                                "and shape, got " + ", ".join(
+                                    f"{x._dtype.name} {x._shape}" for x in (p, g, m, v)))
+    if not dtype.is_floating_point:
+        return TypeError, f"Adam updates floating-point tensors, got {dtype.name}"
+    be = dev.backend
+    for name, t in (("parameter", p), ("gradient", g), ("exp_avg", m), ("exp_avg_sq", v)):
+        if not be.is_contiguous(t._data):
+            return ValueError, (f"the {name} of shape {shape} is not contiguous (strides "
+                                f"{t.stride()}): the kernel walks it flat; pass "
+                                "t.contiguous() (or a tensor you own)")
+    for name, t in (("parameter", p), ("exp_avg", m), ("exp_avg_sq", v)):
+        if not be.is_writable(t._data):
+            return RuntimeError, (f"the {name} of shape {shape} can't be written in place: "
+                                  "its memory is read-only or an expand()ed view; clone() "
+                                  "it first")
+        if tracking and t._requires_grad:
+            return RuntimeError, (f"the {name} requires grad and grad mode is on: update it "
+                                  "inside `with nb.no_grad():` (as optimizers do)")
+    vp, vg, vm, vv = p._vc, g._vc, m._vc, v._vc
+    if vp is vg or vp is vm or vp is vv or vg is vm or vg is vv or vm is vv or (
+            (vp.__class__ is not list or vg.__class__ is not list or vm.__class__ is not list
+             or vv.__class__ is not list) and _foreign_overlap((p, g, m, v))):
+        return RuntimeError, ("the parameter, gradient and moments must not share memory "
+                              "(an argument is a view of another, or the same tensor twice): "
+                              "the kernel would read values it has just written; clone() the "
+                              "shared one")
+    return None
+
+
+def _fusable(p, g, m, v, tracking: bool) -> bool:
+    """``_adam_problem(...) is None``, the common case first and without building a
+    message: the optimizers ask it for every parameter at every step."""
+    try:
+        dev, dtype, shape = p._device, p._dtype, p._shape
+        vp, vg, vm, vv = p._vc, g._vc, m._vc, v._vc
+        be = dev.backend
+        return (g._device is dev and m._device is dev and v._device is dev
+                and g._dtype is dtype and m._dtype is dtype and v._dtype is dtype
+                and g._shape == shape and m._shape == shape and v._shape == shape
+                and dtype.is_floating_point and isinstance(p, Tensor)
+                and be.is_contiguous(p._data) and be.is_contiguous(g._data)
+                and be.is_contiguous(m._data) and be.is_contiguous(v._data)
+                and be.is_writable(p._data) and be.is_writable(m._data)
+                and be.is_writable(v._data)
+                and not (tracking and (p._requires_grad or m._requires_grad
+                                       or v._requires_grad))
+                and vp is not vg and vp is not vm and vp is not vv and vg is not vm
+                and vg is not vv and vm is not vv
+                and (vp.__class__ is list and vg.__class__ is list and vm.__class__ is list
+                     and vv.__class__ is list or not _foreign_overlap((p, g, m, v))))
+    except AttributeError:  # not a Tensor
+        return False
+
+
+def _foreign_overlap(tensors) -> bool:
+    """Whether two of ``tensors`` may share memory, for memory numbanet did not allocate
+    (from_numpy, from_dlpack), whose version counters need not tell."""
+    arrays = [t._data for t in tensors if t._device is CPU]
+    return any(np.may_share_memory(a, b)
+               for i, a in enumerate(arrays) for b in arrays[i + 1:])
+
+
+def adam_(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, steps, *,
+          lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+          eps_placement: str = "torch", unfusable: str = "raise") -> list:
+    """One Adam step for every parameter, in place, one kernel per parameter (as
+    PyTorch's ``torch._fused_adam_``). For parameter p with gradient g, moments m, v
+    and step t (counted from 1)::
+
+        g = g + weight_decay * p                         (L2 decay, when not 0)
+        m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g * g
+        c1 = 1 - beta1**t;   c2 = sqrt(1 - beta2**t)
+        p = p - lr / c1 * m / (sqrt(v) / c2 + eps)       eps_placement='torch'
+        p = p - lr * c2 / c1 * m / (sqrt(v) + eps)       eps_placement='keras'
+
+    ``steps``: one int for all parameters (Keras's ``iterations``) or one per parameter
+    (PyTorch's per-parameter ``state['step']``, already counting this step). p, m and v
+    are written and their version counters bumped, so autograd notices the change.
+
+    Every parameter is checked before any kernel runs: the four tensors of a parameter
+    must be floating-point tensors of one device, dtype and shape, contiguous, p, m and
+    v writable (no broadcast view, no read-only memory), none sharing memory with
+    another, and none of p, m, v requiring grad while grad mode is on. With
+    ``unfusable='raise'`` a failed check raises (TypeError, ValueError or RuntimeError,
+    naming the parameter) and nothing is updated; with ``unfusable='skip'`` those
+    parameters are left alone and their indices returned, for the caller's op-by-op
+    path. Returns the list of skipped indices (empty when all were updated).
+
+    >>> adam_([w], [w.grad], [m], [v], 1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    []
+    """
+    n = len(params)
+    if not len(grads) == len(exp_avgs) == len(exp_avg_sqs) == n:
+        raise ValueError(f"adam_: expected one gradient, exp_avg and exp_avg_sq per "
+                         f"parameter, got {n} parameters, {len(grads)} gradients, "
+                         f"{len(exp_avgs)} exp_avgs and {len(exp_avg_sqs)} exp_avg_sqs")
+    if eps_placement not in _EPS_PLACEMENTS:
+        raise ValueError(f"adam_: eps_placement must be one of {list(_EPS_PLACEMENTS)}, got "
+                         f"{eps_placement!r}")
+    if unfusable not in ("raise", "skip"):
+        raise ValueError(f"adam_: unfusable must be 'raise' or 'skip', got {unfusable!r}")
+    per_param = isinstance(steps, (list, tuple))
+    if per_param and len(steps) != n:
+        raise ValueError(f"adam_: got {len(steps)} steps for {n} parameters; pass one step "
+                         "per parameter or one int for all")
+    tracking = state.enabled
+    if unfusable == "raise":  # every parameter checked before any kernel runs
+        for i in range(n):
+            p, g, m, v = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]
+            if not _fusable(p, g, m, v, tracking):
+                error, message = _adam_problem(p, g, m, v, tracking)
+                raise error(f"adam_: parameter {i}: {message}")
+    skipped = []
+    lr, b1, b2, wd = float(lr), float(beta1), float(beta2), float(weight_decay)
+    keras = eps_placement == "keras"
+    for i in range(n):
+        p, g, m, v = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]
+        if unfusable == "skip" and not _fusable(p, g, m, v, tracking):
+            skipped.append(i)
+            continue
+        step = steps[i] if per_param else steps
+        correction1 = 1 - beta1 ** step
+        correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        p._device.backend.adam_step(
+            p._data, g._data, m._data, v._data, lr, b1, b2,
+            eps / correction2_sqrt if keras else float(eps), correction1, correction2_sqrt, wd)
+        p._vc[0] += 1
+        m._vc[0] += 1
+        v._vc[0] += 1
+    return skipped

@@ -1,0 +1,187 @@
+"""The fused ops of ``numbanet.autograd.ops.fused``: Adam's in-place step, Keras's batch
+normalisation with moving statistics, and the flat buffers of ``numbanet.distributed``."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numbanet as nb
+from numbanet.autograd.ops import fused
+
+
+def _adam_reference(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay, keras):
+    """The kernel's formula written with NumPy, in its order and its dtype's arithmetic."""
+    real = p.dtype.type
+    c1, c2 = 1 - beta1 ** step, (1 - beta2 ** step) ** 0.5
+    e = eps / c2 if keras else eps
+    step_size, bc2, b2, e, wd, omb1, omb2 = (real(lr / c1), real(c2), real(beta2), real(e),
+                                             real(weight_decay), real(1.0 - beta1),
+                                             real(1.0 - beta2))
+    p, g, m, v = (a.copy() for a in (p, g, m, v))
+    if wd != 0:
+        g = g + wd * p
+    m = m + (g - m) * omb1
+    v = v * b2 + omb2 * g * g
+    p = p - step_size * (m / (np.sqrt(v) / bc2 + e))
+    return p, m, v
+
+
+def _state(dtype=nb.float64, shape=(3, 4), seed=0):
+    nb.manual_seed(seed)
+    p = nb.randn(*shape, dtype=dtype)
+    g = nb.randn(*shape, dtype=dtype)
+    m = nb.randn(*shape, dtype=dtype) * 0.1
+    v = nb.rand(*shape, dtype=dtype) * 0.1
+    return p, g, m, v
+
+
+@pytest.mark.parametrize("dtype", [nb.float32, nb.float64])
+@pytest.mark.parametrize("placement", ["torch", "keras"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_adam_step_is_bit_identical_to_the_unfused_formula(dtype, placement, weight_decay):
+    p, g, m, v = _state(dtype)
+    arrays = [t.numpy().copy() for t in (p, g, m, v)]
+    for step in (1, 2, 7):
+        left = fused.adam_([p], [g], [m], [v], step, lr=0.01, beta1=0.9, beta2=0.999,
+                           eps=1e-7, weight_decay=weight_decay, eps_placement=placement)
+        assert left == []
+        arrays[0], arrays[2], arrays[3] = _adam_reference(
+            arrays[0], arrays[1], arrays[2], arrays[3], step, 0.01, 0.9, 0.999, 1e-7,
+            weight_decay, placement == "keras")
+        for t, a in zip((p, g, m, v), arrays):
+            np.testing.assert_array_equal(t.numpy(), a)
+
+
+def test_adam_step_takes_one_step_per_parameter():
+    a, b = _state(seed=1), _state(shape=(5,), seed=2)
+    expected = [_adam_reference(*(t.numpy() for t in s), step, 0.1, 0.8, 0.9, 1e-8, 0.0, False)
+                for s, step in ((a, 3), (b, 1))]
+    fused.adam_([a[0], b[0]], [a[1], b[1]], [a[2], b[2]], [a[3], b[3]], [3, 1], lr=0.1,
+                beta1=0.8, beta2=0.9, eps=1e-8)
+    for s, (p, m, v) in zip((a, b), expected):
+        np.testing.assert_array_equal(s[0].numpy(), p)
+        np.testing.assert_array_equal(s[2].numpy(), m)
+        np.testing.assert_array_equal(s[3].numpy(), v)
+
+
+def test_adam_step_bumps_the_version_of_what_it_writes():
+    p, g, m, v = _state()
+    p.requires_grad_(True)
+    y = (p * p).sum()  # saves p for backward
+    before = [t._vc[0] for t in (p, g, m, v)]
+    with nb.no_grad():
+        fused.adam_([p], [g], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    assert [t._vc[0] for t in (p, g, m, v)] == [before[0] + 1, before[1], before[2] + 1,
+                                                  before[3] + 1]
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+def _refused(params, grads, ms, vs, error, match):
+    """The op raises ``error`` and changes nothing; in 'skip' mode it names the indices."""
+    before = [[t.numpy().copy() for t in ts] for ts in (params, grads, ms, vs)]
+    with pytest.raises(error, match=match):
+        fused.adam_(params, grads, ms, vs, 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    for ts, arrays in zip((params, grads, ms, vs), before):
+        for t, a in zip(ts, arrays):
+            np.testing.assert_array_equal(t.numpy(), a)
+
+
+def test_adam_step_refuses_a_broadcast_view_before_any_kernel_runs():
+    good, (p, g, m, v) = _state(seed=1), _state()
+    wide = nb.randn(1, 4, dtype=nb.float64).expand(3, 4)
+    _refused([good[0], wide], [good[1], g], [good[2], m], [good[3], v], ValueError,
+             "parameter 1: the parameter of shape \\(3, 4\\) is not contiguous")
+    _refused([good[0], p], [good[1], g], [good[2], wide], [good[3], v], ValueError,
+             "exp_avg of shape")
+
+
+def test_adam_step_refuses_read_only_memory():
+    p, g, m, v = _state()
+    frozen = np.zeros((3, 4))
+    frozen.flags.writeable = False
+    _refused([p], [g], [nb.from_numpy(frozen)], [v], RuntimeError, "read-only")
+    # a read-only gradient is fine: the op only reads it
+    read_only_grad = g.numpy().copy()
+    read_only_grad.flags.writeable = False
+    assert fused.adam_([p], [nb.from_numpy(read_only_grad)], [m], [v], 1, lr=0.1,
+                       beta1=0.9, beta2=0.999, eps=1e-8) == []
+
+
+@pytest.mark.parametrize("case", ["same tensor", "view", "foreign memory"])
+def test_adam_step_refuses_arguments_that_share_memory(case):
+    p, g, m, v = _state()
+    if case == "same tensor":
+        m = v
+    elif case == "view":
+        g = p.view(3, 4)
+    else:
+        base = np.zeros((2, 3, 4))
+        m, v = nb.from_numpy(base[0]), nb.from_numpy(base[:1].reshape(3, 4))
+    _refused([p], [g], [m], [v], RuntimeError, "must not share memory")
+
+
+def test_adam_step_refuses_mixed_dtypes_shapes_and_non_tensors():
+    p, g, m, v = _state()
+    _refused([p], [g.float()], [m], [v], ValueError, "one dtype and shape")
+    _refused([p], [g], [m], [nb.zeros(4, 3, dtype=nb.float64)], ValueError,
+             "one dtype and shape")
+    i = nb.zeros(3, 4, dtype=nb.int64)
+    _refused([i], [i.clone()], [i.clone()], [i.clone()], TypeError, "floating-point")
+    with pytest.raises(TypeError, match="expected Tensors, got a ndarray"):
+        fused.adam_([p], [g.numpy()], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    with pytest.raises(ValueError, match="one gradient, exp_avg and exp_avg_sq per"):
+        fused.adam_([p], [], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    with pytest.raises(ValueError, match="eps_placement"):
+        fused.adam_([p], [g], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                    eps_placement="tf")
+    with pytest.raises(ValueError, match="2 steps for 1 parameters"):
+        fused.adam_([p], [g], [m], [v], [1, 2], lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+
+
+def test_adam_step_refuses_a_parameter_that_requires_grad_in_grad_mode():
+    p, g, m, v = _state()
+    p.requires_grad_(True)
+    with pytest.raises(RuntimeError, match="requires grad and grad mode is on"):
+        fused.adam_([p], [g], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8)
+    with nb.no_grad():
+        assert fused.adam_([p], [g], [m], [v], 1, lr=0.1, beta1=0.9, beta2=0.999,
+                           eps=1e-8) == []
+
+
+def test_adam_step_skips_what_it_cannot_take_when_asked():
+    a, b, c = _state(seed=1), _state(seed=2), _state(seed=3)
+    wide = nb.randn(1, 4, dtype=nb.float64).expand(3, 4)
+    before = b[0].numpy().copy()
+    left = fused.adam_([a[0], b[0], c[0]], [a[1], wide, c[1]], [a[2], b[2], c[2]],
+                       [a[3], b[3], c[3]], 1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                       unfusable="skip")
+    assert left == [1]
+    np.testing.assert_array_equal(b[0].numpy(), before)
+    assert not np.array_equal(a[0].numpy(), _state(seed=1)[0].numpy())
+
+
+def test_the_optimizers_take_the_fused_op_for_parameters():
+    """nn.Parameter (a Tensor subclass) and Keras variables go through the kernel."""
+    calls = []
+    real = fused.adam_
+
+    def spy(*args, **kwargs):
+        left = real(*args, **kwargs)
+        calls.append(left)
+        return left
+    import numbanet.keras.optimizers as keras_optimizers
+    import numbanet.optim.adam as adam_module
+    mp = pytest.MonkeyPatch()
+    mp.setattr(adam_module, "adam_", spy)
+    mp.setattr(keras_optimizers, "adam_", spy)
+    try:
+        w = nb.nn.Parameter(nb.randn(3, 2))
+        w.grad = nb.randn(3, 2)
+        nb.optim.Adam([w]).step()
+        model = nb.keras.Sequential([nb.keras.Input(shape=(2,)), nb.keras.layers.Dense(3)])
+        opt = nb.keras.optimizers.Adam()
+        opt.apply_gradients([(nb.ones(*tuple(v.shape)), v) for v in model.trainable_weights])
+    finally:
+        mp.undo()
+    assert calls == [[], []]
