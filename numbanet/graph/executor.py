@@ -337,15 +337,7 @@ def _fused_step(device, n, ins, outs, reuse: bool):
                 env[o] = a
         return step
 
-    from ..backend import cuda as cuda_backend
-    as4d, flat1d = cuda_backend._as4d, cuda_backend._flat
-    is_array, is_contig = cuda_backend._is_device_array, cuda_backend._is_c_contiguous
-    size = 1
-    for s in shape:
-        size *= s
-    blocks, threads = cuda_backend._launch(size)
-    flat_k = module.flat[blocks, threads]
-    strided_k = module.strided[blocks, threads]
+    run = _cuda_program(be, module, shape, [s is not None for s, _ in ins])
 
     def step(env):
         args = [env[s] if s is not None else lit for s, lit in ins]
@@ -355,18 +347,44 @@ def _fused_step(device, n, ins, outs, reuse: bool):
             out = [be.empty(s, d) for s, d in specs]
             if reuse:
                 bufs[0] = out
-        contiguous = True
-        for a in args:
-            if is_array(a) and (tuple(a.shape) != shape or not is_contig(a)):
-                contiguous = False
-                break
-        if contiguous:
-            flat_k(*[flat1d(a) if is_array(a) else a for a in args], *[flat1d(o) for o in out])
-        else:
-            strided_k(*[as4d(a) if is_array(a) else a for a in args], *[as4d(o) for o in out])
+        run(args, out)
         for o, a in zip(outs, out):
             env[o] = a
     return step
+
+
+def _cuda_program(be, module, shape: tuple, is_array: list):
+    """``run(args, outs)`` launching, on the CUDA backend ``be``, the kernels ``module``
+    (``flat`` and ``strided``, from ``fusion.kernels_for``) of an elementwise program over
+    ``shape``: ``flat`` on 1-D views when every array operand is C-contiguous and of
+    ``shape``, else ``strided`` on 4-D views aligned to the right. ``is_array[k]``: whether operand k is an array (else a
+    scalar literal).
+
+    This is the one place where the graph layer reaches past the backend contract, into
+    ``backend/cuda.py``'s launch size (``_launch``) and its 1-D and 4-D views of a device
+    array (``_flat``, ``_as4d``); it is meant to become a method of the backend that runs a
+    generated program, on every device."""
+    from ..backend import cuda as cuda_backend
+    as4d, flat1d = cuda_backend._as4d, cuda_backend._flat
+    is_contiguous = be.is_contiguous
+    size = 1
+    for n in shape:
+        size *= n
+    blocks, threads = cuda_backend._launch(size)
+    flat_k = module.flat[blocks, threads]
+    strided_k = module.strided[blocks, threads]
+    arrays = [k for k, flag in enumerate(is_array) if flag]
+
+    def run(args, outs):
+        for k in arrays:
+            a = args[k]
+            if tuple(a.shape) != shape or not is_contiguous(a):
+                strided_k(*[as4d(a) if flag else a for a, flag in zip(args, is_array)],
+                          *[as4d(o) for o in outs])
+                return
+        flat_k(*[flat1d(a) if flag else a for a, flag in zip(args, is_array)],
+               *[flat1d(o) for o in outs])
+    return run
 
 
 # ---- arrays in and out of a plan -----------------------------------------------------------

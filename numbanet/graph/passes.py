@@ -83,9 +83,8 @@ def fold_constants(nodes, constants: dict):
     A known value that holds one number everywhere (a broadcast scalar, a ``full``) becomes
     a literal where an elementwise node reads it, so that its kernel reads no array for it
     (the gradient of a mean is such a value)."""
-    from ..backend.cpu import backend_for
     from ..device import CPU
-    be = backend_for(CPU)
+    be = CPU.backend
     known: dict = {}  # Value -> host array
     uniform: dict = {}  # Value -> the one number it holds
     for n in nodes:

@@ -24,6 +24,7 @@ from typing import Callable, NamedTuple
 
 from .. import dtypes as dt
 from ..backend import scalar
+from ..backend.windows import window_count
 from ..fileio import ArchiveError
 from .ir import Value
 
@@ -357,13 +358,12 @@ def _scatter(ins, attrs, declared):  # index_add, index_put
 def _check_windows(image_shape, geo, out_hw, ceil_allowed: bool):
     """``out_hw`` is the window count of PyTorch's formula (floor mode, or ceil mode when
     ``ceil_allowed``) for an (N, C, H, W) image of ``image_shape``."""
-    from ..nn.functional import _window_output
     _require(len(image_shape) == 4, f"the image must be (N, C, H, W), got {image_shape}")
     kh, kw, sh, sw, ph, pw, dh, dw = geo
     modes = (False, True) if ceil_allowed else (False,)
     for size, k, s, p, d, o, what in ((image_shape[2], kh, sh, ph, dh, out_hw[0], "height"),
                                       (image_shape[3], kw, sw, pw, dw, out_hw[1], "width")):
-        fits = {_window_output(size, k, s, p, d, ceil) for ceil in modes}
+        fits = {window_count(size, k, s, p, d, ceil) for ceil in modes}
         _require(o in fits, f"an output {what} of {o} does not follow from the input's {size} "
                             f"and the window {geo} (expected "
                             f"{' or '.join(map(str, sorted(fits)))})")
