@@ -14,12 +14,12 @@ import numbers
 
 from .. import dtypes as _dt
 from ..autograd import Function, ops
-from ..autograd.grad_mode import state
 from ..autograd.ops.dispatch import same_device
 from ..autograd.ops import convolution as _ops_conv
 from ..autograd.ops import normalization as _ops_norm
 from ..autograd.ops import pooling as _ops_pool
-from ..autograd.ops.indexing import Gather, _Advanced
+from ..autograd.ops.indexing import pick_classes
+from ..autograd.ops.linalg import linear
 from ..creation import arange, full_like, rand
 from ..shapes import broadcast_shapes
 from ..tensor import Tensor
@@ -100,70 +100,6 @@ def _as_float(t: Tensor, like: Tensor) -> Tensor:
 
 
 # ---- layers ---------------------------------------------------------------------------------
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``, with ``weight`` shaped (out_features, in_features)."""
-    if not isinstance(input, Tensor):
-        _not_a_tensor("linear", "input", 1, input)
-    if not isinstance(weight, Tensor):
-        _not_a_tensor("linear", "weight", 2, weight)
-    if bias is not None and not isinstance(bias, Tensor):
-        _not_a_tensor("linear", "bias", 3, bias)
-    same_device("linear", input, weight, *(() if bias is None else (bias,)))
-    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {tuple(input.shape)} can't be multiplied by a "
-                         f"weight of shape {tuple(weight.shape)} (out_features, in_features): "
-                         "the input's last dimension must equal in_features")
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {tuple(bias.shape)} does not fit a weight of "
-                         f"shape {tuple(weight.shape)}; expected ({weight.shape[0]},)")
-    same = weight.dtype is input.dtype and (bias is None or bias.dtype is input.dtype)
-    if not same or not input.dtype.is_floating_point:
-        out = ops.matmul(input, weight.t())
-        return out if bias is None else out + bias
-    return _Linear.apply(input, weight, bias)
-
-
-class _Linear(Function):
-    """``x @ weight.T + bias`` as one recorded op, like PyTorch's addmm: one graph node
-    instead of three, and a backward that makes the weight's gradient in the weight's own
-    layout (``g.T @ x``) instead of transposing a gradient of ``weight.T``."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        flat = x if x.ndim == 2 else ops.reshape(x, _rows(x))
-        be = x._device.backend
-        out = be.matmul(flat._data, be.permute(weight._data, (1, 0)))
-        if bias is not None:
-            be.binary("add", out, bias._data, out)
-        out = Tensor._wrap(out, x._device, x._dtype)
-        return out if x.ndim == 2 else ops.reshape(out, tuple(x.shape[:-1]) + (weight.shape[0],))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, weight = ctx.saved_tensors
-        nx, nw, nb = ctx.needs_input_grad
-        if not state.enabled and x.ndim == 2:  # no create_graph: straight to the backend
-            be, dev, dtype = g._device.backend, g._device, g._dtype
-            gx = Tensor._wrap(be.matmul(g._data, weight._data), dev, dtype) if nx else None
-            gw = Tensor._wrap(be.matmul(be.permute(g._data, (1, 0)), x._data), dev, dtype) \
-                if nw else None
-            gb = Tensor._wrap(be.reduce("sum", g._data, (0,), dtype), dev, dtype) \
-                if nb and ctx.has_bias else None
-            return gx, gw, gb
-        g2 = g if g.ndim == 2 else g.reshape(_rows(g))
-        gx = g2.mm(weight).reshape(x.shape) if nx else None
-        gw = g2.t().mm(x if x.ndim == 2 else x.reshape(_rows(x))) if nw else None
-        gb = g2.sum(0) if nb and ctx.has_bias else None
-        return gx, gw, gb
-
-
-def _rows(x: Tensor) -> tuple:
-    """(rows, features): ``x``'s leading dims as one (no -1, so that 0 features work)."""
-    return (math.prod(x.shape[:-1]), x.shape[-1])
-
-
 # ``inplace=True`` writes the result into ``x`` and returns ``x``, as PyTorch does; a leaf
 # that requires grad is refused by the in-place op itself.
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -291,23 +227,6 @@ def _classes_last(x: Tensor) -> Tensor:
     return x.permute(*order).reshape(-1, x.shape[1])
 
 
-def _pick_classes(logp: Tensor, target: Tensor, n_classes: int) -> Tensor | None:
-    """``logp[n, target[n]]`` of a (N, C) ``logp`` as one recorded gather, or None when the
-    targets are not all in [0, C) (then the general path skips the ignored ones and names
-    a bad one)."""
-    n = target.shape[0]
-    if n == 0:
-        return None
-    be = target._device.backend
-    low = be.to_host(be.reduce("min", target._data, (0,), _dt.int64)).item()
-    high = be.to_host(be.reduce("max", target._data, (0,), _dt.int64)).item()
-    if low < 0 or high >= n_classes:
-        return None
-    flat = be.arange(0, n * n_classes, n_classes, _dt.int64)  # row n starts at n * C
-    be.binary("add", flat, target._data, flat)
-    return Gather.apply(logp, _Advanced((n, n_classes), [0, 1], flat, (n,), True))
-
-
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood: ``-input[n, target[n]]`` for log-probabilities ``input``
@@ -324,9 +243,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is not None and tuple(weight.shape) != (n_classes,):
         raise ValueError(f"nll_loss: weight must have shape ({n_classes},), one per class, got "
                          f"{tuple(weight.shape)}")
-    if weight is None and input.ndim == 2 and not 0 <= ignore_index < n_classes:
-        picked = _pick_classes(input, target, n_classes)
-        if picked is not None:  # the common case: one gather instead of a dozen ops
+    if weight is None and input.ndim == 2 and target.shape[0] and \
+            not 0 <= ignore_index < n_classes:
+        try:  # the common case: one gather instead of a dozen ops
+            picked = pick_classes(input, target)
+        except IndexError:  # an ignored target, or a bad one: the general path below
+            picked = None
+        if picked is not None:
             if reduction == "none":
                 return -picked
             total = picked.sum()
@@ -693,24 +616,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if count <= 1:
         raise ValueError(f"{fn}: expected more than 1 value per channel when training, got "
                          f"input of shape {tuple(input.shape)}; use a larger batch or eval()")
-    mean, var = _ops_norm.batch_stats(input.detach())
-    if running_mean is not None or running_var is not None:
-        _update_running_stats(input, running_mean, running_var, mean, var, momentum, count)
-    return _ops_norm.BatchNorm.apply(input, weight, bias, mean, var, eps)
-
-
-def _update_running_stats(input, running_mean, running_var, mean, var, momentum, count):
-    """running = (1 - momentum) * running + momentum * batch, in place (no graph); the
-    variance that goes in is the unbiased one, count / (count - 1) times the batch's."""
-    dev, dtype = input.device, input.dtype
-    from ..autograd.grad_mode import no_grad
-    with no_grad():
-        if running_mean is not None:
-            batch = Tensor._wrap(mean, dev, dtype)
-            running_mean.mul_(1.0 - momentum).add_(batch.to(running_mean.dtype) * momentum)
-        if running_var is not None:
-            batch = Tensor._wrap(var, dev, dtype) * (count / (count - 1))
-            running_var.mul_(1.0 - momentum).add_(batch.to(running_var.dtype) * momentum)
+    return _ops_norm.batch_norm_train(input, weight, bias, running_mean, running_var,
+                                      momentum, eps)
 
 
 # ---- embedding --------------------------------------------------------------------------------

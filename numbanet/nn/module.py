@@ -23,17 +23,11 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 from ..autograd.grad_mode import no_grad
+from ..autograd.ops.shape import set_data_
 from ..tensor import Tensor
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-def _replace_data(t: Tensor, new: Tensor):
-    """Give tensor ``t`` the memory, device and dtype of ``new`` (``module.to`` keeps the
-    same Parameter objects, so optimizers built before the move still hold them)."""
-    t._data, t._device, t._dtype, t._shape, t._vc = \
-        new._data, new._device, new._dtype, new._shape, [0]
 
 
 class Module:
@@ -294,8 +288,8 @@ class Module:
                         continue
                     with no_grad():
                         new = fn(t.detach())
-                    if new is not t:
-                        _replace_data(t, new)
+                    if new is not t:  # ``t.data = new``: the same object, the optimizer's
+                        set_data_(t, new)
                     if t.grad is not None:
                         with no_grad():
                             t.grad = fn(t.grad)

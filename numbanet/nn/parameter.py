@@ -1,6 +1,7 @@
 """``Parameter``: a tensor that a ``Module`` registers as one of its learnable weights."""
 from __future__ import annotations
 
+from ..autograd.ops.shape import alias_as
 from ..tensor import Tensor
 
 
@@ -21,15 +22,8 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}; wrap "
                             "the values with nb.tensor(...) first")
-        p = object.__new__(cls)
-        p._data, p._device, p._dtype, p._shape = data._data, data._device, data._dtype, \
-            data._shape
-        p._vc = data._vc  # shares memory (and the version counter) with ``data``, as in PyTorch
-        p._base = None
-        p.grad = None
-        p.grad_fn = None
-        p._output_nr = 0
-        p._requires_grad = False
+        # shares memory (and the version counter) with ``data``, as in PyTorch
+        p = alias_as(cls, data)
         if requires_grad:
             p.requires_grad_(True)
         return p

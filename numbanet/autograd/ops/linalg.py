@@ -1,12 +1,15 @@
-"""Matrix products: ``mm``, ``matmul`` (batched, broadcasting like NumPy's)."""
+"""Matrix products: ``mm``, ``matmul`` (batched, broadcasting like NumPy's) and ``linear``
+(``x @ weight.T + bias`` as one op, with its gradient ``LinearGrad``)."""
 from __future__ import annotations
+
+import math
 
 from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
 from ..grad_mode import state
-from .dispatch import raw_cast, same_device
+from .dispatch import raw_cast, same_device, wrap
 from .shape import Permute, squeeze, unsqueeze
 
 _SWAP_LAST = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 9)}
@@ -98,3 +101,136 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if b.ndim == 1:
         out = squeeze(out, -1)
     return out
+
+
+# ---- linear: x @ weight.T + bias as one op -----------------------------------------------
+
+def _rows(shape) -> tuple:
+    """(rows, features) of a shape: its leading dims as one (no -1, so 0 features work)."""
+    return (math.prod(shape[:-1]), shape[-1])
+
+
+def _as_rows(be, data, shape):
+    """A backend array of ``shape`` as (rows, features): a view when its strides allow."""
+    if len(shape) == 2:
+        return data
+    rows = be.reshape_view(data, _rows(shape))
+    return rows if rows is not None else be.reshape_view(be.contiguous(data), _rows(shape))
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` as one recorded op, like PyTorch's addmm: one graph node
+    instead of three, and a weight gradient made in the weight's own layout (``g.T @ x``)
+    rather than a transposed gradient of ``weight.T``. Its backward is one ``LinearGrad``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        be = x._device.backend
+        out = be.matmul(_as_rows(be, x._data, x._shape), be.permute(weight._data, (1, 0)))
+        if bias is not None:
+            be.binary("add", out, bias._data, out)
+        if len(x._shape) != 2:
+            out = be.reshape_view(out, x._shape[:-1] + (weight._shape[0],))
+        return wrap(out, x._device, x._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        return LinearGrad.apply(g, x, weight, ctx.has_bias, ctx.needs_input_grad)
+
+
+class LinearGrad(Function):
+    """The gradients of ``Linear`` (a named primitive, as PyTorch's ``threshold_backward``):
+    for ``g`` of shape (rows, out), ``grad_x = g @ weight``, ``grad_weight = g.T @ x`` and
+    ``grad_bias = g.sum(0)``, each computed only where ``needs`` asks, straight on the
+    backend. Its own backward (``create_graph=True``, a gradient penalty) is written with
+    ``linear`` and ``mm``, so gradients of every order exist."""
+
+    @staticmethod
+    def forward(ctx, g, x, weight, has_bias, needs):
+        nx, nw, nb = needs
+        ctx.save_for_backward(g, x, weight)
+        ctx.needs = (nx, nw, nb and has_bias)
+        be, dev, dtype = g._device.backend, g._device, g._dtype
+        g2 = _as_rows(be, g._data, g._shape)
+        gx = gw = gb = None
+        if nx:
+            gx = be.matmul(g2, weight._data)
+            if len(x._shape) != 2:
+                gx = be.reshape_view(gx, x._shape)
+            gx = wrap(gx, dev, dtype)
+        if nw:
+            gw = wrap(be.matmul(be.permute(g2, (1, 0)), _as_rows(be, x._data, x._shape)), dev,
+                      dtype)
+        if nb and has_bias:
+            gb = wrap(be.reduce("sum", g2, (0,), dtype), dev, dtype)
+        return gx, gw, gb
+
+    @staticmethod
+    def backward(ctx, ggx, ggw, ggb):
+        g, x, weight = ctx.saved_tensors
+        nx, nw, nb = ctx.needs
+        ng, ngx, ngw = ctx.needs_input_grad[:3]
+        g2, x2 = g.reshape(_rows(g.shape)), x.reshape(_rows(x.shape))
+        ggx2 = ggx.reshape(_rows(ggx.shape)) if nx and ggx is not None else None
+        ggw = ggw if nw else None
+        ggb = ggb if nb else None
+        grad_g = grad_x = grad_w = None
+        if ng:  # d(grad_x)/dg: ggx @ weight.T; d(grad_w)/dg: x @ ggw.T; d(grad_b)/dg: ggb
+            terms = []
+            if ggx2 is not None:
+                terms.append(linear(ggx2, weight, ggb))
+                ggb = None
+            if ggw is not None:
+                terms.append(linear(x2, ggw, ggb))
+                ggb = None
+            if ggb is not None:
+                terms.append(ggb.expand(g2.shape))
+            if terms:
+                grad_g = terms[0] if len(terms) == 1 else terms[0] + terms[1]
+                grad_g = grad_g.reshape(g.shape)
+        if ngx and ggw is not None:  # d(grad_w)/dx: g @ ggw
+            grad_x = g2.mm(ggw).reshape(x.shape)
+        if ngw and ggx2 is not None:  # d(grad_x)/dweight: g.T @ ggx
+            grad_w = g2.t().mm(ggx2)
+        return grad_g, grad_x, grad_w, None, None
+
+
+def _argument_error(op: str, name: str, position: int, value) -> TypeError:
+    return TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+                     f"{type(value).__name__}; convert it with nb.tensor(...)")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``, with ``weight`` shaped (out_features, in_features) and
+    ``bias`` (out_features,), over the last dim of an input of any number of dims (as
+    PyTorch's ``nn.functional.linear``). One recorded op when the three share a floating
+    dtype; otherwise a matmul and an add with the usual type promotion::
+
+        x = nb.randn(64, 1000)
+        w, b = nb.randn(100, 1000), nb.zeros(100)
+        linear(x, w, b).shape        # (64, 100)
+    """
+    if not isinstance(input, Tensor):
+        raise _argument_error("linear", "input", 1, input)
+    if not isinstance(weight, Tensor):
+        raise _argument_error("linear", "weight", 2, weight)
+    if bias is not None and not isinstance(bias, Tensor):
+        raise _argument_error("linear", "bias", 3, bias)
+    same_device("linear", input, weight, *(() if bias is None else (bias,)))
+    shape, w_shape = input._shape, weight._shape
+    if not shape or len(w_shape) != 2 or shape[-1] != w_shape[1]:
+        raise ValueError(f"linear: input of shape {shape} can't be multiplied by a weight of "
+                         f"shape {w_shape} (out_features, in_features): the input's last "
+                         "dimension must equal in_features")
+    if bias is not None and bias._shape != (w_shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
+                         f"{w_shape}; expected ({w_shape[0]},)")
+    dtype = input._dtype
+    if weight._dtype is not dtype or (bias is not None and bias._dtype is not dtype) or \
+            not dtype.is_floating_point:
+        out = matmul(input, weight.t())
+        return out if bias is None else out + bias
+    return Linear.apply(input, weight, bias)

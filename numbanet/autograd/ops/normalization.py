@@ -24,7 +24,7 @@ import math
 
 from ...tensor import Tensor
 from ..function import Function
-from ..grad_mode import state
+from ..grad_mode import no_grad, state
 from .dispatch import device_mismatch, wrap
 from .shape import reshape
 
@@ -114,3 +114,35 @@ class BatchNorm(Function):
         if ctx.has_bias and needs[2]:
             gb = reshape(g_sum, (x.shape[1],))
         return gx, gw, gb, None, None, None
+
+
+def update_running_stats_(running_mean: Tensor | None, running_var: Tensor | None,
+                          mean: Tensor, var: Tensor, momentum: float, count: int,
+                          unbiased: bool = True):
+    """``running = (1 - momentum) * running + momentum * batch`` for the mean and the
+    variance, in place and outside the graph (PyTorch's update of BatchNorm's buffers;
+    Keras's ``momentum`` m is PyTorch's ``1 - m``). ``mean`` and ``var`` are the batch's
+    statistics over ``count`` values per channel, the biased variance; with ``unbiased``
+    the variance that goes in is ``count / (count - 1)`` times it, as in PyTorch."""
+    with no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype) * momentum)
+        if running_var is not None:
+            batch = var * (count / (count - 1)) if unbiased else var
+            running_var.mul_(1.0 - momentum).add_(batch.to(running_var.dtype) * momentum)
+
+
+def batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+                     running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                     momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalization with the batch's own statistics (training mode), one recorded
+    op (``BatchNorm``); ``running_mean`` and ``running_var``, when given, are updated in
+    place with ``update_running_stats_``. Arguments are checked by the caller
+    (``nn.functional.batch_norm``): a floating (N, C, ...) input with more than one value
+    per channel, per-channel tensors of shape (C,) on its device."""
+    mean, var = batch_stats(input)
+    if running_mean is not None or running_var is not None:
+        count = input.numel() // input._shape[1]
+        update_running_stats_(running_mean, running_var, wrap(mean, input._device, input._dtype),
+                              wrap(var, input._device, input._dtype), momentum, count)
+    return BatchNorm.apply(input, weight, bias, mean, var, eps)

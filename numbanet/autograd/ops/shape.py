@@ -305,3 +305,38 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise ValueError(f"stack: all tensors must have one shape; tensor 0 has shape "
                              f"{tensors[0].shape} and tensor {i} has shape {t_.shape}")
     return cat([unsqueeze(t_, d) for t_ in tensors], d)
+
+
+# ---- what a Parameter is made of ----------------------------------------------------------
+
+def set_data_(t: Tensor, new: Tensor) -> Tensor:
+    """Give ``t`` the memory, shape, dtype and device of ``new``, in place, and return
+    ``t``: PyTorch's ``t.data = new``, which ``Module.to`` / ``.cuda()`` / ``.double()``
+    use so that the same Parameter objects (the ones an optimizer holds) move. ``t`` keeps
+    its own version counter and its place in autograd (``requires_grad``, ``grad``), as
+    in PyTorch: the swap is no in-place write of ``t``'s values, so it neither bumps the
+    version nor resets it (a reset to 0 made a tensor saved at version v look modified).
+    Only when ``new`` is memory numbanet did not allocate (or ``t`` was) does the counter
+    change kind, keeping its value, so that in-place writes into foreign memory stay
+    checked."""
+    if not isinstance(new, Tensor):
+        raise TypeError(f"data must be set to a Tensor, got {type(new).__name__}")
+    t._data, t._device, t._dtype, t._shape = new._data, new._device, new._dtype, new._shape
+    if new._vc.__class__ is not t._vc.__class__:
+        t._vc = new._vc.__class__(t._vc)
+    return t
+
+
+def alias_as(cls: type, data: Tensor) -> Tensor:
+    """A new leaf of class ``cls`` (``Tensor`` or a subclass such as ``nn.Parameter``,
+    with no fields of its own) over ``data``'s memory, sharing its version counter, as
+    PyTorch's ``Tensor._make_subclass`` does: an in-place change of either shows in the
+    other, and autograd sees it in both. It does not require grad and has no ``grad_fn``;
+    the caller sets ``requires_grad``."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"{cls.__name__} expects a Tensor, got {type(data).__name__}")
+    p = wrap(data._data, data._device, data._dtype, base=data)  # shares data._vc
+    p._base = None  # a leaf of its own, not a view that autograd would route through data
+    if cls is not Tensor:
+        p.__class__ = cls
+    return p
