@@ -8,10 +8,10 @@
 """
 from . import autograd, cuda, datasets, nn, optim, utils
 from .autograd import enable_grad, no_grad, set_grad_enabled
-from .autograd.ops import (abs, all, any, argmax, argmin, cat, clamp, exp, flatten, log,
-                           log_softmax, matmul, max, maximum, mean, min, minimum, mm, permute,
-                           pow, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, sum, tanh,
-                           transpose, unsqueeze, var, where)
+from .autograd.ops import (all, any, argmax, argmin, cat, clamp, flatten, log_softmax, matmul,
+                           max, maximum, mean, min, minimum, mm, permute, pow, reshape, softmax,
+                           squeeze, stack, sum, transpose, unsqueeze, var, where)
+from .autograd.ops.registry import UNARY as _UNARY
 from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor,
                        zeros, zeros_like)
@@ -23,6 +23,8 @@ from .interop import from_dlpack
 from .random import initial_seed, manual_seed, randperm
 from .serialization import load, save
 from .tensor import Tensor
+
+globals().update({name: spec.function for name, spec in _UNARY.items()})  # nb.exp, nb.sin...
 
 float = float32
 double = float64

@@ -9,7 +9,9 @@ saved for backward was changed in place. Memory numbanet did not allocate
 sends in-place writes through the overlap check.
 
 The maths lives in ``autograd/ops``: every method below that computes forwards
-to the differentiable op of the same name.
+to the differentiable op of the same name, and the methods of the elementwise
+unary ops (``exp``, ``relu_``, ``__neg__``...) are attached from the op registry
+(``autograd/ops/registry.py``).
 """
 from __future__ import annotations
 
@@ -403,9 +405,6 @@ class Tensor:
     def clamp_(self, min=None, max=None) -> Tensor:
         return _ops.inplace_unary(self, lambda t: _ops.clamp(t, min, max))
 
-    def relu_(self) -> Tensor:
-        return _ops.inplace_unary(self, _ops.relu)
-
     def __iadd__(self, other):
         return _ops.inplace("add", self, other)
 
@@ -461,14 +460,8 @@ class Tensor:
     def __rmatmul__(self, other):
         return _ops.matmul(other, self)
 
-    def __neg__(self):
-        return _ops.neg(self)
-
     def __pos__(self):
         return self
-
-    def __abs__(self):
-        return _ops.abs(self)
 
     def __invert__(self):
         return _ops.invert(self)
@@ -515,27 +508,6 @@ class Tensor:
 
     def pow(self, exponent):
         return _ops.pow(self, exponent)
-
-    def exp(self):
-        return _ops.exp(self)
-
-    def log(self):
-        return _ops.log(self)
-
-    def sqrt(self):
-        return _ops.sqrt(self)
-
-    def abs(self):
-        return _ops.abs(self)
-
-    def relu(self):
-        return _ops.relu(self)
-
-    def sigmoid(self):
-        return _ops.sigmoid(self)
-
-    def tanh(self):
-        return _ops.tanh(self)
 
     def clamp(self, min=None, max=None):
         return _ops.clamp(self, min, max)

@@ -3,8 +3,16 @@
 Each backend compiles these same definitions for its target: ``njit`` on the
 CPU, ``cuda.jit(device=True)`` on CUDA. Use only arithmetic, comparisons and
 the ``math`` module here, so that both compilers accept the code.
+
+``@float_result`` marks the ops whose result is a float for any input, as in PyTorch
+(``exp`` of an int64 tensor is float32); the op layer and the graph checks read it.
 """
 import math
+
+
+def float_result(fn):
+    fn.float_result = True
+    return fn
 
 # ---- unary: one value in, one value out ------------------------------------------------
 
@@ -17,12 +25,14 @@ def neg(x):
     return -x
 
 
+@float_result
 def exp(x):
     if x > 709.0:  # the CUDA simulator runs plain Python, whose math.exp raises on overflow
         return math.inf
     return math.exp(x)
 
 
+@float_result
 def log(x):
     if x < 0:
         return math.nan
@@ -31,6 +41,7 @@ def log(x):
     return math.log(x)
 
 
+@float_result
 def sqrt(x):
     if x < 0:
         return math.nan
@@ -53,6 +64,7 @@ def relu(x):
     return x if not x <= 0 else 0.0  # NaN passes through, as in PyTorch
 
 
+@float_result
 def sigmoid(x):
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -60,8 +72,23 @@ def sigmoid(x):
     return e / (1.0 + e)
 
 
+@float_result
 def tanh(x):
     return math.tanh(x)
+
+
+@float_result
+def sin(x):
+    if x - x != 0:  # inf or NaN: NaN (plain Python, as the CUDA simulator runs, would raise)
+        return math.nan
+    return math.sin(x)
+
+
+@float_result
+def cos(x):
+    if x - x != 0:
+        return math.nan
+    return math.cos(x)
 
 
 def logical_not(x):
@@ -169,7 +196,9 @@ def logical_xor(x, y):
 
 
 UNARY = {f.__name__.rstrip("_"): f for f in
-         (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, logical_not, to_bool)}
+         (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, sin, cos, logical_not,
+          to_bool)}
+FLOAT_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "float_result", False))
 BINARY = {f.__name__: f for f in
           (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,
            pass_if_positive, pass_if_nonnegative, logical_and, logical_or, logical_xor)}

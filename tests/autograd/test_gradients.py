@@ -27,6 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 import numbanet as nb
 from numbanet.autograd import gradcheck, ops
+from numbanet.autograd.ops.registry import UNARY
 from strategies import LAYOUTS, broadcastable_pair, laid_out, same_layout, shapes, values
 
 F64 = dict(eps=1e-6, atol=1e-5, rtol=1e-3)  # DESIGN.md: PyTorch's defaults, float64 only
@@ -162,34 +163,36 @@ def _dims_tuple(dim, ndim):
 
 # ---- elementwise: unary ---------------------------------------------------------------------
 
-def _unary_test(name, np_fn, forms, **domain):
+def _unary_test(spec):
+    """The registry's op ``spec`` in every form it has, against its NumPy reference."""
+    forms = [spec.function, getattr(nb, spec.name), getattr(ops, spec.name)]
+    if spec.method:
+        forms.append(lambda x: getattr(x, spec.name)())
+    if spec.operator:
+        forms.append(lambda x: getattr(x, spec.operator)())
+    low, high = spec.domain
+    domain = dict(low=low, high=high) if spec.domain != (-3.0, 3.0) else {}
+    if spec.avoid is not None:
+        domain["avoid"] = spec.avoid
+
     @given(st.data())
     def test(data):
         x = draw_arg(data, data.draw(small_shapes), **domain)
         fn = data.draw(st.sampled_from(forms), label="form")
-        check(fn, x, expected=np_fn(x.ref))
+        check(fn, x, expected=spec.ref(x.ref))
 
-    test.__name__ = f"test_{name}_grad_matches_central_difference"
+    test.__name__ = f"test_{spec.name}_grad_matches_central_difference"
     return test
 
 
-test_neg_grad_matches_central_difference = _unary_test(
-    "neg", np.negative, [ops.neg, lambda x: -x])
-test_exp_grad_matches_central_difference = _unary_test(
-    "exp", np.exp, [nb.exp, ops.exp, lambda x: x.exp()])
-test_log_grad_matches_central_difference = _unary_test(
-    "log", np.log, [nb.log, ops.log, lambda x: x.log()], low=0.1, high=3.0)
-test_sqrt_grad_matches_central_difference = _unary_test(
-    "sqrt", np.sqrt, [nb.sqrt, ops.sqrt, lambda x: x.sqrt()], low=0.1, high=3.0)
-test_abs_grad_matches_central_difference = _unary_test(
-    "abs", np.abs, [nb.abs, ops.abs, lambda x: x.abs(), lambda x: abs(x)], avoid=0.0)
-test_relu_grad_matches_central_difference = _unary_test(
-    "relu", lambda x: np.maximum(x, 0), [nb.relu, ops.relu, lambda x: x.relu()], avoid=0.0)
-test_sigmoid_grad_matches_central_difference = _unary_test(
-    "sigmoid", lambda x: 1 / (1 + np.exp(-x)),
-    [nb.sigmoid, ops.sigmoid, lambda x: x.sigmoid()], low=-6.0, high=6.0)
-test_tanh_grad_matches_central_difference = _unary_test(
-    "tanh", np.tanh, [nb.tanh, ops.tanh, lambda x: x.tanh()])
+for _spec in UNARY.values():  # one test per op of the registry: exp, relu, sin...
+    if _spec.grad is not None:
+        globals()[f"test_{_spec.name}_grad_matches_central_difference"] = _unary_test(_spec)
+
+
+def test_the_registry_declares_the_unary_ops():
+    assert {"neg", "exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "sin",
+            "cos"} <= set(UNARY)
 
 
 @given(st.data())
@@ -1054,11 +1057,6 @@ def test_matmul_second_derivative_matches_analytic(data):
 GRADGRAD_OPS = {
     "mul": lambda x: x * x.sum(),
     "div": lambda x: 1 / (x * x + 1),
-    "exp": lambda x: x.exp(),
-    "log": lambda x: (x * x + 1).log(),
-    "sqrt": lambda x: (x * x + 1).sqrt(),
-    "sigmoid": lambda x: x.sigmoid(),
-    "tanh": lambda x: x.tanh(),
     "pow": lambda x: (x * x + 1) ** 1.5,
     "softmax": lambda x: x.softmax(-1) if x.ndim else x.exp(),
     "log_softmax": lambda x: x.log_softmax(0) if x.ndim else x.exp(),
@@ -1070,6 +1068,18 @@ GRADGRAD_OPS = {
     "maximum": lambda x: nb.maximum(x * x, nb.ones(x.shape, dtype=nb.float64)),
     "max": lambda x: (x * x).max(),
 }
+
+
+def _inside_domain(spec):
+    """The registry's op on inputs it takes smoothly: x * x + 1 (at least 1) where its domain
+    is not the default or it has a kink; the inputs drawn are in (-2, 2) off -1 and 1."""
+    if spec.domain == (-3.0, 3.0) and spec.avoid is None:
+        return spec.function
+    return lambda x: spec.function(x * x + 1)
+
+
+GRADGRAD_OPS.update({name: _inside_domain(spec) for name, spec in UNARY.items()
+                     if spec.grad is not None})
 
 
 @given(st.data())

@@ -10,8 +10,8 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from ..grad_mode import state
 from .dispatch import SCALARS, binary, number, raw_cast, result_type, same_device, unary
+from .registry import unary_op
 
 
 class Add(Function):
@@ -96,8 +96,6 @@ class Pow(Function):
                 ga = g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
             elif b == 0:
                 ga = g * 0.0
-            elif b == 2 and not state.enabled:  # a square, as in losses: no graph to build
-                ga = binary("mul", g, binary("mul", a, 2.0, "pow"), "pow")
             else:
                 ga = g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
         if nb:
@@ -123,106 +121,46 @@ def _check_integer_power(a, b):
                              "convert the base to float first (x.float() ** -1)")
 
 
-class Neg(Function):
-    @staticmethod
-    def forward(ctx, x):
-        _refuse_bool("neg", x)
-        return unary("neg", x)
+# ---- unary ops, declared in the registry ---------------------------------------------
+
+class ThresholdBackward(Function):
+    """``g`` where ``y > 0`` (``y >= 0`` with ``inclusive``), else 0, also where ``g`` is
+    NaN or inf, in one pass: the gradient of ReLU and of ``clamp(min=...)`` (PyTorch's
+    threshold_backward). A primitive of its own, so that its gradient is declared too: it
+    is linear in ``g`` (the gradient there is itself) and flat in ``y``."""
 
     @staticmethod
-    def backward(ctx, g):
-        return -g
-
-
-class Exp(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = unary("exp", x, "float")
-        ctx.save_for_backward(out)
-        return out
+    def forward(ctx, g, y, inclusive=False):
+        ctx.save_for_backward(y)
+        ctx.inclusive = inclusive
+        return binary("pass_if_nonnegative" if inclusive else "pass_if_positive", g, y,
+                      "threshold_backward")
 
     @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * out
+    def backward(ctx, gg):
+        y, = ctx.saved_tensors
+        return ThresholdBackward.apply(gg, y, ctx.inclusive), None, None
 
 
-class Log(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return unary("log", x, "float")
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / x
-
-
-class Sqrt(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = unary("sqrt", x, "float")
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g / (2 * out)
-
-
-class Abs(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return unary("abs", x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * sign(x)
-
-
-class ReLU(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = unary("relu", x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        if state.enabled:  # create_graph: a gradient that is itself differentiable
-            return g * (out > 0)
-        return binary("pass_if_positive", g, out, "relu")
-
-
-class Sigmoid(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = unary("sigmoid", x, "float")
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * out * (1 - out)
-
-
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = unary("tanh", x, "float")
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return g * (1 - out * out)
+neg = unary_op("neg", lambda g, x, y: -g, None, np.negative,
+               check=lambda x: _refuse_bool("neg", x), operator="__neg__", doc="-x.")
+exp = unary_op("exp", lambda g, x, y: g * y, "output", np.exp, doc="e to the power x.")
+log = unary_op("log", lambda g, x, y: g / x, "input", np.log, domain=(0.1, 3.0),
+               doc="The natural logarithm (nan below 0, -inf at 0).")
+sqrt = unary_op("sqrt", lambda g, x, y: g / (2 * y), "output", np.sqrt, domain=(0.1, 3.0),
+                doc="The square root (nan below 0).")
+abs = unary_op("abs", lambda g, x, y: g * sign(x), "input", np.abs, avoid=0.0,
+               operator="__abs__", doc="|x|; its gradient is sign(x) (0 at 0).")
+relu = unary_op("relu", lambda g, x, y: ThresholdBackward.apply(g, y), "output",
+                lambda x: np.maximum(x, 0), avoid=0.0, title="ReLU",
+                doc="max(x, 0); NaN stays NaN.")
+sigmoid = unary_op("sigmoid", lambda g, x, y: g * y * (1 - y), "output",
+                   lambda x: 1 / (1 + np.exp(-x)), domain=(-6.0, 6.0), doc="1 / (1 + e^-x).")
+tanh = unary_op("tanh", lambda g, x, y: g * (1 - y * y), "output", np.tanh,
+                doc="The hyperbolic tangent; its gradient is 1 - tanh(x)².")
+sin = unary_op("sin", lambda g, x, y: g * cos(x), "input", np.sin, doc="The sine (radians).")
+cos = unary_op("cos", lambda g, x, y: -g * sin(x), "input", np.cos,
+               doc="The cosine (radians).")
 
 
 class Clamp(Function):
@@ -243,8 +181,8 @@ class Clamp(Function):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         lo, hi = ctx.bounds
-        if hi is None and not state.enabled:  # clamp(min=lo): one pass, as for ReLU
-            return binary("pass_if_nonnegative", g, x if lo == 0 else x - lo, "clamp"), None, None
+        if hi is None:  # clamp(min=lo): one pass, as for ReLU
+            return ThresholdBackward.apply(g, x if lo == 0 else x - lo, True), None, None
         inside = None
         if lo is not None:
             inside = x >= lo
@@ -324,38 +262,6 @@ def div(a, b):
 
 def pow(a, b):
     return Pow.apply(a, b)
-
-
-def neg(x):
-    return Neg.apply(x)
-
-
-def exp(x):
-    return Exp.apply(x)
-
-
-def log(x):
-    return Log.apply(x)
-
-
-def sqrt(x):
-    return Sqrt.apply(x)
-
-
-def abs(x):
-    return Abs.apply(x)
-
-
-def relu(x):
-    return ReLU.apply(x)
-
-
-def sigmoid(x):
-    return Sigmoid.apply(x)
-
-
-def tanh(x):
-    return Tanh.apply(x)
 
 
 def sign(x):
