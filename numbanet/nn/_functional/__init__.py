@@ -1,0 +1,2 @@
+"""The modules of ``numbanet.nn.functional``, one topic each; import their names from
+``numbanet.nn.functional``, which re-exports every one of them."""

@@ -1,0 +1,58 @@
+"""Embedding as a function: rows of a table picked by int64 indices."""
+from __future__ import annotations
+
+import numbers
+
+from ... import dtypes as _dt
+from ...autograd import ops
+from ...autograd.ops.dispatch import same_device
+from ...tensor import Tensor
+from .checks import _not_a_tensor
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the int64 ``input``:
+    shape ``input.shape + (embedding_dim,)``. The row at ``padding_idx`` gets no gradient."""
+    fn = "embedding"
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{fn}: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported; leave them at their defaults")
+    if not isinstance(input, Tensor):
+        _not_a_tensor(fn, "input", 1, input)
+    if not isinstance(weight, Tensor):
+        _not_a_tensor(fn, "weight", 2, weight)
+    if input.dtype is not _dt.int64:
+        raise TypeError(f"{fn}: input must be an int64 tensor of indices, got "
+                        f"{input.dtype.name}; convert it with .long()")
+    if weight.ndim != 2:
+        raise ValueError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                         f"{tuple(weight.shape)}")
+    same_device(fn, input, weight)
+    n = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = _padding_index(padding_idx, n, fn)
+    if input.numel():
+        low, high = int(input.min()), int(input.max())
+        if low < 0 or high >= n:
+            bad = low if low < 0 else high
+            raise IndexError(f"{fn}: index {bad} is out of range for {n} embeddings (indices "
+                             f"must be in [0, {n - 1}])")
+    rows = weight[input]
+    if padding_idx is None:
+        return rows
+    return ops.where((input == padding_idx).unsqueeze(-1), rows.detach(), rows)
+
+
+def _padding_index(padding_idx, num_embeddings: int, fn: str) -> int:
+    """``padding_idx`` as a row of the table, counted from the end when negative; PyTorch's
+    AssertionError when it is outside the table."""
+    if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
+        raise TypeError(f"{fn}(): argument 'padding_idx' must be int, not "
+                        f"{type(padding_idx).__name__}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError(f"Padding_idx must be within num_embeddings: {fn} got padding_idx "
+                             f"{padding_idx} for {num_embeddings} embeddings; use a value in "
+                             f"[{-num_embeddings}, {num_embeddings - 1}] or None")
+    return int(padding_idx) % num_embeddings
