@@ -164,6 +164,14 @@ class GraphBackend(Backend):
 
     name = "graph"
 
+    # Its arrays hold no values on the host, not even later: ``to_host`` and ``nonzero``
+    # raise DataDependentError. Code that validates values on the host before a kernel
+    # runs (index bounds: ``if idx.max() >= n: raise IndexError``) asks ``be.symbolic``
+    # first and, when it is true, leaves the check to the kernels, which check every
+    # index as they run (``index_select``, ``index_add``, ``index_put``), or records the
+    # check as ops that make a bad index one those kernels refuse.
+    symbolic = True
+
     def __init__(self, rec: "Recorder"):
         self.rec = rec
 
