@@ -2,21 +2,30 @@
 
 Each ``Node`` runs once, after every consumer of its outputs has handed it a
 gradient (Kahn's topological order); gradients arriving at a leaf add up in
-its ``.grad``. A gradient whose shape is that of a broadcast input is summed
-back to the input's shape here, once for all ops.
+its ``.grad`` (``backward``) or are handed back (``autograd.grad``). A gradient
+whose shape is that of a broadcast input is summed back to the input's shape
+here, once for all ops. The core loop is ``_run``::
+
+    while ready:
+        node = ready.pop()
+        grads = node.backward(gradients of its outputs)
+        for edge, g in zip(node's edges, grads):
+            a leaf: add g into it;  a node: add g to what it has, run it when complete
 """
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .function import Node
+from .function import Edge, Node
 from .grad_mode import state
 from .ops.inplace import add_into, writable, zeros_on
 from .ops.shape import sum_to_shape
 
+__all__ = ["Edge", "run_backward"]
 
-def _fit(g: Tensor, edge, node: Node, index: int) -> Tensor:
+
+def _fit(g: Tensor, edge: Edge, node: Node, index: int) -> Tensor:
     """``g`` reduced to the shape and dtype of the input that ``edge`` leads to."""
-    _, _, shape, dtype, device = edge
+    shape, dtype, device = edge.shape, edge.dtype, edge.device
     if not isinstance(g, Tensor):
         raise TypeError(f"{node.name()} returned a {type(g).__name__} as gradient {index}; "
                         "backward must return Tensors (or None)")
@@ -57,8 +66,8 @@ def _collect(roots):
     while stack:
         node = stack.pop()
         for e in node._edges:
-            if e is not None and isinstance(e[0], Node):
-                child = e[0]
+            if e is not None and isinstance(e.target, Node):
+                child = e.target
                 deps[child] = deps.get(child, 0) + 1
                 if child not in seen:
                     seen.add(child)
@@ -66,122 +75,173 @@ def _collect(roots):
     return deps
 
 
-def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
-                 inputs=None, allow_unused: bool = False):
-    """Backpropagate ``grad_tensors`` from ``tensors``. With ``inputs`` given (autograd.grad),
-    return the gradients of those inputs instead of accumulating into ``.grad``."""
-    capture = None
-    if inputs is not None:
-        capture = {}
-        wanted_leaf = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
-        wanted_node = {(t.grad_fn, t._output_nr): i for i, t in enumerate(inputs)
-                       if t.grad_fn is not None}
-    owned = set()  # ids of gradients already stored somewhere: store copies of them instead
+class _Accumulate:
+    """``backward``: gradients reaching a leaf add up in its ``.grad``."""
 
-    def deliver(leaf: Tensor, g: Tensor):
-        if capture is not None:
-            i = wanted_leaf.get(id(leaf))
-            if i is not None:
-                capture[i] = g if i not in capture else capture[i] + g
-            return
-        if id(g) in owned or g._base is not None:
+    captures = False
+
+    def __init__(self, create_graph: bool):
+        self.create_graph = create_graph
+        self.owned = set()  # ids of gradients stored somewhere already: store copies instead
+
+    def seed(self, g: Tensor):
+        self.owned.add(id(g))
+
+    def leaf(self, leaf: Tensor, g: Tensor):
+        if id(g) in self.owned or g._base is not None:
             g = g.clone()
-        if not create_graph:
+        if not self.create_graph:
             g = g.detach() if g.grad_fn is not None else g
         grad = leaf._grad
         if grad is None:
             leaf._grad = g
-            owned.add(id(g))
+            self.owned.add(id(g))
         elif grad._shape != g._shape or grad._device is not g._device:
             raise RuntimeError(f"backward: the .grad of a leaf of shape {leaf._shape} on "
                                f"{leaf._device} has shape {grad._shape} on {grad._device}; it "
                                "was assigned before the leaf's data changed. Set .grad = None "
                                "first")
-        elif create_graph or not writable(grad):
+        elif self.create_graph or not writable(grad):
             leaf._grad = grad + g  # out of place: a graph, or a broadcast or read-only .grad
         else:
             add_into(grad, g)
 
-    buffers = {}
+    def output(self, node: Node, nr: int, g: Tensor):
+        pass
+
+    def result(self, allow_unused: bool):
+        return None
+
+
+class _Capture:
+    """``autograd.grad``: the gradients of ``inputs`` are collected and returned; no
+    ``.grad`` changes."""
+
+    captures = True
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+        self.found = {}
+        self.leaves = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
+        self.outputs = {(t.grad_fn, t._output_nr): i for i, t in enumerate(inputs)
+                        if t.grad_fn is not None}
+
+    def seed(self, g: Tensor):
+        pass
+
+    def leaf(self, leaf: Tensor, g: Tensor):
+        i = self.leaves.get(id(leaf))
+        if i is not None:
+            self.found[i] = g if i not in self.found else self.found[i] + g
+
+    def output(self, node: Node, nr: int, g: Tensor):
+        i = self.outputs.get((node, nr))
+        if i is not None:
+            self.found[i] = g
+
+    def result(self, allow_unused: bool):
+        for i, t in enumerate(self.inputs):
+            if i not in self.found and not allow_unused:
+                raise RuntimeError(f"input {i} (shape {t.shape}) was not used to compute the "
+                                   "outputs, so it has no gradient; pass allow_unused=True to "
+                                   "get None for it")
+        return tuple(self.found.get(i) for i in range(len(self.inputs)))
+
+
+def run_backward(tensors, grad_tensors, retain_graph: bool, create_graph: bool,
+                 inputs=None, allow_unused: bool = False):
+    """Backpropagate ``grad_tensors`` from ``tensors``. With ``inputs`` given (autograd.grad),
+    return the gradients of those inputs instead of accumulating into ``.grad``."""
+    sink = _Accumulate(create_graph) if inputs is None else _Capture(inputs)
+    buffers, roots = _seed(tensors, grad_tensors, sink)
+    prev_mode = state.enabled
+    state.enabled = create_graph  # the backward's own ops are recorded only for create_graph
+    try:
+        _run(roots, buffers, sink, retain_graph)
+    finally:
+        state.enabled = prev_mode
+    return sink.result(allow_unused)
+
+
+def _seed(tensors, grad_tensors, sink):
+    """The starting gradients: each output's goes to its node (or to itself, a leaf)."""
+    buffers = {}  # node -> the gradients of its outputs received so far
     roots = []
     for t, g in zip(tensors, grad_tensors):
-        owned.add(id(g))
+        sink.seed(g)
         if t.grad_fn is None:
-            deliver(t, g)
+            sink.leaf(t, g)
             continue
         node = t.grad_fn
         if node not in buffers:
             buffers[node] = [None] * len(node._outputs)
             roots.append(node)
-        slot = buffers[node]
-        slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
+        _add(buffers[node], t._output_nr, g)
+    return buffers, roots
 
+
+def _add(slot: list, nr: int, g: Tensor):
+    slot[nr] = g if slot[nr] is None else slot[nr] + g
+
+
+def _run(roots, buffers, sink, retain_graph: bool):
+    """Run every node reachable from ``roots`` once, in Kahn's order."""
     deps = _collect(roots)
     ready = [n for n in roots if n not in deps]
-    prev_mode = state.enabled
-    state.enabled = create_graph
     anomaly = state.anomaly
-    try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node)
-            retained = node._retained
-            simple = len(grads) == 1 and grads[0] is not None and capture is None \
-                and not retained
-            for nr, g in enumerate(() if simple else grads):
-                if g is None:
-                    if node.materialize_grads and node._outputs[nr] is not None:
-                        shape, dtype, device = node._outputs[nr]
-                        grads[nr] = zeros_on(shape, dtype, device)
-                    continue
-                if retained and nr in retained:
-                    keeper = retained[nr]
-                    keeper._grad = g if keeper._grad is None else keeper._grad + g
-                if capture is not None:
-                    i = wanted_node.get((node, nr))
-                    if i is not None:
-                        capture[i] = g
-            result = node._fn.backward(node, *grads)
-            if not isinstance(result, tuple):
-                result = (result,)
-            edges = node._edges
-            if len(result) < len(edges):
-                raise RuntimeError(f"function {node.name()} returned an incorrect number of "
-                                   f"gradients (expected {len(edges)}, got {len(result)})")
-            if not retain_graph:
-                node._freed = bool(node._saved)
-                node._saved = ()
-            for edge, g in zip(edges, result):
-                if edge is None or g is None:
-                    continue
-                if g.__class__ is not Tensor or g._shape != edge[2] or \
-                        g._dtype is not edge[3] or g._device is not edge[4]:
-                    g = _fit(g, edge, node, _index(edges, edge))
-                if anomaly:
-                    _check_anomaly(g, node, _index(edges, edge))
-                target = edge[0]
-                if isinstance(target, Tensor):
-                    deliver(target, g)
-                    continue
-                slot = buffers.get(target)
-                if slot is None:
-                    slot = buffers[target] = [None] * len(target._outputs)
-                nr = edge[1]
-                slot[nr] = g if slot[nr] is None else slot[nr] + g
-                waiting = deps[target] - 1
-                deps[target] = waiting
-                if not waiting:
-                    ready.append(target)
-    finally:
-        state.enabled = prev_mode
+    while ready:
+        node = ready.pop()
+        grads = _output_gradients(node, buffers.pop(node), sink)
+        result = _call_backward(node, grads, retain_graph)
+        edges = node._edges
+        for edge, g in zip(edges, result):
+            if edge is None or g is None:
+                continue
+            if g.__class__ is not Tensor or g._shape != edge.shape or \
+                    g._dtype is not edge.dtype or g._device is not edge.device:
+                g = _fit(g, edge, node, _index(edges, edge))
+            if anomaly:
+                _check_anomaly(g, node, _index(edges, edge))
+            target = edge.target
+            if isinstance(target, Tensor):  # a leaf
+                sink.leaf(target, g)
+                continue
+            slot = buffers.get(target)
+            if slot is None:
+                slot = buffers[target] = [None] * len(target._outputs)
+            _add(slot, edge.output_nr, g)
+            deps[target] -= 1
+            if not deps[target]:
+                ready.append(target)
 
-    if capture is None:
-        return None
-    out = []
-    for i, t in enumerate(inputs):
-        if i not in capture and not allow_unused:
-            raise RuntimeError(f"input {i} (shape {t.shape}) was not used to compute the "
-                               "outputs, so it has no gradient; pass allow_unused=True to get "
-                               "None for it")
-        out.append(capture.get(i))
-    return tuple(out)
+
+def _output_gradients(node: Node, grads: list, sink) -> list:
+    """The gradients of ``node``'s outputs, zeros for those that got none (unless the node
+    asked not to), handed to ``retain_grad`` tensors and to ``autograd.grad`` on the way."""
+    retained = node._retained
+    if len(grads) == 1 and grads[0] is not None and not sink.captures and not retained:
+        return grads  # the common case: one output, with a gradient
+    for nr, g in enumerate(grads):
+        if g is None:
+            if node.materialize_grads and node._outputs[nr] is not None:
+                shape, dtype, device = node._outputs[nr]
+                grads[nr] = zeros_on(shape, dtype, device)
+            continue
+        if retained and nr in retained:
+            keeper = retained[nr]
+            keeper._grad = g if keeper._grad is None else keeper._grad + g
+        sink.output(node, nr, g)
+    return grads
+
+
+def _call_backward(node: Node, grads: list, retain_graph: bool) -> tuple:
+    result = node._fn.backward(node, *grads)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) < len(node._edges):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of "
+                           f"gradients (expected {len(node._edges)}, got {len(result)})")
+    if not retain_graph:
+        node._freed = bool(node._saved)
+        node._saved = ()
+    return result

@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import traceback
 
+from typing import NamedTuple
+
+from .. import dtypes as _dt
+from ..device import device as _device
 from ..tensor import Tensor
 from .grad_mode import state
 
@@ -50,6 +54,18 @@ def _legacy_error(cls):
         "ctx instead of self, and call the class's apply:" + _STATIC_FORM.format(name=cls.__name__))
 
 
+class Edge(NamedTuple):
+    """Where the gradient of one input of a node goes, and what it must look like there."""
+    target: object  # the Node that made the input, or the input itself if it is a leaf
+    output_nr: int  # which output of that node the input is
+    shape: tuple
+    dtype: _dt.DType
+    device: _device
+
+
+_edge = Edge._make  # tuple.__new__: as cheap as a plain tuple, on the hot path
+
+
 class Node:
     """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs."""
 
@@ -62,6 +78,9 @@ class Node:
     _freed = False
     _outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
     _retained = None  # output_nr -> tensor that asked for retain_grad
+    _saved_outputs = None  # index in _saved -> output_nr, for outputs saved for backward
+    _non_differentiable = ()  # ids of the outputs of mark_non_differentiable
+    _dirty = ()  # ids of the inputs of mark_dirty
     _trace = None
     materialize_grads = True
 
@@ -89,18 +108,25 @@ class Node:
                     f"modified by an in-place operation: a tensor of shape {t.shape} is at "
                     f"version {t._vc[0]}; expected version {version}. Use an out-of-place op "
                     "(x = x + y instead of x += y) or clone() the tensor before changing it.")
+        if self._saved_outputs:
+            saved = list(saved)
+            for i, nr in self._saved_outputs.items():
+                saved[i] = _reattached(saved[i], self, nr)
         return saved
 
     def set_materialize_grads(self, value: bool):
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        pass  # in-place Functions are versioned through Tensor._vc already
+        """Say that the forward changed these inputs in place and returns them: each keeps
+        its identity and this node becomes its grad_fn, as in PyTorch (the in-place op that
+        changed it moved its version on already)."""
+        self._dirty = self._dirty + tuple(id(t) for t in tensors)
 
     def mark_non_differentiable(self, *tensors):
-        for t in tensors:
-            t._requires_grad = False
-            t.grad_fn = None
+        """Outputs that get no gradient (indices, masks): they do not require grad, and the
+        backward receives zeros for them (or None, with set_materialize_grads(False))."""
+        self._non_differentiable = self._non_differentiable + tuple(id(t) for t in tensors)
 
     # ---- graph inspection ----------------------------------------------------------
     def name(self) -> str:
@@ -109,7 +135,8 @@ class Node:
     @property
     def next_functions(self):
         """((node or leaf tensor or None, output index), ...) for each input, like PyTorch's."""
-        return tuple((None, 0) if e is None else (e[0], e[1]) for e in (self._edges or ()))
+        return tuple((None, 0) if e is None else (e.target, e.output_nr)
+                     for e in (self._edges or ()))
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
@@ -160,8 +187,8 @@ def _record(cls, ctx: Node, args, kwargs):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             node = a.grad_fn  # where the gradient of this input goes: its node, or the leaf
-            edges.append((a if node is None else node, a._output_nr, a._shape, a._dtype,
-                          a._device))
+            edges.append(_edge((a if node is None else node, a._output_nr, a._shape, a._dtype,
+                                a._device)))
         else:
             needs.append(False)
             edges.append(None)
@@ -174,7 +201,10 @@ def _record(cls, ctx: Node, args, kwargs):
     finally:
         st.enabled = True
     if isinstance(out, Tensor):  # the common case, without _connect's tests
-        out = _own(ctx, out, 0, args)
+        owned = _own(ctx, out, 0, args)
+        if owned is out and ctx._saved:
+            _unhook_saved_outputs(ctx, (out,))
+        out = owned
         ctx._outputs = ((out._shape, out._dtype, out._device),)
     else:
         out = _connect(ctx, out, args)
@@ -186,14 +216,46 @@ def _record(cls, ctx: Node, args, kwargs):
 def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
     """Output ``o`` of ``ctx``'s forward, made to point back at ``ctx``."""
     for a in args:
-        if o is a:  # an input returned as is: give it a new identity
-            o = o._alias()
+        if o is a:  # an input returned as is: a new identity, unless changed in place
+            if id(o) not in ctx._dirty:
+                o = o._alias()
+            elif o.grad_fn is None and o._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   f"in-place operation ({ctx._fn.__name__}, which called "
+                                   "mark_dirty); clone() it first")
             break
-    if o._dtype.is_floating_point:
+    if o._dtype.is_floating_point and id(o) not in ctx._non_differentiable:
         o._requires_grad = True
         o.grad_fn = ctx
         o._output_nr = nr
     return o
+
+
+def _unhook_saved_outputs(ctx: Node, outputs):
+    """An output that the forward saved for backward is kept without its grad_fn (the node
+    itself: a reference cycle) and given it back when the backward unpacks it, as PyTorch's
+    saved variables are; so a backward that reads the output (softmax's, tanh's) still
+    reaches the inputs when the gradient is differentiated again (``create_graph=True``)."""
+    saved = list(ctx._saved)
+    for i, t in enumerate(saved):
+        for nr, o in enumerate(outputs):
+            if t is o and o.grad_fn is ctx:
+                kept = Tensor._wrap(o._data, o._device, o._dtype)
+                kept._vc = o._vc  # the version check still sees in-place changes
+                saved[i] = kept
+                if ctx._saved_outputs is None:
+                    ctx._saved_outputs = {}
+                ctx._saved_outputs[i] = nr
+    ctx._saved = tuple(saved)
+
+
+def _reattached(t: Tensor, node: Node, nr: int) -> Tensor:
+    out = Tensor._wrap(t._data, t._device, t._dtype)
+    out._vc = t._vc
+    out._requires_grad = True
+    out.grad_fn = node
+    out._output_nr = nr
+    return out
 
 
 def _connect(ctx: Node, out, args):
@@ -212,4 +274,6 @@ def _connect(ctx: Node, out, args):
             metas.append(None)
         result.append(o)
     ctx._outputs = tuple(metas)
+    if ctx._saved:
+        _unhook_saved_outputs(ctx, result)
     return tuple(result)

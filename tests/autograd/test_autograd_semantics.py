@@ -281,3 +281,85 @@ def test_integer_outputs_do_not_require_grad():
     assert not (x > 1).requires_grad
     values, indices = x.max(0)
     assert values.requires_grad and not indices.requires_grad
+
+
+# ---- the ctx API: mark_dirty, mark_non_differentiable, saved outputs ----------------------
+
+class _DoubleInPlace(nb.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+
+def test_mark_dirty_keeps_the_inputs_identity_and_makes_the_node_its_grad_fn():
+    a = nb.ones(3, requires_grad=True)
+    b = a * 1
+    c = _DoubleInPlace.apply(b)
+    assert c is b and b.grad_fn.name() == "_DoubleInPlaceBackward"
+    (c * c).sum().backward()  # 4 a², as in PyTorch
+    np.testing.assert_array_equal(a.grad.numpy(), [8.0, 8.0, 8.0])
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        _DoubleInPlace.apply(nb.ones(2, requires_grad=True))
+
+
+class _MaxAndIndex(nb.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        index = x.argmax(0).to(x.dtype)
+        ctx.mark_non_differentiable(index)
+        ctx.save_for_backward(index)
+        return x.max(0).values, index
+
+    @staticmethod
+    def backward(ctx, g, g_index):
+        index, = ctx.saved_tensors
+        assert not g_index.numpy().any()  # zeros for the output without a gradient
+        out = nb.zeros(3, dtype=g.dtype)
+        out[int(index.item())] = g
+        return out
+
+
+def test_mark_non_differentiable_outputs_do_not_require_grad():
+    x = nb.tensor([0.5, 2.0, -1.0], requires_grad=True)
+    value, index = _MaxAndIndex.apply(x)
+    assert value.requires_grad and not index.requires_grad and index.grad_fn is None
+    value.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "tanh", "exp", "sigmoid"])
+def test_a_saved_output_gets_its_graph_back_for_a_gradient_of_the_gradient(op):
+    """The backward of these reads only the output; differentiated again, the gradient
+    still reaches the input through it (and the node is freed without a reference cycle)."""
+    import gc
+    import weakref
+    x = nb.tensor(np.linspace(-1, 1, 6).reshape(2, 3), dtype=nb.float64, requires_grad=True)
+    w = nb.tensor(np.arange(6.0).reshape(2, 3), dtype=nb.float64)
+    f = (lambda t: getattr(t, op)(1)) if "softmax" in op else (lambda t: getattr(t, op)())
+
+    def first(t):
+        with nb.enable_grad():
+            return nb.autograd.grad((f(t) * w).sum(), [t], create_graph=True)[0]
+
+    assert nb.autograd.gradcheck(first, (x,), eps=1e-6, atol=1e-5, rtol=1e-3)
+    gc.disable()
+    try:
+        node = weakref.ref(f(x).grad_fn)
+        assert node() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
+def test_edges_name_where_each_gradient_goes():
+    x = nb.randn(2, 3, requires_grad=True)
+    y = x * 2
+    edge = y.grad_fn._edges[0]
+    assert edge.target is x and edge.output_nr == 0
+    assert (edge.shape, edge.dtype, edge.device) == ((2, 3), nb.float32, nb.device("cpu"))
+    assert y.grad_fn._edges[1] is None  # the number 2 gets no gradient

@@ -9,7 +9,6 @@ from ... import dtypes as dt
 from ...shapes import normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
-from ..grad_mode import state
 from ...creation import arange, full, zeros
 from .dispatch import raw_cast, wrap
 from .elementwise import exp, log, maximum, minimum
@@ -40,9 +39,6 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not g._shape and not state.enabled:  # a loss's gradient: a view, nothing recorded
-            view = g._device.backend.broadcast_to(g._data, ctx.shape)
-            return wrap(view, g._device, g._dtype, base=g), None, None
         if not ctx.keepdim and g._shape:  # a 0-d gradient broadcasts as it is
             g = reshape(g, _kept_shape(ctx.shape, ctx.dims))
         return expand(g, ctx.shape), None, None
@@ -233,21 +229,12 @@ def _shifted_exp(x: Tensor, d: int):
 
 
 def _keep_output(ctx, x: Tensor, d: int, data) -> Tensor:
-    """Wrap the forward's result and save what the backward needs: the input, and the
-    output without its graph (saving the output itself would make a reference cycle)."""
+    """Wrap the forward's result and save it for the backward, which reads only it (the
+    engine gives it back its graph, so a gradient of the gradient reaches x)."""
     out = wrap(data, x._device, x._dtype)
     ctx.dim = d
-    ctx.save_for_backward(x, out.detach())
+    ctx.save_for_backward(out)
     return out
-
-
-def _softmax_for_backward(ctx) -> Tensor:
-    """softmax(x): the saved output (as softmax), or under create_graph=True recomputed
-    from x, so that the gradient of the gradient reaches x."""
-    x, out = ctx.saved_tensors
-    if state.enabled:
-        return softmax(x, ctx.dim)
-    return exp(out) if ctx._fn is LogSoftmax else out
 
 
 class LogSoftmax(Function):
@@ -264,7 +251,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g - _softmax_for_backward(ctx) * sum(g, ctx.dim, keepdim=True), None
+        out, = ctx.saved_tensors
+        return g - exp(out) * sum(g, ctx.dim, keepdim=True), None
 
 
 class Softmax(Function):
@@ -279,7 +267,7 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        p = _softmax_for_backward(ctx)
+        p, = ctx.saved_tensors
         return p * (g - sum(g * p, ctx.dim, keepdim=True)), None
 
 
