@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.ops.fused import row_slice, take_rows
 from ..creation import tensor
 from ..device import as_device
 from ..random import host_generator
@@ -188,10 +189,9 @@ def shuffled(tensors: list, device, batch_size: int | None = None) -> list:
     ``nb.manual_seed`` seeds): one gather each, on the device. With a ``batch_size``
     (Keras's ``shuffle='batch'``) the rows move only within their batch.
 
-    The gathers call the backend's ``index_select`` directly: the data are outside
-    autograd and a permutation is always in bounds, so the checks and the graph
-    bookkeeping of ``t[order]`` (several times the cost of the copy itself for a
-    small data set) have nothing to do here."""
+    The gathers are ``fused.take_rows``, ``t[order]`` without its index parsing and
+    bounds pass (a permutation is always in bounds), which cost as much as the gather
+    itself for a small data set."""
     n = tensors[0].shape[0]
     if batch_size is None:
         order = host_generator().permutation(n)
@@ -199,14 +199,12 @@ def shuffled(tensors: list, device, batch_size: int | None = None) -> list:
         order = np.argsort(np.arange(n) // batch_size + host_generator().random(n),
                            kind="stable")
     order = tensor(order, dtype=_dt.int64, device=device)
-    be = order.device.backend
-    return [Tensor._wrap(be.index_select(t._data, 0, order._data), t.device, t.dtype)
-            for t in tensors]
+    return [take_rows(t, order) for t in tensors]
 
 
 def rows(t: Tensor, start: int, stop: int) -> Tensor:
-    """``t[start:stop]``, a view, without autograd's bookkeeping (training data need none)."""
+    """``t[start:stop]``, a view, without autograd's bookkeeping (training data need none):
+    ``fused.row_slice``, paid per batch."""
     if start == 0 and stop == t.shape[0]:
         return t
-    return Tensor._wrap(t.device.backend.basic_index(t._data, (slice(start, stop),)), t.device,
-                        t.dtype, base=t)
+    return row_slice(t, start, stop)

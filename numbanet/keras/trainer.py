@@ -36,8 +36,8 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd import ops
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad, ops
+from ..autograd.ops.fused import take_rows
 from ..creation import tensor as _tensor
 from ..distributed import data_parallel as _dp, runtime as _dist
 from ..tensor import Tensor
@@ -586,6 +586,4 @@ def _gather_rows(tensors: list, indices: np.ndarray, device) -> list:
     """The rows ``indices`` of every tensor, one gather each on the device (as
     ``keras.data.shuffled`` does for a permutation)."""
     index = _tensor(indices, dtype=_dt.int64, device=device)
-    be = index.device.backend
-    return [Tensor._wrap(be.index_select(t._data, 0, index._data), t.device, t.dtype)
-            for t in tensors]
+    return [take_rows(t, index) for t in tensors]

@@ -185,3 +185,50 @@ def test_the_optimizers_take_the_fused_op_for_parameters():
     finally:
         mp.undo()
     assert calls == [[], []]
+
+
+# ---- rows of data ---------------------------------------------------------------------------
+
+def test_row_slice_is_a_view_of_the_rows_outside_autograd():
+    x = nb.arange(12.0).reshape(4, 3).requires_grad_(True)
+    r = fused.row_slice(x, 1, 3)
+    np.testing.assert_array_equal(r.detach().numpy(), x.detach().numpy()[1:3])
+    assert r.grad_fn is None and not r.requires_grad
+    with nb.no_grad():
+        x[1, 0] = 100.0
+    assert r[0, 0].item() == 100.0
+    assert fused.row_slice(x, 4, 4).shape == (0, 3)
+    with pytest.raises(IndexError, match="rows 2:5 are outside the 4 rows"):
+        fused.row_slice(x, 2, 5)
+
+
+def test_take_rows_is_indexing_by_an_int64_tensor():
+    x = nb.randn(5, 2, 3)
+    order = nb.tensor([4, 0, 2, 2], dtype=nb.int64)
+    np.testing.assert_array_equal(fused.take_rows(x, order).numpy(), x[order].numpy())
+    with pytest.raises(IndexError, match="out of bounds"):
+        fused.take_rows(x, nb.tensor([5]))
+    with pytest.raises(ValueError, match="1-D int64 index"):
+        fused.take_rows(x, nb.tensor([[0]]))
+    with pytest.raises(ValueError, match="1-D int64 index"):
+        fused.take_rows(x, nb.tensor([0.0]))
+
+
+# ---- Keras's batch normalisation ------------------------------------------------------------
+
+def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
+    nb.manual_seed(0)
+    x = nb.randn(6, 3, dtype=nb.float64).requires_grad_(True)
+    gamma = nb.rand(3, dtype=nb.float64).requires_grad_(True)
+    beta = nb.randn(3, dtype=nb.float64).requires_grad_(True)
+    mean, var = nb.zeros(3, dtype=nb.float64), nb.ones(3, dtype=nb.float64)
+    y = fused.batch_norm_training(x, gamma, beta, mean, var, 0.9, 1e-3)
+    a = x.detach().numpy()
+    mu, sigma2 = a.mean(0), a.var(0)
+    np.testing.assert_allclose(y.detach().numpy(), gamma.detach().numpy() * (a - mu)
+                               / np.sqrt(sigma2 + 1e-3) + beta.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(mean.numpy(), 0.1 * mu, rtol=1e-12)
+    np.testing.assert_allclose(var.numpy(), 0.9 + 0.1 * sigma2, rtol=1e-12)
+    assert nb.autograd.gradcheck(
+        lambda x, g, b: fused.batch_norm_training(x, g, b, mean.clone(), var.clone(), 0.9,
+                                                  1e-3), (x, gamma, beta))

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 
 from ... import dtypes as _dt
-from ...autograd.grad_mode import no_grad
+from ...autograd import no_grad
 from ...creation import tensor
 from ...device import as_device
 from ...nn.module import Module
@@ -233,7 +233,7 @@ class Layer(Module):
         checking it against what the layer was built for."""
         x = inputs if isinstance(inputs, Tensor) else \
             as_tensor(inputs, self._dtype, None, f"{type(self).__name__} '{self.name}' inputs")
-        if x._dtype is not self._dtype and x._dtype.is_floating_point:
+        if x.dtype is not self._dtype and x.dtype.is_floating_point:
             x = x.to(self._dtype)
         if not self.built:
             self.build_for((None,) + tuple(x.shape[1:]), x.device)

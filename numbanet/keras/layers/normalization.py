@@ -21,8 +21,7 @@ mode, as in Keras, which is what fine-tuning a pretrained network needs.
 """
 from __future__ import annotations
 
-from ...autograd.grad_mode import no_grad
-from ...autograd.ops import normalization as _ops_norm
+from ...autograd.ops.fused import batch_norm_training
 from ...nn import functional as F
 from ...tensor import Tensor
 from .. import initializers
@@ -148,15 +147,8 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}' needs more than one value per "
                              f"channel to compute batch statistics while training, got inputs "
                              f"that give {x.numel() // x.shape[1]}; use a larger batch")
-        mean, variance = _ops_norm.batch_stats(x.detach().contiguous())
-        with no_grad():
-            # Keras's update: the old value weighs ``momentum``; the biased variance
-            m = self.momentum
-            batch_mean = Tensor._wrap(mean, x.device, x.dtype)
-            batch_variance = Tensor._wrap(variance, x.device, x.dtype)
-            self.moving_mean.mul_(m).add_(batch_mean * (1.0 - m))
-            self.moving_variance.mul_(m).add_(batch_variance * (1.0 - m))
-        return _ops_norm.BatchNorm.apply(x, self.gamma, self.beta, mean, variance, self.epsilon)
+        return batch_norm_training(x, self.gamma, self.beta, self.moving_mean,
+                                   self.moving_variance, self.momentum, self.epsilon)
 
     def get_config(self) -> dict:
         where = f"BatchNormalization '{self.name}'"
