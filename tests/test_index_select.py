@@ -234,3 +234,30 @@ def test_pick_classes_checks_its_arguments():
     with pytest.raises(TypeError, match="must be Tensor"):
         pick_classes(nb.zeros(2, 3), [0, 1])
     assert pick_classes(nb.zeros(0, 3), index(np.zeros(0))).shape == (0,)
+
+
+# ---- on a graph device: the checks happen when the graph runs ---------------------------
+@pytest.mark.parametrize("dim", [0, 1])
+def test_a_traced_index_select_matches_eager_mode_and_refuses_bad_indices_when_it_runs(dim):
+    import numbanet.jit as jit
+    x = nb.randn(4, 3)
+    graph = jit.trace(lambda a, i: index_select(a, dim, i) * 2.0, (x, index([0, 2])))
+    good = index([2, 2] if dim else [3, 0])
+    np.testing.assert_allclose(graph(x, good).numpy(), (index_select(x, dim, good) * 2.0)
+                               .numpy(), rtol=1e-6)
+    for bad in ([0, -1], [0, x.shape[dim]]):
+        with pytest.raises(IndexError):
+            graph(x, index(bad))
+
+
+def test_a_traced_class_pick_matches_eager_mode_and_refuses_bad_targets_when_it_runs():
+    import numbanet.jit as jit
+    logp = nb.randn(3, 4)
+    graph = jit.trace(lambda a, t: pick_classes(a, t), (logp, index([0, 1, 2])))
+    target = index([3, 0, 3])
+    np.testing.assert_allclose(graph(logp, target).numpy(),
+                               pick_classes(logp, target).numpy(), rtol=1e-6)
+    # -1 of row 1 and 4 of row 0 would land in a neighbouring row of the flat (12,) view
+    for bad in ([0, -1, 0], [4, 0, 0], [0, 0, 4]):
+        with pytest.raises(IndexError):
+            graph(logp, index(bad))

@@ -141,9 +141,25 @@ def _advanced_plan(be, view_shape, adv, adjacent):
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
                          "with shapes " + ", ".join(str(list(s)) for s in shapes)) from None
     lin = None
+    symbolic = getattr(be, "symbolic", False)  # a graph device: no values on the host yet
+    outside = None
     for pos, idx, shape, src_dim in adv:
         size = view_shape[pos]
-        if math.prod(shape):
+        if symbolic:  # wrap negatives as below, and flag what is out of range for the run
+            wrapped = be.empty(shape, dt.int64)
+            negative = be.empty(shape, dt.bool_)
+            be.binary("lt", idx, np.int64(0), negative)
+            plus = be.empty(shape, dt.int64)
+            be.binary("add", idx, np.int64(size), plus)
+            be.where(negative, plus, idx, wrapped)
+            idx = wrapped
+            bad = _outside(be, idx, shape, size)
+            if outside is None:
+                outside = be.empty(batch, dt.bool_)
+                be.unary("identity", bad, outside)
+            else:
+                be.binary("logical_or", outside, bad, outside)
+        elif math.prod(shape):
             lo = be.to_host(be.reduce("min", idx, tuple(range(len(shape))), dt.int64)).item()
             hi = be.to_host(be.reduce("max", idx, tuple(range(len(shape))), dt.int64)).item()
             bad = lo if lo < -size else (hi if hi >= size else None)
@@ -164,6 +180,9 @@ def _advanced_plan(be, view_shape, adv, adjacent):
         else:
             be.binary("mul", lin, np.int64(size), lin)
             be.binary("add", lin, idx, lin)
+    if outside is not None:  # a bad index points past the rows: the kernels refuse it
+        rows = math.prod(view_shape[pos] for pos, _, _, _ in adv)
+        be.where(outside, np.int64(rows), lin, lin)
     flat = be.reshape_view(lin, (math.prod(batch),))
     return _Advanced(view_shape, [pos for pos, _, _, _ in adv], flat, batch, adjacent)
 
@@ -364,22 +383,52 @@ def _index_bounds(index: Tensor):
     return low, high
 
 
+def _outside(be, data, shape, size):
+    """Backend bool array: where ``data`` lies outside [0, size)."""
+    below = be.empty(shape, dt.bool_)
+    be.binary("lt", data, np.int64(0), below)
+    above = be.empty(shape, dt.bool_)
+    be.binary("ge", data, np.int64(size), above)
+    be.binary("logical_or", below, above, below)
+    return below
+
+
+def _checked_index(index: Tensor, size: int, error):
+    """``index``'s values as a contiguous backend array, once each is known to lie in
+    [0, size); else ``error(bad value)`` is raised, before any kernel runs. On a graph
+    device (``be.symbolic``: the values exist only when the graph runs) the check is
+    recorded instead: a value outside [0, size) becomes ``size``, which the gather and
+    scatter kernels refuse with an IndexError when they meet it."""
+    be = index._device.backend
+    data = be.contiguous(index._data)
+    if getattr(be, "symbolic", False):
+        shape = index._shape
+        checked = be.empty(shape, dt.int64)
+        be.where(_outside(be, data, shape, size), np.int64(size), data, checked)
+        return checked
+    if math.prod(index._shape):
+        low, high = _index_bounds(index)
+        if low < 0 or high >= size:
+            raise error(low if low < 0 else high)
+    return data
+
+
 class IndexSelect(Function):
-    """The entries ``index`` (1-D, int64, checked to lie in [0, size)) of ``x`` along
-    ``dim``, as a copy; the gradient adds ``g`` back into those entries (``IndexAdd``)."""
+    """The entries ``lin`` (a contiguous 1-D int64 backend array, checked to lie in
+    [0, size)) of ``x`` along ``dim``, as a copy; ``index`` is the tensor ``lin`` was read
+    from (its version is checked at backward). The gradient adds ``g`` back into those
+    entries (``IndexAdd``)."""
 
     @staticmethod
-    def forward(ctx, x, dim, index):
-        ctx.dim, ctx.in_shape = dim, x._shape
+    def forward(ctx, x, dim, index, lin):
+        ctx.dim, ctx.in_shape, ctx.lin = dim, x._shape, lin
         ctx.save_for_backward(index)
-        be = x._device.backend
-        return wrap(be.index_select(x._data, dim, be.contiguous(index._data)), x._device,
-                    x._dtype)
+        return wrap(x._device.backend.index_select(x._data, dim, lin), x._device, x._dtype)
 
     @staticmethod
     def backward(ctx, g):
         index, = ctx.saved_tensors
-        return IndexAdd.apply(g, ctx.dim, index, ctx.in_shape), None, None
+        return IndexAdd.apply(g, ctx.dim, index, ctx.lin, ctx.in_shape), None, None, None
 
 
 class IndexAdd(Function):
@@ -388,18 +437,18 @@ class IndexAdd(Function):
     ``IndexSelect`` of the incoming one."""
 
     @staticmethod
-    def forward(ctx, g, dim, index, shape):
-        ctx.dim = dim
+    def forward(ctx, g, dim, index, lin, shape):
+        ctx.dim, ctx.lin = dim, lin
         ctx.save_for_backward(index)
         be = g._device.backend
         out = be.full(shape, 0, g._dtype)
-        be.index_add(out, dim, be.contiguous(index._data), be.contiguous(g._data))
+        be.index_add(out, dim, lin, be.contiguous(g._data))
         return wrap(out, g._device, g._dtype)
 
     @staticmethod
     def backward(ctx, gg):
         index, = ctx.saved_tensors
-        return IndexSelect.apply(gg, ctx.dim, index), None, None, None
+        return IndexSelect.apply(gg, ctx.dim, index, ctx.lin), None, None, None, None
 
 
 def _argument_error(op: str, name: str, position: int, value) -> TypeError:
@@ -432,27 +481,61 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError(f"index_select(): Index is supposed to be a vector (1-D or 0-d), got "
                          f"shape {index.shape}; flatten it with .reshape(-1)")
     same_device("index_select", input, index)
-    if not index._shape:
-        index = wrap(index._device.backend.reshape_view(index._data, (1,)), index._device,
-                     dt.int64, base=index)
+    count = index._shape[0] if index._shape else 1
     size = input._shape[d] if input._shape else 1  # a 0-d tensor: the one entry of dim 0
-    if not input._shape and index._shape[0] != 1:
+    if not input._shape and count != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
-                           f"{index._shape[0]} value(s)")
-    if index._shape[0]:
-        if not size:
-            raise RuntimeError(f"index_select(): self indexing axis dim should be positive: "
-                               f"dimension {d} of the input of shape {input.shape} is empty, "
-                               f"so none of the {index._shape[0]} indices can be picked")
-        low, high = _index_bounds(index)
-        if low < 0 or high >= size:
-            bad = low if low < 0 else high
-            raise IndexError(f"index_select(): index {bad} is out of range for dimension {d} "
-                             f"with size {size} of the input of shape {input.shape} (indices "
-                             f"must be in [0, {size - 1}])")
+                           f"{count} value(s)")
+    if count and not size:
+        raise RuntimeError(f"index_select(): self indexing axis dim should be positive: "
+                           f"dimension {d} of the input of shape {input.shape} is empty, so "
+                           f"none of the {count} indices can be picked")
+
+    def out_of_range(bad):
+        return IndexError(f"index_select(): index {bad} is out of range for dimension {d} "
+                          f"with size {size} of the input of shape {input.shape} (indices "
+                          f"must be in [0, {size - 1}])")
+    lin = _checked_index(index, size, out_of_range)
+    if not index._shape:
+        lin = index._device.backend.reshape_view(lin, (1,))
     if input._shape:
-        return IndexSelect.apply(input, d, index)
-    return reshape(IndexSelect.apply(reshape(input, (1,)), 0, index), ())
+        return IndexSelect.apply(input, d, index, lin)
+    return reshape(IndexSelect.apply(reshape(input, (1,)), 0, index, lin), ())
+
+
+def embedding(weight: Tensor, indices: Tensor) -> Tensor:
+    """The rows of ``weight`` (num_embeddings, embedding_dim) at the int64 ``indices``, of
+    any shape: shape ``indices.shape + (embedding_dim,)``, as ``torch.embedding``'s lookup
+    (``nn.functional.embedding`` adds ``padding_idx``). Every index must lie in
+    [0, num_embeddings): any other is an IndexError naming it, before a kernel runs (on a
+    graph device, when the graph runs). Differentiable in ``weight``: each row gets the sum
+    of the gradients of the places that picked it::
+
+        table = nb.randn(10, 4)
+        embedding(table, nb.tensor([[1, 2], [9, 1]])).shape     # (2, 2, 4)
+    """
+    if not isinstance(weight, Tensor):
+        raise _argument_error("embedding", "weight", 1, weight)
+    if not isinstance(indices, Tensor):
+        raise _argument_error("embedding", "indices", 2, indices)
+    if len(weight._shape) != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {weight.shape}")
+    if indices._dtype is not dt.int64:
+        raise TypeError(f"embedding: input must be an int64 tensor of indices, got "
+                        f"{indices._dtype.name}; convert it with .long()")
+    same_device("embedding", indices, weight)
+    n = weight._shape[0]
+
+    def out_of_range(bad):
+        return IndexError(f"embedding: index {bad} is out of range for {n} embeddings "
+                          f"(indices must be in [0, {n - 1}])")
+    lin = _checked_index(indices, n, out_of_range)
+    shape = indices._shape
+    if len(shape) != 1:
+        lin = indices._device.backend.reshape_view(lin, (math.prod(shape),))
+    rows = IndexSelect.apply(weight, 0, indices, lin)
+    return rows if len(shape) == 1 else reshape(rows, shape + weight._shape[1:])
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -521,12 +604,16 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
     same_device("pick_classes", logp, target)
     n, n_classes = logp._shape
     be = target._device.backend
-    if n:
+    if getattr(be, "symbolic", False):  # checked when the graph runs: see _checked_index
+        bad = _outside(be, target._data, target._shape, n_classes)
+    elif n:
         low, high = _index_bounds(target)
         if low < 0 or high >= n_classes:
-            bad = low if low < 0 else high
-            raise IndexError(f"pick_classes: target {bad} is out of bounds for {n_classes} "
-                             f"classes (targets must be in [0, {n_classes - 1}])")
+            raise IndexError(f"pick_classes: target {low if low < 0 else high} is out of "
+                             f"bounds for {n_classes} classes (targets must be in "
+                             f"[0, {n_classes - 1}])")
     flat = be.arange(0, n * n_classes, n_classes, dt.int64)  # row n starts at n * C
     be.binary("add", flat, target._data, flat)
+    if getattr(be, "symbolic", False):  # a bad target points past the end
+        be.where(bad, np.int64(n * n_classes), flat, flat)
     return Gather.apply(logp, _Advanced((n, n_classes), [0, 1], flat, (n,), True))

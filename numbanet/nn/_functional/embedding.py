@@ -5,6 +5,7 @@ import numbers
 
 from ... import dtypes as _dt
 from ...autograd import ops
+from ...autograd.ops import indexing as _ops_index
 from ...autograd.ops.dispatch import same_device
 from ...tensor import Tensor
 from .checks import _not_a_tensor
@@ -33,13 +34,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     n = weight.shape[0]
     if padding_idx is not None:
         padding_idx = _padding_index(padding_idx, n, fn)
-    if input.numel():
-        low, high = int(input.min()), int(input.max())
-        if low < 0 or high >= n:
-            bad = low if low < 0 else high
-            raise IndexError(f"{fn}: index {bad} is out of range for {n} embeddings (indices "
-                             f"must be in [0, {n - 1}])")
-    rows = weight[input]
+    rows = _ops_index.embedding(weight, input)  # checks the indices, before its kernel
     if padding_idx is None:
         return rows
     return ops.where((input == padding_idx).unsqueeze(-1), rows.detach(), rows)
