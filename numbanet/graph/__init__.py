@@ -12,7 +12,8 @@
 - ``fusion.py``: one generated Numba kernel (CPU and CUDA) per fused pattern.
 - ``kernels.py`` and ``executor.py``: compile a graph into a plan of backend
   calls for one device and run it many times; ``to_device``, ``to_device_array``,
-  ``to_host_arrays`` and ``as_tensors`` carry arrays in and out of a plan.
+  ``to_host_arrays``, ``host_copy`` and ``as_tensors`` carry arrays in and out of a
+  plan.
 - ``serialization.py``: a graph and its weights in a zip of JSON and ``.npy``.
 """
 from .executor import GraphRunError, Plan, UninitializedVariableError

@@ -424,6 +424,14 @@ def to_host_arrays(device, arrays) -> list:
     return [to_host(a) for a in arrays]
 
 
+def host_copy(t) -> np.ndarray:
+    """A C-contiguous NumPy copy of the values of the tensor ``t`` (a weight to save with a
+    graph), in memory of its own."""
+    if t.device.type == "cpu":
+        return t._data.copy()  # NumPy: a C-contiguous copy
+    return np.ascontiguousarray(t.device.backend.to_host(t._data))
+
+
 def as_tensors(arrays, device, values) -> list:
     """Tensors around the arrays a plan on ``device`` returned (no copy: a plan's results
     are its caller's), one per fetched graph value in ``values`` (for the dtype)."""

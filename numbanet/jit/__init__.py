@@ -26,7 +26,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..device import CPU
-from ..graph.executor import Plan, as_tensors, to_device, to_device_array
+from ..graph.executor import Plan, as_tensors, host_copy, to_device, to_device_array
 from ..graph.recorder import DataDependentError, Recorder
 from ..graph.serialization import load_graph, save_graph
 from ..creation import tensor as _tensor
@@ -154,7 +154,7 @@ def trace(module_or_fn, example_inputs, name: str | None = None) -> TracedGraph:
     named = []
     if isinstance(module_or_fn, Module):
         named = list(module_or_fn.named_parameters()) + list(module_or_fn.named_buffers())
-    weights = {name: _host_copy(p) for name, p in named}
+    weights = {name: host_copy(p) for name, p in named}
     symbolic = rec.symbolic_weights(named)
     try:
         with symbolic, no_grad():
@@ -196,12 +196,6 @@ def trace(module_or_fn, example_inputs, name: str | None = None) -> TracedGraph:
             v = rec.graph.constant(r.detach().cpu().numpy())
         outputs.append(v)
     return TracedGraph(rec.graph, inputs, outputs, structure, weights, name=label)
-
-
-def _host_copy(t: Tensor) -> np.ndarray:
-    """A NumPy copy of the values of ``t`` (a parameter or buffer), of its own memory."""
-    values = t.detach().cpu().numpy()
-    return values.copy() if t.device.type == "cpu" else np.ascontiguousarray(values)
 
 
 __all__ = ["trace", "load", "TracedGraph", "TracingError"]

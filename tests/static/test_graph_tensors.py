@@ -8,7 +8,7 @@ import pytest
 import numbanet as nb
 from numbanet import nn
 from numbanet.graph import Plan, Recorder
-from numbanet.graph.executor import as_tensors, to_device, to_host_arrays
+from numbanet.graph.executor import as_tensors, host_copy, to_device, to_host_arrays
 from numbanet.graph.recorder import value_of
 
 
@@ -91,3 +91,13 @@ def test_plan_results_come_back_as_tensors_and_host_arrays():
     (t,) = as_tensors(arrays, nb.device("cpu"), plan.fetches)
     assert isinstance(t, nb.Tensor) and t.dtype is nb.float32 and t.shape == (2,)
     np.testing.assert_array_equal(t.numpy(), [4.0, 4.0])
+
+
+def test_host_copy_is_a_contiguous_copy_of_its_own():
+    w = nb.randn(3, 4, requires_grad=True)
+    t = w.detach().t()  # a strided view
+    for src in (w, t):
+        copy = host_copy(src)
+        assert copy.flags.c_contiguous and copy.shape == src.shape
+        np.testing.assert_array_equal(copy, src.detach().numpy())
+        assert not np.shares_memory(copy, w.detach().numpy())
