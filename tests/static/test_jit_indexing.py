@@ -3,9 +3,9 @@ several index tensors. A traced graph has no index values while it is recorded, 
 bounds checks that eager mode makes on the host before a kernel runs must happen when the
 graph runs: the same results as eager mode for good indices, an IndexError for bad ones.
 
-The graph device says so with ``GraphBackend.symbolic``. The op layer does not ask it yet
-(``autograd/ops/indexing.py`` and ``nn/_functional/embedding.py`` still read index values
-on the host), so the tests of that gap are expected failures until it does."""
+The graph device says so with ``GraphBackend.symbolic``; the op layer
+(``autograd/ops/indexing.py``) then records the checks in the graph instead of reading index
+values on the host."""
 from __future__ import annotations
 
 import numpy as np
@@ -15,12 +15,6 @@ import numbanet as nb
 import numbanet.jit as jit
 from numbanet import nn
 from numbanet.graph import Recorder
-
-HOST_CHECK = pytest.mark.xfail(
-    raises=jit.TracingError, strict=False,
-    reason="autograd/ops/indexing.py and nn embedding check index values on the host; on "
-           "a graph device (be.symbolic) they must leave the check to the graph's run")
-
 
 class EmbeddingBag(nn.Module):
     def __init__(self):
@@ -67,7 +61,6 @@ def test_a_traced_row_pick_checks_its_indices_when_it_runs():
         graph(x, nb.tensor([0, 5, 1]))
 
 
-@HOST_CHECK
 def test_a_traced_embedding_matches_eager_mode_and_refuses_bad_indices_when_it_runs():
     nb.manual_seed(0)
     model = EmbeddingBag()
@@ -81,7 +74,6 @@ def test_a_traced_embedding_matches_eager_mode_and_refuses_bad_indices_when_it_r
             graph(nb.tensor(np.array(bad)))
 
 
-@HOST_CHECK
 @pytest.mark.parametrize("module, value", [(ZeroRows(), None), (SetRows(), "tensor")])
 def test_traced_item_assignment_with_an_index_tensor_matches_eager_mode(module, value):
     x = nb.randn(5, 3)
@@ -94,7 +86,6 @@ def test_traced_item_assignment_with_an_index_tensor_matches_eager_mode(module, 
         graph(x, nb.tensor([0, 5]), *extra)
 
 
-@HOST_CHECK
 def test_traced_indexing_with_two_index_tensors_wraps_and_checks_each_when_it_runs():
     x = nb.randn(4, 6)
     model = PickEntries()
@@ -106,3 +97,15 @@ def test_traced_indexing_with_two_index_tensors_wraps_and_checks_each_when_it_ru
     for i, j in (([0, 1], [6, 0]), ([4, 0], [0, 0]), ([0, -5], [0, 0])):
         with pytest.raises(IndexError):
             graph(x, nb.tensor(i), nb.tensor(j))
+
+
+@pytest.mark.parametrize("device", ["cuda"])
+def test_a_traced_embedding_refuses_bad_indices_on_cuda_when_it_runs(device):
+    nb.manual_seed(0)
+    model = EmbeddingBag().to(device)
+    idx = nb.tensor(np.array([[1, 2, 3], [4, 5, 9]])).to(device)
+    graph = jit.trace(model, idx)
+    np.testing.assert_allclose(graph(idx).cpu().numpy(), model(idx).detach().cpu().numpy(),
+                               rtol=1e-6)
+    with pytest.raises(IndexError):
+        graph(nb.tensor(np.array([[0, 10, 1], [1, 1, 1]])).to(device))
