@@ -10,14 +10,14 @@ tensors when the MPI library can't read GPU memory; on the GPU when it can (a
 CUDA-aware MPI, see ``runtime.init``). A CUDA tensor on the host path costs one
 copy down and one copy up per buffer, not one per tensor: the tensors are
 concatenated on the device first.
+
+The flattening and the host/device memory handed to MPI are ops of
+``autograd/ops/fused.py`` (``flatten_dense_tensors``, ``unflatten_dense_tensors``,
+``host_buffer``, ``device_buffer``, ``from_host``); this module names tensors in errors
+and says where a buffer can live.
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from ..autograd import ops
 from ..tensor import Tensor
 
 
@@ -27,65 +27,12 @@ def describe(t: Tensor) -> str:
 
 
 def on_gpu_memory(world, t: Tensor) -> bool:
-    """Whether MPI can be handed ``t``'s device memory directly."""
-    return (world.cuda_aware and t.device.type == "cuda"
-            and hasattr(t._data, "__cuda_array_interface__"))
-
-
-def pack(tensors: list, shapes: list, device, dtype, extra: np.ndarray | None = None,
-         weight: float = 1.0, host: bool = True):
-    """The tensors (a ``None`` read as zeros of its shape in ``shapes``), each multiplied
-    by ``weight``, flattened and joined, followed by ``extra``: a NumPy array when
-    ``host``, else a contiguous array on ``device``."""
-    sizes = [math.prod(shape) for shape in shapes]
-    total = sum(sizes) + (0 if extra is None else extra.size)
-    if device.type == "cpu":
-        buffer = np.empty(total, dtype=dtype.numpy)
-        offset = 0
-        for t, shape, n in zip(tensors, shapes, sizes):
-            target = buffer[offset:offset + n].reshape(shape)
-            if t is None:
-                target.fill(0)
-            elif weight == 1.0:
-                np.copyto(target, t._data)
-            else:
-                np.multiply(t._data, weight, out=target)
-            offset += n
-        if extra is not None:
-            buffer[offset:] = extra
-        return buffer
-    parts = []
-    for t, shape in zip(tensors, shapes):
-        if t is None:
-            t = Tensor._wrap(device.backend.full(tuple(shape), 0, dtype), device, dtype)
-        elif weight != 1.0:
-            t = t * weight
-        parts.append(t.to(dtype).reshape(-1))
-    if extra is not None:
-        parts.append(Tensor._wrap(device.backend.from_host(extra.astype(dtype.numpy)),
-                                  device, dtype))
-    flat = (parts[0] if len(parts) == 1 else ops.cat(parts, 0)).contiguous()
-    if host:
-        return np.ascontiguousarray(device.backend.to_host(flat._data))
-    return flat._data
-
-
-def views(buffer, device, dtype, shapes: list) -> list:
-    """Tensors on ``device`` over consecutive pieces of ``buffer`` (a NumPy array, or a
-    device array), of ``shapes``; a host buffer goes up to a CUDA device in one copy."""
-    be = device.backend
-    if device.type != "cpu" and isinstance(buffer, np.ndarray):
-        buffer = be.from_host(buffer)
-    out, offset = [], 0
-    for shape in shapes:
-        n = math.prod(shape)
-        if device.type == "cpu":
-            piece = buffer[offset:offset + n].reshape(shape)
-        else:
-            piece = be.reshape_view(be.basic_index(buffer, (slice(offset, offset + n),)), shape)
-        out.append(Tensor._wrap(piece, device, dtype))
-        offset += n
-    return out
+    """Whether MPI can be handed ``t``'s device memory directly: a CUDA-aware MPI and a
+    real GPU (the simulator's device arrays live in host memory)."""
+    if not (world.cuda_aware and t.device.type == "cuda"):
+        return False
+    from .. import cuda
+    return not cuda.is_simulated()
 
 
 def synchronize_device(device) -> None:

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .. import dtypes as _dt
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
+from ..autograd.ops.fused import device_buffer, from_host, host_buffer
+from ..creation import empty
 from ..tensor import Tensor
 from . import buffers
 from .runtime import World, current
@@ -72,7 +74,7 @@ def allreduce(tensor: Tensor, op: str = "mean") -> Tensor:
         device, dtype = value.device, value.dtype
         if buffers.on_gpu_memory(world, value):
             return _allreduce_on_device(world, value, op)
-        send = np.ascontiguousarray(device.backend.to_host(value._data))
+        send = host_buffer(value)  # value's own memory for a contiguous CPU tensor
         if dtype is _dt.bool_:
             send = send.astype(np.uint8)
         received = np.empty_like(send)
@@ -81,16 +83,15 @@ def allreduce(tensor: Tensor, op: str = "mean") -> Tensor:
             received /= world.size
         if dtype is _dt.bool_:
             received = received.astype(np.bool_)
-        return Tensor._wrap(device.backend.from_host(received), device, dtype)
+        return from_host(received, device)
 
 
 def _allreduce_on_device(world: World, value: Tensor, op: str) -> Tensor:
     device, dtype = value.device, value.dtype
-    send = value.contiguous()._data
-    received = device.backend.empty(tuple(value.shape), dtype)
+    send = value.contiguous()
+    out = empty(tuple(value.shape), dtype=dtype, device=device)
     buffers.synchronize_device(device)
-    world.comm.Allreduce(send, received, op=_mpi_op(world, op))
-    out = Tensor._wrap(received, device, dtype)
+    world.comm.Allreduce(device_buffer(send), device_buffer(out), op=_mpi_op(world, op))
     return out / world.size if op == "mean" else out
 
 
@@ -147,9 +148,7 @@ def broadcast_parameters(module_or_params, root: int = 0) -> None:
         for dtype, tensors in by_dtype.items():
             sizes = [t.numel() for t in tensors]
             if world.rank == root:
-                buffer = np.concatenate([
-                    np.ascontiguousarray(t.device.backend.to_host(t._data)).reshape(-1)
-                    for t in tensors])
+                buffer = np.concatenate([host_buffer(t).reshape(-1) for t in tensors])
             else:
                 buffer = np.empty(sum(sizes), dtype=dtype.numpy)
             world.comm.Bcast(buffer, root=root)
@@ -158,5 +157,5 @@ def broadcast_parameters(module_or_params, root: int = 0) -> None:
             offset = 0
             for t, n in zip(tensors, sizes):
                 piece = buffer[offset:offset + n].reshape(tuple(t.shape))
-                t.copy_(Tensor._wrap(t.device.backend.from_host(piece), t.device, dtype))
+                t.copy_(from_host(piece, t.device))
                 offset += n

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..autograd.grad_mode import enable_grad
+from ..autograd import enable_grad
 from ..optim.optimizer import Optimizer
 from .reducer import DEFAULT_BUCKET_BYTES, GradientReducer
 from .runtime import current

@@ -21,7 +21,9 @@ import time
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
+from ..autograd.ops.fused import (device_buffer, flatten_dense_tensors, from_host,
+                                  host_buffer, row_slice, unflatten_dense_tensors)
 from . import buffers
 from .collectives import check_same_on_all_ranks
 from .runtime import World
@@ -113,19 +115,19 @@ class GradientReducer:
         shapes = [tuple(p.shape) for p in params]
         present = np.array([g is not None for g in grads], dtype=dtype.numpy)
         on_device = buffers.on_gpu_memory(world, params[0])
-        buffer = buffers.pack(grads, shapes, device, dtype, extra=present, weight=weight,
-                              host=not on_device)
+        flat = flatten_dense_tensors(grads, shapes, device, dtype, weight=weight, extra=present)
         if on_device:
+            buffer = device_buffer(flat)
             buffers.synchronize_device(device)
+        else:
+            buffer = host_buffer(flat)  # flat's own memory on the CPU
         started = time.perf_counter()
         world.comm.Allreduce(world.MPI.IN_PLACE, buffer, op=world.MPI.SUM)
         self.stats["allreduce_seconds"] += time.perf_counter() - started
         self.stats["allreduce_calls"] += 1
-        total = buffer.size - len(params)
-        if on_device:
-            counts = device.backend.to_host(
-                device.backend.basic_index(buffer, (slice(total, buffer.size),)))
-        else:
-            counts = buffer[total:]
-        for p, g, count in zip(params, buffers.views(buffer, device, dtype, shapes), counts):
+        if not on_device:
+            flat = from_host(buffer, device)  # no copy on the CPU, one up to a GPU
+        total = flat.numel() - len(params)
+        counts = host_buffer(row_slice(flat, total, flat.numel()))
+        for p, g, count in zip(params, unflatten_dense_tensors(flat, shapes), counts):
             p.grad = g if count > 0 else None

@@ -232,3 +232,58 @@ def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
     assert nb.autograd.gradcheck(
         lambda x, g, b: fused.batch_norm_training(x, g, b, mean.clone(), var.clone(), 0.9,
                                                   1e-3), (x, gamma, beta))
+
+
+# ---- flat buffers and host memory -------------------------------------------------------------
+
+def test_flatten_and_unflatten_dense_tensors_round_trip():
+    a, b = nb.randn(2, 3), nb.randn(4).reshape(2, 2).t()  # a strided one too
+    flat = fused.flatten_dense_tensors([a, None, b], [(2, 3), (3,), (2, 2)], weight=2.0,
+                                       extra=np.array([7.0, 8.0], dtype=np.float32))
+    assert flat.shape == (15,) and flat.is_contiguous() and flat.dtype is nb.float32
+    np.testing.assert_array_equal(flat.numpy(), np.concatenate(
+        [2 * a.numpy().ravel(), np.zeros(3), 2 * b.numpy().ravel(), [7.0, 8.0]]))
+    a2, z, b2 = fused.unflatten_dense_tensors(flat, [(2, 3), (3,), (2, 2)])
+    np.testing.assert_array_equal(a2.numpy(), 2 * a.numpy())
+    np.testing.assert_array_equal(b2.numpy(), 2 * b.numpy())
+    assert np.shares_memory(a2.numpy(), flat.numpy()) and z.shape == (3,)
+    version = flat._vc[0]
+    b2.mul_(0.5)  # a view: one version counter with flat
+    assert flat._vc[0] == version + 1
+    np.testing.assert_array_equal(fused.flatten_dense_tensors([a]).numpy(), a.numpy().ravel())
+    with pytest.raises(ValueError, match="give device and dtype"):
+        fused.flatten_dense_tensors([None], [(2,)])
+
+
+def test_host_buffer_shares_a_contiguous_cpu_tensor_and_copies_a_strided_one():
+    x = nb.randn(3, 4)
+    assert np.shares_memory(fused.host_buffer(x), x.numpy())
+    strided = fused.host_buffer(x.t())
+    assert strided.flags.c_contiguous and not np.shares_memory(strided, x.numpy())
+    np.testing.assert_array_equal(strided, x.numpy().T)
+    assert fused.device_buffer(x) is x.numpy()
+    with pytest.raises(ValueError, match="not contiguous"):
+        fused.device_buffer(x.t())
+
+
+def test_from_host_takes_over_the_array_without_a_copy():
+    a = np.arange(6, dtype=np.int64)
+    t = fused.from_host(a)
+    assert t.dtype is nb.int64 and np.shares_memory(t.numpy(), a)
+    assert fused.from_host(np.zeros(2, dtype=bool)).dtype is nb.bool
+    with pytest.raises(TypeError, match="uint8 array is not of a numbanet dtype"):
+        fused.from_host(np.zeros(2, dtype=np.uint8))
+
+
+@pytest.mark.cuda
+def test_flat_buffers_on_cuda_match_the_cpu():
+    a, b = nb.randn(2, 3), nb.randn(5)
+    flat = fused.flatten_dense_tensors([a.cuda(), None, b.cuda()], [(2, 3), (1,), (5,)],
+                                       weight=0.5, extra=np.array([1.0], dtype=np.float32))
+    expected = fused.flatten_dense_tensors([a, None, b], [(2, 3), (1,), (5,)], weight=0.5,
+                                           extra=np.array([1.0], dtype=np.float32))
+    host = fused.host_buffer(flat)
+    np.testing.assert_array_equal(host, expected.numpy())
+    up = fused.from_host(host, flat.device)
+    pieces = fused.unflatten_dense_tensors(up, [(2, 3), (1,), (5,)])
+    np.testing.assert_array_equal(pieces[2].cpu().numpy(), 0.5 * b.numpy())

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ... import dtypes as dt
 from ...device import CPU
 from ...tensor import Tensor
 from ..grad_mode import no_grad, state
@@ -235,3 +236,109 @@ def take_rows(t: Tensor, index: Tensor) -> Tensor:
     if index._device is not t._device:
         raise device_mismatch("take_rows", t._device, index._device)
     return wrap(t._device.backend.index_select(t._data, 0, index._data), t._device, t._dtype)
+
+
+# ---- flat buffers and host memory (numbanet.distributed) ----------------------------------
+
+def flatten_dense_tensors(tensors: list, shapes: list | None = None, device=None,
+                          dtype=None, *, weight: float = 1.0,
+                          extra: np.ndarray | None = None) -> Tensor:
+    """One new contiguous 1-D tensor holding ``tensors`` end to end, each flattened in C
+    order (as ``torch._utils._flatten_dense_tensors``), then ``extra``, a host NumPy array
+    (MPI's bookkeeping rides along in the same message).
+
+    ``shapes`` gives each tensor's shape, which lets an entry be ``None``: zeros of that
+    shape. Each tensor is multiplied by ``weight`` when it is not 1 and cast to ``dtype``;
+    ``device`` and ``dtype`` default to the first tensor's. On the CPU every tensor is
+    written (scaled) straight into its place in the new buffer, with no copy in between; on
+    a GPU the pieces are concatenated on the device.
+
+    >>> flat = flatten_dense_tensors([a, b])          # a.numel() + b.numel() values
+    >>> a2, b2 = unflatten_dense_tensors(flat, [a.shape, b.shape])
+    """
+    if shapes is None:
+        shapes = [tuple(t._shape) for t in tensors]
+    first = next((t for t in tensors if t is not None), None)
+    if device is None or dtype is None:
+        if first is None:
+            raise ValueError("flatten_dense_tensors: give device and dtype when no tensor is "
+                             "given (every entry is None)")
+        device = first._device if device is None else device
+        dtype = first._dtype if dtype is None else dtype
+    sizes = [math.prod(shape) for shape in shapes]
+    if device is CPU:
+        buffer = np.empty(sum(sizes) + (0 if extra is None else extra.size), dtype=dtype.numpy)
+        offset = 0
+        for t, shape, n in zip(tensors, shapes, sizes):
+            target = buffer[offset:offset + n].reshape(shape)
+            if t is None:
+                target.fill(0)
+            elif weight == 1.0:
+                np.copyto(target, t._data)
+            else:
+                np.multiply(t._data, weight, out=target)
+            offset += n
+        if extra is not None:
+            buffer[offset:] = extra
+        return wrap(buffer, CPU, dtype)
+    parts = []
+    for t, shape in zip(tensors, shapes):
+        if t is None:
+            t = wrap(device.backend.full(tuple(shape), 0, dtype), device, dtype)
+        elif weight != 1.0:
+            t = t * weight
+        parts.append(t.to(dtype).reshape(-1))
+    if extra is not None:
+        parts.append(from_host(extra.astype(dtype.numpy), device))
+    if not parts:
+        return wrap(device.backend.empty((0,), dtype), device, dtype)
+    return (parts[0] if len(parts) == 1 else cat(parts, 0)).contiguous()
+
+
+def unflatten_dense_tensors(flat: Tensor, shapes: list) -> list:
+    """Views of consecutive pieces of the 1-D tensor ``flat``, of ``shapes`` (as
+    ``torch._utils._unflatten_dense_tensors``): they share ``flat``'s memory and version
+    counter, and are outside autograd. Values of ``flat`` past the pieces are left out."""
+    be, device, dtype = flat._device.backend, flat._device, flat._dtype
+    data, out, offset = flat._data, [], 0
+    view = Tensor._wrap
+    for shape in shapes:
+        n = math.prod(shape)
+        if device is CPU:  # NumPy's own slicing: a third of the backend calls' cost
+            piece = data[offset:offset + n].reshape(shape)
+        else:
+            piece = be.reshape_view(be.basic_index(data, (slice(offset, offset + n),)),
+                                    tuple(shape))
+        out.append(view(piece, device, dtype, flat))
+        offset += n
+    return out
+
+
+def host_buffer(t: Tensor) -> np.ndarray:
+    """``t``'s values as a C-contiguous NumPy array, the memory MPI reads and writes: for
+    a contiguous CPU tensor ``t``'s own memory (no copy; a write to it changes ``t`` and
+    does not bump its version), else a copy (from the GPU, or of a strided tensor)."""
+    return np.ascontiguousarray(t._device.backend.to_host(t._data))
+
+
+def device_buffer(t: Tensor):
+    """The device's own array of the contiguous tensor ``t`` (a NumPy array on the CPU, a
+    numba device array on CUDA): what a CUDA-aware MPI is handed, to read and write GPU
+    memory in place. A write through it does not bump ``t``'s version."""
+    if not t._device.backend.is_contiguous(t._data):
+        raise ValueError(f"device_buffer: the tensor of shape {t._shape} is not contiguous "
+                         f"(strides {t.stride()}); pass t.contiguous()")
+    return t._data
+
+
+def from_host(array: np.ndarray, device=CPU) -> Tensor:
+    """A tensor on ``device`` with the values of the NumPy ``array`` (of a numbanet dtype),
+    e.g. what MPI received. On the CPU the tensor takes over the array's memory (no copy:
+    the caller must not write it afterwards), and in-place ops on it take the fast path of
+    memory numbanet allocated; on a GPU it is one copy up."""
+    dtype = dt.from_numpy_dtype(array.dtype)
+    if dtype.numpy != array.dtype:
+        raise TypeError(f"from_host: a {array.dtype} array is not of a numbanet dtype (float32, "
+                        f"float64, int64 or bool); convert it first, e.g. "
+                        f"array.astype(np.{dtype.numpy.name})")
+    return wrap(device.backend.from_host(array), device, dtype)
