@@ -36,6 +36,7 @@ from .summary import summary_lines
 from .trainer import Trainer
 
 
+@saving.register_model
 class Sequential(Trainer, Layer):
     """A linear stack of layers: ``Sequential([Dense(64, activation='relu'), Dense(10)])``
     or ``model = Sequential(); model.add(Dense(64)); ...``."""

@@ -337,10 +337,22 @@ def _read_config(z, path: str) -> dict:
     return config
 
 
+# Model classes by the class_name of config.json. The models module registers its classes
+# here (``register_model``), so that loading rebuilds them through this table and this
+# module never imports the models module (which imports this one to save).
+_MODEL_CLASSES: dict = {}
+
+
+def register_model(cls: type) -> type:
+    """Let ``load_model`` rebuild ``cls`` (a model class with ``from_config``) from a
+    config.json whose class_name is ``cls.__name__``; returns ``cls`` (a decorator)."""
+    _MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
 def load_model(filepath, compile: bool = True):
     """Rebuild a model saved by ``model.save``, with its weights and, when it was
     compiled and ``compile`` is true, its optimizer (and its state), loss and metrics."""
-    from .models import Sequential
     path = os.fspath(filepath)
     where = _where(path)
     with open_zip(path, "load_model") as z:
@@ -357,7 +369,7 @@ def load_model(filepath, compile: bool = True):
             with open_zip_member(z, "optimizer.weights.npz", where) as npz:
                 optimizer_state = _read_arrays(npz, where)
     try:
-        model = Sequential.from_config(config["config"])
+        model = _MODEL_CLASSES[config["class_name"]].from_config(config["config"])
     except (KeyError, TypeError, ValueError) as e:
         raise FileFormatError(f"{where} describes a model that can't be rebuilt: {e}") from e
     assign_weights(model, weights, path)
