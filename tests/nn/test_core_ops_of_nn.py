@@ -159,3 +159,27 @@ def test_alias_as_makes_a_leaf_without_grad():
     assert a.is_leaf and a.shape == (2,)
     with pytest.raises(TypeError, match="Parameter expects a Tensor"):
         nn.Parameter(np.zeros(2))
+
+
+# ---- matmul's gradient primitive ------------------------------------------------------------
+@pytest.mark.parametrize("shapes", [((2, 3), (3, 4)), ((2, 2, 3), (3, 2)), ((3,), (3, 2)),
+                                    ((1, 2, 3), (2, 3, 2))])
+def test_matmul_second_derivatives_match_central_difference(shapes):
+    a, b = leaf(shapes[0]), leaf(shapes[1])
+
+    def first(a_, b_):
+        with nb.enable_grad():
+            ins = [t if t.requires_grad else t.detach().requires_grad_() for t in (a_, b_)]
+            y = ins[0] @ ins[1]
+            grads = grad((y * y * y).sum(), ins, create_graph=True)
+            return nb.cat([g.reshape(-1) for g in grads])
+    assert gradcheck(first, (a, b), **TOLERANCES)
+
+
+def test_matmul_gradient_of_mixed_dtypes_takes_each_input_s_dtype():
+    a = nb.tensor(RNG.normal(size=(2, 3)), dtype=nb.float32, requires_grad=True)
+    b = nb.tensor(RNG.normal(size=(3, 2)), dtype=nb.float64, requires_grad=True)
+    (a @ b).sum().backward()
+    assert a.grad.dtype is nb.float32 and b.grad.dtype is nb.float64
+    np.testing.assert_allclose(a.grad.numpy(), np.tile(b.detach().numpy().sum(1), (2, 1)),
+                               rtol=1e-6)

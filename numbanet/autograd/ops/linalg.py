@@ -8,7 +8,6 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from ..grad_mode import state
 from .dispatch import raw_cast, same_device, wrap
 from .shape import Permute, squeeze, unsqueeze
 
@@ -38,24 +37,50 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        if not state.enabled and a._dtype is b._dtype is g._dtype:
-            return _matmul_grads(g, a, b, na, nb)  # no create_graph: straight to the backend
-        ga = MatMul.apply(g, _mT(b)) if na else None
-        gb = MatMul.apply(_mT(a), g) if nb else None
+        return MatMulGrad.apply(g, a, b, ctx.needs_input_grad)
+
+
+class MatMulGrad(Function):
+    """The gradients of ``MatMul`` (a named primitive): ``g @ b^T`` and ``a^T @ g``, where
+    ``needs`` asks, as plain backend products (the transposes are views). Batch dims keep
+    their broadcast shape; the engine sums them back. Its own backward is written with
+    ``MatMul``, so gradients of every order exist."""
+
+    @staticmethod
+    def forward(ctx, g, a, b, needs):
+        na, nb = needs
+        if True in ctx.needs_input_grad:  # recorded (create_graph): keep what backward reads
+            ctx.save_for_backward(g, a, b)
+            ctx.needs = needs
+        be, dev, dtype = g._device.backend, g._device, g._dtype
+        ga = gb = None
+        if na:
+            bd = b._data if b._dtype is dtype else raw_cast(b, dtype)
+            ga = wrap(be.matmul(g._data, be.permute(bd, _SWAP_LAST[len(b._shape)])), dev, dtype)
+        if nb:
+            ad = a._data if a._dtype is dtype else raw_cast(a, dtype)
+            gb = wrap(be.matmul(be.permute(ad, _SWAP_LAST[len(a._shape)]), g._data), dev, dtype)
         return ga, gb
 
-
-def _matmul_grads(g, a, b, na: bool, nb: bool):
-    """g @ b^T and a^T @ g as plain backend calls (transposes are views)."""
-    be, dev, dtype = g._device.backend, g._device, g._dtype
-
-    def product(x, y):
-        return Tensor._wrap(be.matmul(x, y), dev, dtype)
-
-    ga = product(g._data, be.permute(b._data, _SWAP_LAST[len(b._shape)])) if na else None
-    gb = product(be.permute(a._data, _SWAP_LAST[len(a._shape)]), g._data) if nb else None
-    return ga, gb
+    @staticmethod
+    def backward(ctx, gga, ggb):
+        g, a, b = ctx.saved_tensors
+        na, nb = ctx.needs
+        ng, need_a, need_b = ctx.needs_input_grad[:3]
+        gga = gga if na else None
+        ggb = ggb if nb else None
+        grad_g = grad_a = grad_b = None
+        if ng:  # d(g @ b^T)/dg: gga @ b; d(a^T @ g)/dg: a @ ggb
+            terms = [MatMul.apply(gga, b)] if gga is not None else []
+            if ggb is not None:
+                terms.append(MatMul.apply(a, ggb))
+            if terms:
+                grad_g = terms[0] if len(terms) == 1 else terms[0] + terms[1]
+        if need_a and ggb is not None:  # d(a^T @ g)/da: g @ ggb^T
+            grad_a = MatMul.apply(g, _mT(ggb))
+        if need_b and gga is not None:  # d(g @ b^T)/db: gga^T @ g
+            grad_b = MatMul.apply(_mT(gga), g)
+        return grad_g, grad_a, grad_b, None
 
 
 def _check(op: str, a, b):
@@ -151,19 +176,19 @@ class LinearGrad(Function):
     @staticmethod
     def forward(ctx, g, x, weight, has_bias, needs):
         nx, nw, nb = needs
-        ctx.save_for_backward(g, x, weight)
-        ctx.needs = (nx, nw, nb and has_bias)
+        if True in ctx.needs_input_grad:  # recorded (create_graph): keep what backward reads
+            ctx.save_for_backward(g, x, weight)
+            ctx.needs = (nx, nw, nb and has_bias)
         be, dev, dtype = g._device.backend, g._device, g._dtype
-        g2 = _as_rows(be, g._data, g._shape)
+        flat = len(x._shape) == 2
+        g2 = g._data if flat else _as_rows(be, g._data, g._shape)
         gx = gw = gb = None
         if nx:
             gx = be.matmul(g2, weight._data)
-            if len(x._shape) != 2:
-                gx = be.reshape_view(gx, x._shape)
-            gx = wrap(gx, dev, dtype)
+            gx = wrap(gx if flat else be.reshape_view(gx, x._shape), dev, dtype)
         if nw:
-            gw = wrap(be.matmul(be.permute(g2, (1, 0)), _as_rows(be, x._data, x._shape)), dev,
-                      dtype)
+            x2 = x._data if flat else _as_rows(be, x._data, x._shape)
+            gw = wrap(be.matmul(be.permute(g2, (1, 0)), x2), dev, dtype)
         if nb and has_bias:
             gb = wrap(be.reduce("sum", g2, (0,), dtype), dev, dtype)
         return gx, gw, gb
