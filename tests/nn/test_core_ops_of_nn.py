@@ -183,3 +183,47 @@ def test_matmul_gradient_of_mixed_dtypes_takes_each_input_s_dtype():
     assert a.grad.dtype is nb.float32 and b.grad.dtype is nb.float64
     np.testing.assert_allclose(a.grad.numpy(), np.tile(b.detach().numpy().sum(1), (2, 1)),
                                rtol=1e-6)
+
+
+# ---- batch norm's gradient, to any order ----------------------------------------------------
+@pytest.mark.parametrize("shape", [(4, 2), (3, 2, 2)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_second_derivatives_match_central_difference(shape, affine):
+    x, w, b = leaf(shape), leaf((shape[1],)), leaf((shape[1],))
+    probe = nb.tensor(RNG.normal(size=shape), dtype=nb.float64)
+
+    def first(x_, w_, b_):
+        with nb.enable_grad():
+            ins = [t if t.requires_grad else t.detach().requires_grad_() for t in (x_, w_, b_)]
+            wb = ins[1:] if affine else (None, None)
+            y = F.batch_norm(ins[0], None, None, *wb, training=True)
+            grads = grad((y * y * probe).sum(), ins if affine else ins[:1], create_graph=True)
+            return nb.cat([g.reshape(-1) for g in grads])
+    assert gradcheck(first, (x, w, b), **TOLERANCES)
+
+
+def test_batch_norm_third_derivative_matches_central_difference():
+    x = leaf((4, 2))
+    probe = nb.tensor(RNG.normal(size=(4, 2)), dtype=nb.float64)
+
+    def second(x_):
+        with nb.enable_grad():
+            x_ = x_ if x_.requires_grad else x_.detach().requires_grad_()
+            y = F.batch_norm(x_, None, None, training=True)
+            gx, = grad((y * y * y * probe).sum(), (x_,), create_graph=True)
+            ggx, = grad((gx * gx).sum(), (x_,), create_graph=True)
+            return ggx
+    assert gradcheck(second, (x,), **TOLERANCES)
+
+
+def test_batch_norm_train_moves_running_stats_as_torch():
+    torch = pytest.importorskip("torch")
+    from numbanet.autograd.ops.normalization import batch_norm_train
+    x = RNG.normal(size=(5, 3, 2))
+    mean, var = nb.zeros(3, dtype=nb.float64), nb.ones(3, dtype=nb.float64)
+    y = batch_norm_train(nb.tensor(x), None, None, mean, var, 0.2, 1e-5)
+    tm, tv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    ty = torch.nn.functional.batch_norm(torch.tensor(x), tm, tv, training=True, momentum=0.2)
+    np.testing.assert_allclose(y.numpy(), ty.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(mean.numpy(), tm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(var.numpy(), tv.numpy(), rtol=1e-12)

@@ -13,10 +13,12 @@ them moved the mean and the variance::
     grad_weight = sum(g * x_hat),   grad_bias = sum(g)
 
 The forward runs on the backend directly and keeps ``x_hat`` and ``1/sqrt(var + eps)``;
-the backward is written with tensor ops. Under ``create_graph=True`` it recomputes
-``x_hat`` from ``x`` with tensor ops first, so that the gradient is itself
-differentiable. The running statistics are the caller's business
-(``nn.functional.batch_norm``).
+the backward is written with tensor ops, reading those two through the named primitives
+``NormalizedInput`` and ``InverseStd``: their forward hands back the kept values (no
+work), their backward is the derivative of ``x_hat`` and of ``1/sqrt(var + eps)`` with
+respect to ``x``, so that under ``create_graph=True`` the gradient is itself
+differentiable, to any order, through one backward. The running statistics are the
+caller's business (``batch_norm_train``, ``nn.functional.batch_norm``).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import math
 
 from ...tensor import Tensor
 from ..function import Function
-from ..grad_mode import no_grad, state
+from ..grad_mode import no_grad
 from .dispatch import device_mismatch, wrap
 from .shape import reshape
 
@@ -94,12 +96,8 @@ class BatchNorm(Function):
         x, weight = ctx.saved_tensors
         dims = (0,) + tuple(range(2, x.ndim))
         count = math.prod(x.shape[d] for d in dims)
-        if state.enabled:  # create_graph: x_hat as a function of x
-            centered = x - x.mean(dims, keepdim=True)
-            inv_std = ((centered * centered).mean(dims, keepdim=True) + ctx.eps) ** -0.5
-            x_hat = centered * inv_std
-        else:
-            x_hat, inv_std = ctx.x_hat, ctx.inv_std
+        x_hat = NormalizedInput.apply(x, ctx.x_hat, ctx.inv_std)
+        inv_std = InverseStd.apply(x, ctx.x_hat, ctx.inv_std)
         needs = ctx.needs_input_grad
         g_sum = g.sum(dims, keepdim=True)
         g_xhat_sum = (g * x_hat).sum(dims, keepdim=True)
@@ -114,6 +112,50 @@ class BatchNorm(Function):
         if ctx.has_bias and needs[2]:
             gb = reshape(g_sum, (x.shape[1],))
         return gx, gw, gb, None, None, None
+
+
+class NormalizedInput(Function):
+    """``x_hat = (x - mean(x)) / sqrt(var(x) + eps)`` per channel, handed back from the
+    forward that computed it (``x_hat``, ``inv_std``: the values kept for ``x``). Its
+    gradient is the one of a batch norm without weight::
+
+        grad_x = inv_std * (v - mean(v) - x_hat * mean(v * x_hat))
+    """
+
+    @staticmethod
+    def forward(ctx, x, x_hat, inv_std):
+        if ctx.needs_input_grad[0]:  # recorded (create_graph): keep what backward reads
+            ctx.save_for_backward(x, x_hat, inv_std)
+        return x_hat
+
+    @staticmethod
+    def backward(ctx, v):
+        x, x_hat, inv_std = ctx.saved_tensors
+        dims = (0,) + tuple(range(2, x.ndim))
+        xh = NormalizedInput.apply(x, x_hat, inv_std)
+        istd = InverseStd.apply(x, x_hat, inv_std)
+        gx = istd * (v - v.mean(dims, keepdim=True) - xh * (v * xh).mean(dims, keepdim=True))
+        return gx, None, None
+
+
+class InverseStd(Function):
+    """``1 / sqrt(var(x) + eps)`` per channel (shape (1, C, 1, ...)), handed back from the
+    forward that computed it. Since ``d var / dx = 2 (x - mean) / M``, its gradient is
+    ``grad_x = -v * inv_std**2 * x_hat / M``."""
+
+    @staticmethod
+    def forward(ctx, x, x_hat, inv_std):
+        if ctx.needs_input_grad[0]:  # recorded (create_graph): keep what backward reads
+            ctx.save_for_backward(x, x_hat, inv_std)
+        return inv_std
+
+    @staticmethod
+    def backward(ctx, v):
+        x, x_hat, inv_std = ctx.saved_tensors
+        count = x.numel() // x.shape[1]
+        xh = NormalizedInput.apply(x, x_hat, inv_std)
+        istd = InverseStd.apply(x, x_hat, inv_std)
+        return -(v * istd * istd * (1.0 / count)) * xh, None, None
 
 
 def update_running_stats_(running_mean: Tensor | None, running_var: Tensor | None,
