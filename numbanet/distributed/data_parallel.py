@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import dtypes as _dt
+from ..autograd.ops.fused import row_slice, take_rows
+from ..creation import tensor
 from ..random import host_generator
 from .runtime import World
 
@@ -46,6 +49,29 @@ class EpochShard:
         start, stop = min(j * b, m), min((j + 1) * b, m)
         global_size = min(b * self.size, self.n - j * b * self.size)
         return start, stop, (stop - start) / global_size
+
+
+class ShardedEpochBatches:
+    """This rank's training batches, epoch after epoch, for ``fit`` under mpirun (the
+    interface of ``keras.data.EpochBatches``): ``steps`` global batches per epoch;
+    ``epoch(device)`` draws the shared order (one broadcast), gathers this rank's
+    samples once and yields ``(x, y, weight)`` per step, ``weight`` being this rank's
+    share of the global batch (its batch may be empty)."""
+
+    def __init__(self, world: World, x, y, batch_size: int, shuffle: bool):
+        self.world, self.x, self.y = world, x, y
+        self.batch_size, self.shuffle = batch_size, bool(shuffle)
+        self.steps = -(-x.shape[0] // (batch_size * world.size))
+
+    def epoch(self, device):
+        n = self.x.shape[0]
+        shard = EpochShard(self.world, n, self.batch_size,
+                           shared_order(self.world, n, self.shuffle))
+        index = tensor(shard.local, dtype=_dt.int64, device=device)
+        x, y = take_rows(self.x, index), take_rows(self.y, index)
+        for step in range(self.steps):
+            start, stop, weight = shard.step(step)
+            yield row_slice(x, start, stop), row_slice(y, start, stop), weight
 
 
 def sum_over_ranks(world: World, values) -> np.ndarray:

@@ -202,6 +202,27 @@ def shuffled(tensors: list, device, batch_size: int | None = None) -> list:
     return [take_rows(t, order) for t in tensors]
 
 
+class EpochBatches:
+    """The training batches of one process, epoch after epoch: ``steps`` batches per
+    epoch; ``epoch(device)`` yields ``(x, y, weight)`` for each, in a new random order
+    when shuffling (``weight`` is 1: the whole batch is this process's). Under mpirun
+    ``fit`` takes ``distributed.data_parallel.ShardedEpochBatches`` instead, which has
+    the same interface."""
+
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int, shuffle):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.bounds = batch_bounds(x.shape[0], batch_size)
+        self.steps = len(self.bounds)
+
+    def epoch(self, device):
+        x, y = self.x, self.y
+        if self.shuffle:
+            x, y = shuffled([x, y], device,
+                            self.batch_size if self.shuffle == "batch" else None)
+        for start, stop in self.bounds:
+            yield rows(x, start, stop), rows(y, start, stop), 1.0
+
+
 def rows(t: Tensor, start: int, stop: int) -> Tensor:
     """``t[start:stop]``, a view, without autograd's bookkeeping (training data need none):
     ``fused.row_slice``, paid per batch."""

@@ -37,8 +37,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd import no_grad, ops
-from ..autograd.ops.fused import take_rows
-from ..creation import tensor as _tensor
 from ..distributed import data_parallel as _dp, runtime as _dist
 from ..tensor import Tensor
 from . import data as _data
@@ -382,7 +380,6 @@ class Trainer:
         metric_list = self._resolve_metrics(y)
         names = ["loss"] + [m.name for m in metric_list]
         fuse = self._fuses_softmax
-        bounds = _data.batch_bounds(x.shape[0], batch_size)
         reducer = None
         if world is not None:
             from ..distributed.collectives import broadcast_parameters, check_same_on_all_ranks
@@ -395,8 +392,10 @@ class Trainer:
                           f"shuffle={s[4]}")
             broadcast_parameters(self, root=0)
             reducer = GradientReducer(world)
-            bounds = range(-(-x.shape[0] // (batch_size * world.size)))
-        run = dict(verbose=verbose, epochs=epochs, steps=len(bounds))
+            batches = _dp.ShardedEpochBatches(world, x, y, batch_size, shuffle)
+        else:
+            batches = _data.EpochBatches(x, y, batch_size, shuffle)
+        run = dict(verbose=verbose, epochs=epochs, steps=batches.steps)
         callbacks = CallbackList(callbacks, self, **run)
         # A callback may stop training in a batch hook on one rank; the ranks then agree
         # after every step, so that none waits alone in the next step's allreduce.
@@ -414,37 +413,18 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             callbacks.call("on_epoch_begin", epoch, {})
             means = EpochMeans(names)
-            if world is None:
-                xe, ye = _data.shuffled([x, y], device, batch_size if shuffle == "batch"
-                                        else None) if shuffle else (x, y)
-                for step, (start, stop) in enumerate(bounds):
-                    if batch_hooks:
-                        callbacks.call("on_train_batch_begin", step, {})
-                    self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop),
-                                     params, metric_list, fuse, means)
-                    if batch_hooks:
-                        callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
-                    if self.stop_training:
-                        break
-                logs = means.result()
-            else:
-                shard = _dp.EpochShard(world, x.shape[0], batch_size,
-                                       _dp.shared_order(world, x.shape[0], shuffle))
-                xe, ye = _gather_rows([x, y], shard.local, device)
-                for step in bounds:
-                    if batch_hooks:
-                        callbacks.call("on_train_batch_begin", step, {})
-                    start, stop, weight = shard.step(step)
-                    self._train_step(_data.rows(xe, start, stop), _data.rows(ye, start, stop),
-                                     params, metric_list, fuse, means, reducer, weight)
-                    if batch_hooks:
-                        # batch logs are this rank's running means: no collective here
-                        callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
-                    if sync_stop_each_step:
-                        self.stop_training = _dp.any_rank(world, self.stop_training)
-                    if self.stop_training:
-                        break
-                logs = means.result_over_ranks(world)
+            for step, (xb, yb, weight) in enumerate(batches.epoch(device)):
+                if batch_hooks:
+                    callbacks.call("on_train_batch_begin", step, {})
+                self._train_step(xb, yb, params, metric_list, fuse, means, reducer, weight)
+                if batch_hooks:
+                    # under mpirun, batch logs are this rank's running means: no collective
+                    callbacks.call("on_train_batch_end", step, LazyLogs(means.result))
+                if sync_stop_each_step:
+                    self.stop_training = _dp.any_rank(world, self.stop_training)
+                if self.stop_training:
+                    break
+            logs = means.result() if world is None else means.result_over_ranks(world)
             if x_val is not None and _data.validates_after(epoch, validation_freq):
                 val_logs = self._evaluate_tensors(x_val, y_val, val_batch, metric_list, fuse,
                                                   callbacks, world)
@@ -581,9 +561,3 @@ class Trainer:
         values = [logs["loss"]] + [logs[m.name] for m in metric_list]
         return values[0] if len(values) == 1 else values
 
-
-def _gather_rows(tensors: list, indices: np.ndarray, device) -> list:
-    """The rows ``indices`` of every tensor, one gather each on the device (as
-    ``keras.data.shuffled`` does for a permutation)."""
-    index = _tensor(indices, dtype=_dt.int64, device=device)
-    return [take_rows(t, index) for t in tensors]

@@ -95,3 +95,34 @@ def test_the_reducer_sums_weighted_gradients_in_one_call_per_bucket(two_ranks):
     # the gradients are views of one buffer: the next step packs them again
     reducer.reduce(params, weight=0.5)
     np.testing.assert_array_equal(params[0].grad.numpy(), grads[0].numpy() * 0.5)
+
+
+@pytest.mark.parametrize("rank,last", [(0, (2, 2 / 3)), (1, (1, 1 / 3))])
+def test_each_rank_takes_every_kth_sample_and_its_share_of_the_last_batch(two_ranks, rank,
+                                                                          last):
+    from numbanet.distributed.data_parallel import ShardedEpochBatches
+    world = two_ranks(rank)
+    x = nb.arange(27 * 2, dtype=nb.float32).reshape(27, 2)
+    y = nb.arange(27, dtype=nb.int64)
+    batches = ShardedEpochBatches(world, x, y, batch_size=4, shuffle=False)
+    assert batches.steps == 4  # ceil(27 / (2 * 4)) global batches
+    steps = list(batches.epoch(nb.device("cpu")))
+    assert [tuple(yb.shape) for _, yb, _ in steps] == [(4,), (4,), (4,), (last[0],)]
+    assert [w for _, _, w in steps] == [0.5, 0.5, 0.5, last[1]]
+    np.testing.assert_array_equal(np.concatenate([yb.numpy() for _, yb, _ in steps]),
+                                  np.arange(rank, 27, 2))
+    np.testing.assert_array_equal(steps[0][0].numpy(), x.numpy()[rank:8:2])
+
+
+def test_fit_runs_its_epoch_loop_over_the_sharded_batches(two_ranks, monkeypatch):
+    from numbanet import keras
+    world = two_ranks()
+    monkeypatch.setattr(runtime, "active_world", lambda: world)
+    nb.manual_seed(0)
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((10, 3), np.float32), np.zeros((10, 2), np.float32)
+    history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    reductions = [c for c in world.comm.calls if c[0] == (3 * 2 + 2 + 2,)]
+    assert len(reductions) == 2 * 3  # ceil(10 / (2 * 2)) steps per epoch, one bucket
