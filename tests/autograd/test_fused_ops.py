@@ -52,6 +52,24 @@ def test_adam_step_is_bit_identical_to_the_unfused_formula(dtype, placement, wei
             np.testing.assert_array_equal(t.numpy(), a)
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("placement", ["torch", "keras"])
+def test_adam_step_on_cuda_matches_the_formula(placement):
+    p, g, m, v = _state()
+    expected = _adam_reference(*(t.numpy() for t in (p, g, m, v)), 3, 0.01, 0.9, 0.999, 1e-7,
+                               0.05, placement == "keras")
+    on_gpu = [t.cuda() for t in (p, g, m, v)]
+    versions = [t._vc[0] for t in on_gpu]
+    assert fused.adam_(*([t] for t in on_gpu), 3, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-7,
+                       weight_decay=0.05, eps_placement=placement) == []
+    for t, e in zip((on_gpu[0], on_gpu[2], on_gpu[3]), expected):
+        np.testing.assert_allclose(t.cpu().numpy(), e, rtol=1e-14, atol=0)
+    assert [t._vc[0] - b for t, b in zip(on_gpu, versions)] == [1, 0, 1, 1]
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        fused.adam_([on_gpu[0]], [g], [on_gpu[2]], [on_gpu[3]], 1, lr=0.01, beta1=0.9,
+                    beta2=0.999, eps=1e-7)
+
+
 def test_adam_step_takes_one_step_per_parameter():
     a, b = _state(seed=1), _state(shape=(5,), seed=2)
     expected = [_adam_reference(*(t.numpy() for t in s), step, 0.1, 0.8, 0.9, 1e-8, 0.0, False)
