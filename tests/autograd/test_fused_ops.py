@@ -167,6 +167,32 @@ def test_adam_step_refuses_a_parameter_that_requires_grad_in_grad_mode():
                            eps=1e-8) == []
 
 
+def _cases():
+    """(name, p, g, m, v) for every check of the fused step, and a good case."""
+    p, g, m, v = _state()
+    frozen = np.zeros((3, 4))
+    frozen.flags.writeable = False
+    base = np.zeros((2, 3, 4))
+    leaf = p.clone().requires_grad_(True)
+    return [("good", p, g, m, v), ("broadcast", p, nb.randn(1, 4).double().expand(3, 4), m, v),
+            ("strided", p, g, m.t().contiguous().t(), v),
+            ("read-only", p, g, m, nb.from_numpy(frozen)), ("shared", p, g, m, m),
+            ("view", p, p.view(3, 4), m, v),
+            ("foreign overlap", p, g, nb.from_numpy(base[0]),
+             nb.from_numpy(base[:1].reshape(3, 4))),
+            ("dtype", p, g.float(), m, v), ("shape", p, g.reshape(4, 3), m, v),
+            ("int", *(nb.zeros(2, dtype=nb.int64) for _ in range(4))),
+            ("not a tensor", p, g.numpy(), m, v), ("leaf in grad mode", leaf, g, m, v)]
+
+
+@pytest.mark.parametrize("index", range(len(_cases())))
+def test_the_quick_check_agrees_with_the_detailed_one(index):
+    name, p, g, m, v = _cases()[index]
+    quick = fused._fusable(p, g, m, v, True)
+    assert quick == (fused._adam_problem(p, g, m, v, True) is None)
+    assert quick == (name == "good")
+
+
 def test_adam_step_skips_what_it_cannot_take_when_asked():
     a, b, c = _state(seed=1), _state(seed=2), _state(seed=3)
     wide = nb.randn(1, 4, dtype=nb.float64).expand(3, 4)

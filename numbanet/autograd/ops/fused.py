@@ -1,14 +1,16 @@
 """Fused updates and buffer primitives for the layers above autograd.
 
-Optimizers, Keras layers and ``numbanet.distributed`` need a few things that are
-no differentiable op: an Adam update written in place by one kernel per
-parameter, Keras's batch normalisation with its moving statistics, and flat
-buffers of many tensors for MPI. They live here, beside the ops, so that those
+Optimizers, Keras and ``numbanet.distributed`` need a few things that are no
+differentiable op: an Adam update written in place by one kernel per parameter,
+rows of training data picked per batch and per epoch, Keras's batch normalisation
+with its moving statistics, and flat buffers of many tensors for MPI. They live here, beside the ops, so that those
 layers reach tensors only through public functions (DESIGN.md, the layer rule).
 Nothing here records a graph.
 
 - ``adam_``: PyTorch's and Keras's Adam step on lists of tensors, in place
   (as ``torch._fused_adam_``), checked before any kernel runs.
+- ``row_slice``, ``take_rows``: rows of training data (a batch view, an epoch's
+  gather) without the bookkeeping of general indexing.
 - ``batch_norm_training``: batch normalisation with the batch's statistics, the
   moving statistics updated Keras's way.
 - ``flatten_dense_tensors`` / ``unflatten_dense_tensors``: many tensors end to end
@@ -162,8 +164,9 @@ def adam_(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, steps, *
     if unfusable == "raise":  # every parameter checked before any kernel runs
         for i in range(n):
             p, g, m, v = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i]
-            if not _fusable(p, g, m, v, tracking):
-                error, message = _adam_problem(p, g, m, v, tracking)
+            problem = _adam_problem(p, g, m, v, tracking)
+            if problem is not None:
+                error, message = problem
                 raise error(f"adam_: parameter {i}: {message}")
     skipped = []
     lr, b1, b2, wd = float(lr), float(beta1), float(beta2), float(weight_decay)
@@ -193,11 +196,28 @@ def row_slice(t: Tensor, start: int, stop: int) -> Tensor:
     without the parsing of a general index and outside autograd (the result has no
     ``grad_fn``: training data need none). ``t[start:stop]`` costs about 6 us more, paid
     for every batch of ``fit``."""
-    if not 0 <= start <= stop <= t._shape[0]:
-        raise IndexError(f"row_slice: rows {start}:{stop} are outside the {t._shape[0]} rows "
-                         f"of the tensor of shape {t._shape}")
+    if not t._shape or not 0 <= start <= stop <= t._shape[0]:
+        raise IndexError(f"row_slice: rows {start}:{stop} are outside the "
+                         f"{t._shape[0] if t._shape else 0} rows of the tensor of shape "
+                         f"{t._shape}")
     return wrap(t._device.backend.basic_index(t._data, (slice(start, stop),)), t._device,
                 t._dtype, base=t)
+
+
+
+def take_rows(t: Tensor, index: Tensor) -> Tensor:
+    """``t[index]`` for data: the rows ``index`` (a 1-D int64 tensor on ``t``'s device, each
+    in ``[0, len(t))``) of ``t``, copied by one gather, outside autograd (the result has no
+    ``grad_fn``). It skips the index parsing and the bounds pass of ``t[index]`` (about
+    10 us), for an index in range by construction, as an epoch's permutation of the rows;
+    the kernel still refuses an index past the end (IndexError)."""
+    if index._dtype.name != "int64" or len(index._shape) != 1 or not t._shape:
+        raise ValueError(f"take_rows: expects a tensor of at least one dim and a 1-D int64 "
+                         f"index, got shapes {t._shape} and {index._dtype.name} "
+                         f"{index._shape}")
+    if index._device is not t._device:
+        raise device_mismatch("take_rows", t._device, index._device)
+    return wrap(t._device.backend.index_select(t._data, 0, index._data), t._device, t._dtype)
 
 
 # ---- Keras's batch normalisation ----------------------------------------------------------
@@ -222,20 +242,6 @@ def batch_norm_training(x: Tensor, weight: Tensor | None, bias: Tensor | None,
         moving_variance.mul_(momentum).add_(wrap(variance, x._device, x._dtype) * keep)
     return BatchNorm.apply(x, weight, bias, mean, variance, eps)
 
-
-def take_rows(t: Tensor, index: Tensor) -> Tensor:
-    """``t[index]`` for data: the rows ``index`` (a 1-D int64 tensor on ``t``'s device, each
-    in ``[0, len(t))``) of ``t``, copied by one gather, outside autograd (the result has no
-    ``grad_fn``). It skips the index parsing and the bounds pass of ``t[index]`` (about
-    10 us), for an index in range by construction, as an epoch's permutation of the rows;
-    the kernel still refuses an index past the end (IndexError)."""
-    if index._dtype.name != "int64" or len(index._shape) != 1 or not t._shape:
-        raise ValueError(f"take_rows: expects a tensor of at least one dim and a 1-D int64 "
-                         f"index, got shapes {t._shape} and {index._dtype.name} "
-                         f"{index._shape}")
-    if index._device is not t._device:
-        raise device_mismatch("take_rows", t._device, index._device)
-    return wrap(t._device.backend.index_select(t._data, 0, index._data), t._device, t._dtype)
 
 
 # ---- flat buffers and host memory (numbanet.distributed) ----------------------------------
