@@ -9,16 +9,14 @@ inside BLAS. Every kernel is compiled on first use and cached on disk.
 """
 from __future__ import annotations
 
-import ctypes
 import math
-import os
-import sys
 
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
 from . import Backend, checks, optimizers, scalar
+from . import host_memory as _host
 from . import windows as _windows
 from . import cpu_windows as _win
 from .specialise import fingerprint, specialise
@@ -382,10 +380,10 @@ class CPUBackend(Backend):
 
     # -- memory ---------------------------------------------------------------------------
     def empty(self, shape, dtype):
-        return np.empty(shape, dtype.numpy)
+        return _host.empty(shape, dtype.numpy)
 
     def full(self, shape, value, dtype):
-        out = np.empty(shape, dtype.numpy)  # np.full, without its Python layer
+        out = _host.empty(shape, dtype.numpy)  # np.full, without its Python layer
         out.fill(value)
         return out
 
@@ -453,7 +451,7 @@ class CPUBackend(Backend):
         """``a`` itself when C-contiguous, else a C-contiguous copy."""
         if a.flags.c_contiguous:
             return a
-        out = np.empty(a.shape, a.dtype)
+        out = _host.empty(a.shape, a.dtype)
         self.unary("identity", a, out)
         return out
 
@@ -531,6 +529,8 @@ class CPUBackend(Backend):
 
     # -- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
+        if a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype:  # weights' gradients: large
+            return np.matmul(a, b, out=_host.empty((a.shape[0], b.shape[1]), a.dtype))
         return np.matmul(a, b)
 
     # -- gather / scatter -------------------------------------------------------------------
@@ -542,7 +542,7 @@ class CPUBackend(Backend):
     def index_select(self, a, axis, index):
         checks.index_arguments("index_select", a.shape, axis, index)
         out_shape = a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:]
-        out = np.empty(out_shape, a.dtype)
+        out = _host.empty(out_shape, a.dtype)
         three = self._three(a, axis)
         bad = _gather(self.contiguous(a).reshape(three), index,
                       out.reshape(three[0], index.shape[0], three[2]))
@@ -576,22 +576,22 @@ class CPUBackend(Backend):
     def im2col(self, x, geo, out_hw):
         (n, c, _, _), geo, out_hw = _windows.check("im2col", x.shape, geo, out_hw)
         kh, kw = geo[0], geo[1]
-        cols = np.empty((c * kh * kw, n, out_hw[0] * out_hw[1]), x.dtype)
+        cols = _host.empty((c * kh * kw, n, out_hw[0] * out_hw[1]), x.dtype)
         _win.im2col(self.contiguous(x).reshape(-1), x.shape, geo, cols.reshape(-1), out_hw)
         return cols
 
     def col2im(self, cols, geo, out_hw, shape):
         shape, geo, out_hw = _windows.check("col2im", shape, geo, out_hw)
         _windows.check_columns(cols.shape, shape, geo, out_hw)
-        out = np.zeros(shape, cols.dtype)
+        out = _host.zeros(shape, cols.dtype)
         _win.col2im(self.contiguous(cols).reshape(-1), geo, out.reshape(-1), shape, out_hw)
         return out
 
     def max_pool2d(self, x, geo, out_hw):
         _, geo, out_hw = _windows.check("max_pool2d", x.shape, geo, out_hw)
         shape = x.shape[:2] + out_hw
-        out = np.empty(shape, x.dtype)
-        indices = np.empty(shape, np.int64)
+        out = _host.empty(shape, x.dtype)
+        indices = _host.empty(shape, np.int64)
         n, c, height, width = x.shape
         if geo == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * out_hw[0] <= height and \
                 2 * out_hw[1] <= width:
@@ -604,7 +604,7 @@ class CPUBackend(Backend):
     def max_pool2d_backward(self, g, indices, geo, shape):
         shape, _, _ = _windows.check_gradient("max_pool2d_backward", g.shape, shape, geo)
         _windows.check_pool_indices(indices.shape, indices.dtype, g.shape)
-        out = np.zeros(shape, g.dtype)
+        out = _host.zeros(shape, g.dtype)
         flat = self.contiguous(indices).reshape(-1)
         bad = _win.max_pool_backward(self.contiguous(g).reshape(-1), flat, out.reshape(-1),
                                      shape[2] * shape[3], g.shape[2] * g.shape[3])
@@ -614,14 +614,14 @@ class CPUBackend(Backend):
 
     def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
         _, geo, out_hw = _windows.check("avg_pool2d", x.shape, geo, out_hw, dilation=False)
-        out = np.empty(x.shape[:2] + out_hw, x.dtype)
+        out = _host.empty(x.shape[:2] + out_hw, x.dtype)
         _win.avg_pool(x, geo, bool(count_include_pad), int(divisor_override), out)
         return out
 
     def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
         shape, geo, _ = _windows.check_gradient("avg_pool2d_backward", g.shape, shape, geo,
                                                 dilation=False)
-        out = np.zeros(shape, g.dtype)
+        out = _host.zeros(shape, g.dtype)
         _win.avg_pool_backward(g, geo, bool(count_include_pad), int(divisor_override), out)
         return out
 
@@ -630,28 +630,6 @@ class CPUBackend(Backend):
         _adam_step(p, g, m, v, *numbers)
 
 
-def _keep_large_blocks_in_the_heap():
-    """Ask glibc to serve large arrays from its heap instead of fresh ``mmap`` pages.
-
-    glibc hands out blocks of 128 KiB and more as new ``mmap`` regions (its threshold
-    grows only for strictly larger sizes), so a training loop that allocates the same
-    400 KB gradient every step pays a page fault per 4 KiB: 100-150 µs per array on the
-    seed network, measured with benchmarks/seed_autograd.py. Raising the threshold
-    (and the heap trim threshold with it) keeps freed blocks for reuse. Set
-    NUMBANET_KEEP_MALLOC=1 to leave the C allocator alone.
-    """
-    if os.environ.get("NUMBANET_KEEP_MALLOC") or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)
-        libc.mallopt(m_trim_threshold, 128 << 20)
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
-
-
-_keep_large_blocks_in_the_heap()
 _BACKEND = CPUBackend()
 
 

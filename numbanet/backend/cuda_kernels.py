@@ -28,8 +28,6 @@ from . import optimizers, scalar, windows
 from .specialise import fingerprint, specialise
 
 SIMULATED = bool(config.ENABLE_CUDASIM)
-if SIMULATED:  # the simulator's xoroshiro128+ runs on NumPy uint64s, whose wrap-around warns
-    warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning)
 
 # Launch sizes. On the simulator each thread is a Python thread: keep them few.
 THREADS = 2 if SIMULATED else 256  # threads per block of elementwise and reduction kernels
