@@ -31,6 +31,7 @@ class Backend:
     reductions by the keys of ``backend.scalar.REDUCE``."""
 
     name = "abstract"
+    symbolic = False  # True for the graph device, whose arrays hold no values on the host
 
     # -- memory ---------------------------------------------------------------------------
     def empty(self, shape, dtype):
