@@ -189,9 +189,9 @@ def shuffled(tensors: list, device, batch_size: int | None = None) -> list:
     ``nb.manual_seed`` seeds): one gather each, on the device. With a ``batch_size``
     (Keras's ``shuffle='batch'``) the rows move only within their batch.
 
-    The gathers are ``fused.take_rows``, ``t[order]`` without its index parsing and
-    bounds pass (a permutation is always in bounds), which cost as much as the gather
-    itself for a small data set."""
+    The gathers are ``fused.take_rows``: ``t[order]`` without its index parsing and
+    bounds pass (a permutation is always in bounds), which cost about as much as the
+    gather itself for a small data set."""
     n = tensors[0].shape[0]
     if batch_size is None:
         order = host_generator().permutation(n)
