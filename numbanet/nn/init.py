@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
 from ..creation import rand, randn
 from ..tensor import Tensor
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
 from ..autograd.ops.shape import set_data_
 from ..tensor import Tensor
 from .parameter import Parameter

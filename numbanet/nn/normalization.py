@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 
 from .. import dtypes as _dt
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
 from ..creation import ones, tensor, zeros
 from ..tensor import Tensor
 from . import functional as F

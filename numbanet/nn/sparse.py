@@ -1,7 +1,7 @@
 """``Embedding``: a lookup table of learned vectors, one per index (word, token, id)."""
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
+from ..autograd import no_grad
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
