@@ -7,6 +7,12 @@ Ints and slices make a view (``BasicIndex``). Int tensors and masks gather a cop
 (``Gather``): the indexed dims are moved to the front and flattened, the index
 tensors become one linear index, and the backend's ``index_select`` picks the
 rows; the backward scatters with ``index_add``.
+
+Named ops for the layers above: ``index_select`` and ``narrow`` (PyTorch's),
+``embedding`` (rows of a table) and ``pick_classes`` (the class pick of the losses).
+Index values are checked on the host before a kernel runs; on a graph device
+(``be.symbolic``), whose arrays have no values yet, the check is recorded instead, as
+values the kernels refuse when the graph runs.
 """
 from __future__ import annotations
 

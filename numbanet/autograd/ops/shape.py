@@ -1,5 +1,6 @@
 """Views and copies: permute, reshape, expand, squeeze, cast, clone, cat, stack.
-Views share memory (and the version counter) with their input."""
+Views share memory (and the version counter) with their input. ``set_data_`` and
+``alias_as`` are what ``nn`` makes Parameters and moves modules with."""
 from __future__ import annotations
 
 import math
