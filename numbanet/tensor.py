@@ -15,6 +15,8 @@ unary ops (``exp``, ``relu_``, ``__neg__``...) are attached from the op registry
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -606,6 +608,8 @@ class Tensor:
         return _ops.contiguous(self)
 
 
-# Imported last: they need the Tensor class defined above.
-from . import autograd as _autograd  # noqa: E402
-from .autograd import ops as _ops  # noqa: E402
+# The layers above bind these when they are imported (``numbanet/__init__.py`` imports them
+# first): the methods above reach the ops and the engine through them, and this module
+# imports nothing above it.
+_ops: Any = None  # numbanet.autograd.ops
+_autograd: Any = None  # numbanet.autograd

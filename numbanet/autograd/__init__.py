@@ -7,6 +7,9 @@
 """
 from __future__ import annotations
 
+import sys as _sys
+
+from .. import tensor as _tensor
 from ..tensor import Tensor
 from .engine import run_backward
 from .function import Function, Node
@@ -103,3 +106,6 @@ def Variable(tensor, requires_grad: bool = False, volatile: bool = False) -> Ten
 __all__ = ["Function", "Node", "Variable", "backward", "grad", "gradcheck", "no_grad",
            "enable_grad", "set_grad_enabled", "is_grad_enabled", "set_detect_anomaly",
            "detect_anomaly", "is_anomaly_enabled"]
+
+
+_tensor._autograd = _sys.modules[__name__]  # Tensor.backward runs the engine through it

@@ -2,6 +2,9 @@
 
 The elementwise unary ops are declared in the registry (``registry.UNARY``): their
 functions are exported here and their Tensor methods attached from it."""
+import sys as _sys
+
+from ... import tensor as _tensor
 from .elementwise import (add, bitwise, clamp, compare, div, invert, logical_not, maximum,
                           minimum, mul, pow, sign, sub, where)
 from .indexing import getitem
@@ -16,5 +19,6 @@ from .shape import (cast, cat, clone, contiguous, expand, flatten, permute, resh
 
 globals().update({name: spec.function for name, spec in _UNARY.items()})  # exp, relu, sin...
 _attach_methods()
+_tensor._ops = _sys.modules[__name__]  # Tensor's methods call the ops through it
 
 __all__ = [name for name in dir() if not name.startswith("_")]
