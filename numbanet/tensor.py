@@ -91,6 +91,11 @@ class Tensor:
         return self._shape
 
     @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for a leaf), as in PyTorch."""
+        return self._output_nr
+
+    @property
     def dtype(self) -> _dt.DType:
         return self._dtype
 

@@ -133,6 +133,16 @@ class Node:
         return f"{self._fn.__name__}Backward"
 
     @property
+    def output_metadata(self) -> tuple:
+        """(shape, dtype, device) of each output of the op (None where it is no tensor)."""
+        return self._outputs
+
+    @property
+    def retained_tensors(self) -> tuple:
+        """The outputs of the op that asked for ``retain_grad()``."""
+        return tuple((self._retained or {}).values())
+
+    @property
     def next_functions(self):
         """((node or leaf tensor or None, output index), ...) for each input, like PyTorch's."""
         return tuple((None, 0) if e is None else (e.target, e.output_nr)

@@ -77,7 +77,7 @@ def _names(params) -> tuple[dict, dict]:
         if t.grad_fn is None:
             leaves[id(t)] = str(name)
         else:
-            results[(id(t.grad_fn), t._output_nr)] = str(name)
+            results[(id(t.grad_fn), t.output_nr)] = str(name)
     return leaves, results
 
 
@@ -93,14 +93,14 @@ def _leaf_vertex(t: Tensor, name: str | None, kind: str = LEAF) -> Vertex:
 
 def _op_vertex(node: Node, result_names: dict) -> Vertex:
     details = []
-    for nr, meta in enumerate(node._outputs):
+    for nr, meta in enumerate(node.output_metadata):
         if meta is None:
             continue
         name = result_names.get((id(node), nr))
         shape = format_shape(meta[0])
         details.append(f"{name} {shape}" if name else shape)
     has_grad = False
-    for kept in (node._retained or {}).values():  # tensors that asked for retain_grad()
+    for kept in node.retained_tensors:  # tensors that asked for retain_grad()
         if kept.grad is not None:
             details.append(_grad_line(kept.grad))
             has_grad = True
@@ -126,8 +126,8 @@ def trace(outputs, params=None) -> Graph:
                 vertices[id(t)] = _leaf_vertex(t, leaf_names.get(id(t)), OUTPUT)
             continue
         key = ("output", i)
-        vertices[key] = _leaf_vertex(t, result_names.get((id(t.grad_fn), t._output_nr)), OUTPUT)
-        label = f"[{t._output_nr}]" if len(t.grad_fn._outputs) > 1 else ""
+        vertices[key] = _leaf_vertex(t, result_names.get((id(t.grad_fn), t.output_nr)), OUTPUT)
+        label = f"[{t.output_nr}]" if len(t.grad_fn.output_metadata) > 1 else ""
         graph.edges.append(Edge(id(t.grad_fn), key, label))
         stack.append(t.grad_fn)
     stack.reverse()  # so the first output's graph is walked (and laid out) first
@@ -146,7 +146,7 @@ def trace(outputs, params=None) -> Graph:
                 continue
             count = uses.pop((id(source), nr))
             parts = []
-            if isinstance(source, Node) and len(source._outputs) > 1:
+            if isinstance(source, Node) and len(source.output_metadata) > 1:
                 parts.append(f"[{nr}]")
             if count > 1:
                 parts.append(f"×{count}")
