@@ -20,7 +20,7 @@ ABOVE_AUTOGRAD = ("nn", "optim", "keras", "static", "jit", "distributed", "utils
 INTERNALS = re.compile(r"\.backend\b|\._data\b|\._wrap\b|\._vc\b|_bump_version|backend_for\b"
                        r"|grad_mode import state|\bstate\.enabled\b"
                        # a tensor's or node's private fields (an object's own are self._...)
-                       r"|(?<!self)\._(device|dtype|shape|requires_grad|grad|output_nr|outputs"
+                       r"|(?<!self)\._(device|shape|requires_grad|grad|output_nr|outputs"
                        r"|retained|base|saved|edges)\b")
 # layer -> the layers it must not import
 FORBIDDEN = {
