@@ -30,10 +30,6 @@ def wrap(data, device, dtype, base=None) -> Tensor:
     return Tensor._wrap(data, device, dtype, base)
 
 
-def new_empty(shape, dtype, device) -> Tensor:
-    return Tensor._wrap(device.backend.empty(shape, dtype), device, dtype)
-
-
 def same_device(op: str, *tensors: Tensor):
     dev = tensors[0]._device
     for t in tensors[1:]:
