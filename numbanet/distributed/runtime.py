@@ -47,6 +47,9 @@ class World:
         self.cuda_aware = cuda_aware
         self.local_rank = _local_rank(comm, mpi)
 
+    def __repr__(self) -> str:
+        return f"<World rank {self.rank} of {self.size}>"
+
 
 def _local_rank(comm, mpi) -> int:
     """This rank's number on its machine: from the launcher, else by asking MPI which
@@ -60,9 +63,6 @@ def _local_rank(comm, mpi) -> int:
         return local.Get_rank()
     finally:
         local.Free()
-
-    def __repr__(self) -> str:
-        return f"<World rank {self.rank} of {self.size}>"
 
 
 _world: World | None = None
