@@ -70,15 +70,15 @@ def test_conv2d_second_derivatives_match_central_difference(device, geometry):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("wanted", ["input", "weight"])
+@pytest.mark.parametrize("wanted", ["input", "weight", "bias"])
 def test_conv2d_second_derivative_when_only_one_operand_requires_grad(device, wanted):
-    # A frozen weight (saliency maps, adversarial inputs) or a first layer (a gradient
-    # penalty on the weights): only the primitive of the operand that requires grad runs.
+    # A frozen weight (saliency maps, adversarial inputs), a first layer (a gradient penalty
+    # on the weights) or a bias alone: only the primitive of that operand runs.
     x_shape, w_shape, kwargs = GEOMETRIES["stride_padding_dilation"]
     rng = np.random.default_rng(11)
     x = leaf(rng, x_shape, device, requires_grad=wanted == "input")
     w = leaf(rng, w_shape, device, requires_grad=wanted == "weight")
-    b = leaf(rng, (w_shape[0],), device, requires_grad=False)
+    b = leaf(rng, (w_shape[0],), device, requires_grad=wanted == "bias")
     assert gradcheck(first_grads(kwargs), (x, w, b), **F64)
 
 

@@ -64,7 +64,7 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, geo, groups, out_hw):
         be = x._device.backend
         n, o = x._shape[0], weight._shape[0]
-        w_mat, col_mat, _, _ = _matrix_shapes(x._shape, weight._shape, groups, out_hw)
+        w_mat, col_mat, _, _ = mats = _matrix_shapes(x._shape, weight._shape, groups, out_hw)
         cols = be.im2col(x._data, geo, out_hw)
         by_filter = be.matmul(_view(be, weight._data, w_mat), _view(be, cols, col_mat))
         by_filter = be.permute(_view(be, by_filter, (o, n) + tuple(out_hw)), _SWAP_NC)
@@ -73,7 +73,7 @@ class Conv2d(Function):
             be.unary("identity", by_filter, out)
         else:  # the bias is added in the pass that lays the output out as (N, O, OH, OW)
             be.binary("add", by_filter, _view(be, bias._data, (o, 1, 1)), out)
-        ctx.spec = (geo, groups, out_hw, x._shape, weight._shape)
+        ctx.spec = (geo, groups, out_hw, x._shape, weight._shape, mats)
         ctx.has_bias = bias is not None
         ctx.cols = cols  # the unfolded input, reused by the weight's gradient
         ctx.save_for_backward(x, weight)
@@ -84,7 +84,7 @@ class Conv2d(Function):
         x, weight = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad[:3]
         spec = ctx.spec
-        by_filter = _by_filter(g) if nx or nw or nb else None  # laid out once for all three
+        by_filter = _by_filter(g) if nx or nw else None  # laid out once for the three
         gx = Conv2dInputGrad.apply(g, weight, spec, by_filter) if nx else None
         gw = Conv2dWeightGrad.apply(g, x, spec, ctx.cols, by_filter) if nw else None
         gb = Conv2dBiasGrad.apply(g, by_filter) if nb and ctx.has_bias else None
@@ -94,11 +94,11 @@ class Conv2d(Function):
 # ---- the gradients, as named primitives -----------------------------------------------------
 #
 # Each takes the output's gradient ``g`` (N, O, OH, OW) and, optionally, ``by_filter``: the
-# backend array of ``g`` laid out as (O, N, OH, OW), contiguous, when the caller made it
-# already (``Conv2d.backward`` makes it once for the three). ``spec`` is ``Conv2d``'s
-# ``(geo, groups, out_hw, x_shape, w_shape)``. The input's and the weight's gradients are
-# each linear in both of their operands, so the backward of each is ``Conv2d`` and the other
-# primitive:
+# backend array of ``g`` laid out as the matrix (O, N*OH*OW), when the caller made it already
+# (``Conv2d.backward`` makes it once for the three). ``spec`` is ``Conv2d``'s ``(geo, groups,
+# out_hw, x_shape, w_shape, _matrix_shapes(...))``. The input's and the weight's gradients
+# are each linear in both of their operands, so the backward of each is ``Conv2d`` and the
+# other primitive:
 #
 #     <gg, input_grad(g, weight)>  ->  d/dg: conv2d(gg, weight);  d/dweight: weight_grad(g, x=gg)
 #     <gg, weight_grad(g, x)>      ->  d/dg: conv2d(x, gg);       d/dx: input_grad(g, weight=gg)
@@ -107,13 +107,16 @@ class Conv2d(Function):
 # gradient, so it never leaves an operand without one.
 
 def _by_filter(g):
-    """``g``'s backend array as (O, N, OH, OW), contiguous, so that it views as (O, N*OH*OW)."""
-    be = g._device.backend
-    return be.contiguous(be.permute(g._data, _SWAP_NC))
+    """``g``'s backend array as the matrix (O, N*OH*OW): one row per filter (a copy)."""
+    be, (n, o, oh, ow) = g._device.backend, g._shape
+    return be.reshape_view(be.contiguous(be.permute(g._data, _SWAP_NC)), (o, n * oh * ow))
 
 
 def _output_matrix(be, g, by_filter, shape):
-    return _view(be, _by_filter(g) if by_filter is None else by_filter, shape)
+    """The output's gradient as ``shape``, (O, N*L) or with groups (G, O/G, N*L)."""
+    if by_filter is None:
+        by_filter = _by_filter(g)
+    return by_filter if len(shape) == 2 else be.reshape_view(by_filter, shape)
 
 
 class Conv2dInputGrad(Function):
@@ -124,9 +127,8 @@ class Conv2dInputGrad(Function):
     def forward(ctx, g, weight, spec, by_filter=None):
         ctx.save_for_backward(g, weight)
         ctx.spec = spec
-        geo, groups, out_hw, x_shape, w_shape = spec
+        geo, groups, out_hw, x_shape, w_shape, (w_mat, _, out_mat, by_image) = spec
         be = g._device.backend
-        w_mat, _, out_mat, by_image = _matrix_shapes(x_shape, w_shape, groups, out_hw)
         unfolded = be.matmul(_swap_last(be, _view(be, weight._data, w_mat)),
                              _output_matrix(be, g, by_filter, out_mat))
         gx = be.col2im(_view(be, unfolded, by_image), geo, out_hw, x_shape)
@@ -150,9 +152,8 @@ class Conv2dWeightGrad(Function):
     def forward(ctx, g, x, spec, cols=None, by_filter=None):
         ctx.save_for_backward(g, x)
         ctx.spec = spec
-        geo, groups, out_hw, x_shape, w_shape = spec
+        geo, groups, out_hw, x_shape, w_shape, (_, col_mat, out_mat, _) = spec
         be = g._device.backend
-        _, col_mat, out_mat, _ = _matrix_shapes(x_shape, w_shape, groups, out_hw)
         if cols is None:
             cols = be.im2col(x._data, geo, out_hw)
         gw = be.matmul(_output_matrix(be, g, by_filter, out_mat),
@@ -170,8 +171,8 @@ class Conv2dWeightGrad(Function):
 
 
 class Conv2dBiasGrad(Function):
-    """``grad_bias = g.sum((0, 2, 3))``, summed over the (O, N, OH, OW) layout when given
-    (four times faster than over (N, O, OH, OW) on the CPU); its gradient spreads ``gg``
+    """``grad_bias = g.sum((0, 2, 3))``, summed along the rows of ``by_filter`` when given
+    (up to four times faster than over (N, O, OH, OW) on the CPU); its gradient spreads ``gg``
     over every position."""
 
     @staticmethod
@@ -180,7 +181,7 @@ class Conv2dBiasGrad(Function):
         be, dtype = g._device.backend, g._dtype
         if by_filter is None:
             return wrap(be.reduce("sum", g._data, (0, 2, 3), dtype), g._device, dtype)
-        return wrap(be.reduce("sum", by_filter, (1, 2, 3), dtype), g._device, dtype)
+        return wrap(be.reduce("sum", by_filter, (1,), dtype), g._device, dtype)
 
     @staticmethod
     def backward(ctx, gg):
