@@ -191,11 +191,21 @@ def _run(roots, buffers, sink, retain_graph: bool):
     anomaly = state.anomaly
     while ready:
         node = ready.pop()
-        grads = _output_gradients(node, buffers.pop(node), sink)
-        result = _call_backward(node, grads, retain_graph)
+        grads = buffers.pop(node, None)
         edges = node._edges
+        if grads is None:  # every gradient that reached it was None: nothing to run
+            result = (None,) * len(edges)
+        else:
+            result = _call_backward(node, _output_gradients(node, grads, sink), retain_graph)
         for edge, g in zip(edges, result):
-            if edge is None or g is None:
+            if edge is None:
+                continue
+            if g is None:  # no gradient (a zero) along this edge: the node still waits one less
+                target = edge.target
+                if not isinstance(target, Tensor):
+                    deps[target] -= 1
+                    if not deps[target]:
+                        ready.append(target)
                 continue
             if g.__class__ is not Tensor or g._shape != edge.shape or \
                     g._dtype is not edge.dtype or g._device is not edge.device:

@@ -363,3 +363,28 @@ def test_edges_name_where_each_gradient_goes():
     assert edge.target is x and edge.output_nr == 0
     assert (edge.shape, edge.dtype, edge.device) == ((2, 3), nb.float32, nb.device("cpu"))
     assert y.grad_fn._edges[1] is None  # the number 2 gets no gradient
+
+
+class _NoGradToSecond(nb.autograd.Function):
+    """a * 1, with no gradient (None) for b, which it takes too."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * 1
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def test_a_none_gradient_still_lets_the_nodes_below_it_run():
+    """A node reached by a None gradient along one edge and a real one along another runs
+    once the None has been counted (it used to wait for ever, and the leaf got nothing)."""
+    leaf = nb.tensor([0.5, 7.0], dtype=nb.float64, requires_grad=True)
+    x = leaf[::2]  # one node, used on both paths
+    y = _NoGradToSecond.apply(x * 3, x * x) + x
+    (g,) = grad(y.sum(), [leaf])
+    np.testing.assert_array_equal(g.numpy(), [4.0, 0.0])  # 3 from the first path, 1 from + x
+    with nb.enable_grad():
+        first = grad((x * x + 1).relu().sum(), [leaf], create_graph=True)[0]
+    np.testing.assert_array_equal(grad(first.sum(), [leaf])[0].numpy(), [2.0, 0.0])  # PyTorch's
