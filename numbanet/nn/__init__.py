@@ -1,8 +1,18 @@
 """``numbanet.nn``: modules, layers and losses with PyTorch's semantics."""
 from . import functional, init
-from .layers import (Dropout, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU,
-                     Sigmoid, Softmax, Tanh)
 from .conv import Conv2d
+from .layers import (
+                     Dropout,
+                     Flatten,
+                     Identity,
+                     LeakyReLU,
+                     Linear,
+                     LogSoftmax,
+                     ReLU,
+                     Sigmoid,
+                     Softmax,
+                     Tanh,
+)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, ModuleDict, ModuleList, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d

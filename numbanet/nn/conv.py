@@ -7,11 +7,10 @@
 """
 from __future__ import annotations
 
-
 from ..creation import empty
 from ..tensor import Tensor
-from . import functional as F
 from . import init
+from ._functional import convolution as _conv
 from .module import Module
 from .parameter import Parameter
 
@@ -41,14 +40,14 @@ class Conv2d(Module):
             raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported; "
                                       "only 'zeros'")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = F._pair(kernel_size, "kernel_size", name, 1)
-        self.stride = F._pair(stride, "stride", name, 1)
-        self.dilation = F._pair(dilation, "dilation", name, 1)
+        self.kernel_size = _conv._pair(kernel_size, "kernel_size", name, 1)
+        self.stride = _conv._pair(stride, "stride", name, 1)
+        self.dilation = _conv._pair(dilation, "dilation", name, 1)
         if isinstance(padding, str):
-            F._conv_padding(padding, self.kernel_size, self.dilation, self.stride, name)
+            _conv._conv_padding(padding, self.kernel_size, self.dilation, self.stride, name)
             self.padding = padding
         else:
-            self.padding = F._pair(padding, "padding", name, 0)
+            self.padding = _conv._pair(padding, "padding", name, 0)
         self.groups = groups
         self.padding_mode = padding_mode
         self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size,
@@ -63,7 +62,7 @@ class Conv2d(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F._conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        return _conv._conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                          self.groups, "Conv2d")
 
     def extra_repr(self) -> str:

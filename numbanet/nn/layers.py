@@ -13,6 +13,7 @@ from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._functional import checks as _checks
 from .module import Module
 from .parameter import Parameter
 
@@ -100,7 +101,7 @@ class Tanh(Module):
 
 def _implicit_softmax_dim(x, name: str) -> int:
     if not isinstance(x, Tensor):
-        F._not_a_tensor(name, "input", 1, x)
+        _checks._not_a_tensor(name, "input", 1, x)
     ndim = x.ndim
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                   "to include dim=X as an argument.", UserWarning, stacklevel=3)
@@ -141,7 +142,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        self.p = F._probability(p, "Dropout")
+        self.p = _checks._probability(p, "Dropout")
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import functional as F
+from ._functional import checks as _checks
 from .module import Module
 
 
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        reduction = F._legacy_reduction(size_average, reduce, reduction)
-        F._check_reduction(reduction, type(self).__name__)
+        reduction = _checks._legacy_reduction(size_average, reduce, reduction)
+        _checks._check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
 

@@ -15,6 +15,7 @@ from ..creation import ones, tensor, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._functional import checks as _checks
 from .module import Module
 from .parameter import Parameter
 
@@ -81,7 +82,7 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         name = type(self).__name__
         if not isinstance(x, Tensor):
-            F._not_a_tensor(name, "input", 1, x)
+            _checks._not_a_tensor(name, "input", 1, x)
         if x.ndim not in self._dims:
             raise ValueError(f"{name}: expected {self._expected} input, got shape "
                              f"{tuple(x.shape)}")

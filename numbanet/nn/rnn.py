@@ -27,6 +27,7 @@ from ..creation import empty, zeros
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._functional import checks as _checks
 from .module import Module
 from .parameter import Parameter
 
@@ -43,7 +44,7 @@ class _RNNBase(Module):
                         ("num_layers", num_layers)):
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"{name}: {what} must be a positive int, got {n!r}")
-        F._probability(dropout, name, "dropout")
+        _checks._probability(dropout, name, "dropout")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
@@ -81,7 +82,7 @@ class _RNNBase(Module):
         """``x`` as (L, N, input_size), and whether it was unbatched (L, input_size)."""
         name = type(self).__name__
         if not isinstance(x, Tensor):
-            F._not_a_tensor(name, "input", 1, x)
+            _checks._not_a_tensor(name, "input", 1, x)
         if x.ndim not in (2, 3):
             order = "N, L" if self.batch_first else "L, N"
             raise ValueError(f"{name}: expected a 3-D input ({order}, input_size) or an "
@@ -103,7 +104,7 @@ class _RNNBase(Module):
             return zeros(layers, batch, self.hidden_size, dtype=x.dtype, device=x.device)
         name = type(self).__name__
         if not isinstance(h0, Tensor):
-            F._not_a_tensor(name, what, 2, h0)
+            _checks._not_a_tensor(name, what, 2, h0)
         same_device(name, x, h0)
         expected = (layers, self.hidden_size) if unbatched else \
             (layers, batch, self.hidden_size)

@@ -6,6 +6,8 @@ from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from ._functional import checks as _checks
+from ._functional import embedding as _embedding
 from .module import Module
 from .parameter import Parameter
 
@@ -29,7 +31,7 @@ class Embedding(Module):
             if not isinstance(n, int) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"Embedding: {what} must be a positive int, got {n!r}")
         if padding_idx is not None:
-            padding_idx = F._padding_index(padding_idx, num_embeddings, "Embedding")
+            padding_idx = _embedding._padding_index(padding_idx, num_embeddings, "Embedding")
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
                                       "not supported; leave them at their defaults")
@@ -41,7 +43,7 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if not isinstance(_weight, Tensor):
-                F._not_a_tensor("Embedding", "_weight", 8, _weight)
+                _checks._not_a_tensor("Embedding", "_weight", 8, _weight)
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
                                  f"match ({num_embeddings}, {embedding_dim})")
@@ -52,7 +54,7 @@ class Embedding(Module):
                         padding_idx: int | None = None) -> "Embedding":
         """An Embedding holding ``embeddings`` (2-D), frozen by default."""
         if not isinstance(embeddings, Tensor):
-            F._not_a_tensor("Embedding.from_pretrained", "embeddings", 1, embeddings)
+            _checks._not_a_tensor("Embedding.from_pretrained", "embeddings", 1, embeddings)
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{tuple(embeddings.shape)}")

@@ -512,7 +512,7 @@ def test_seed_nn_program_loss_falls():
         loss_fn = nn.MSELoss(size_average=False)
     learning_rate = 1e-4
     losses = []
-    for t in range(50):
+    for _ in range(50):
         y_pred = model(x)
         loss = loss_fn(y_pred, y)
         losses.append(loss.item())

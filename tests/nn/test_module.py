@@ -63,7 +63,7 @@ def test_a_shared_parameter_is_listed_once():
 def test_unknown_attributes_and_bad_assignments_are_clear_errors():
     net = TwoLayerNet(4, 3, 2)
     with pytest.raises(AttributeError, match="'TwoLayerNet' object has no attribute 'nope'"):
-        net.nope
+        net.nope  # noqa: B018 (the attribute read is the test)
     with pytest.raises(TypeError, match="cannot assign 'Tensor' as parameter 'weight'"):
         net.linear1.weight = nb.zeros(3, 4)
 

@@ -269,7 +269,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, g):
-        ctx.saved_tensors  # raises if a shared index was changed in place since the forward
+        ctx.saved_tensors  # noqa: B018 (raises if a shared index changed since the forward)
         return Scatter.apply(g, ctx.plan), None, None
 
 

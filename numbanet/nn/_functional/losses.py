@@ -10,8 +10,15 @@ from ...autograd import Function, ops
 from ...autograd.ops.indexing import pick_classes
 from ...creation import arange
 from ...tensor import Tensor
-from .checks import (_as_float, _check_elementwise_weight, _check_reduction, _check_same_shape,
-                     _legacy_reduction, _loss_args, _reduce)
+from .checks import (
+    _as_float,
+    _check_elementwise_weight,
+    _check_reduction,
+    _check_same_shape,
+    _legacy_reduction,
+    _loss_args,
+    _reduce,
+)
 
 
 # ---- regression losses ----------------------------------------------------------------------
