@@ -46,7 +46,6 @@ import time
 import warnings
 
 import numpy as np
-
 from runner import ROOT, report, run_worker, worker_env
 
 DEFAULT_KERAS_PYTHON = "/tmp/kvenv/bin/python"
@@ -58,8 +57,8 @@ SEED_N, SEED_D, SEED_H = 64, 1000, 100
 # ---- the programs, in each library (run in the workers) --------------------------------------
 def _numbanet_seed(data):
     """The lecture's program as written, import paths changed to numbanet.keras."""
+    from numbanet.keras.layers.core import Activation, Dense
     from numbanet.keras.models import Sequential
-    from numbanet.keras.layers.core import Dense, Activation
     from numbanet.keras.optimizers import SGD
     N, D, H = SEED_N, SEED_D, SEED_H
     model = Sequential()

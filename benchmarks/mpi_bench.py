@@ -120,8 +120,8 @@ def main() -> None:
         worker(args.batch, args.steps, args.warmup)
         return
 
-    import numpy
     import mpi4py
+    import numpy
     version = subprocess.run(["mpirun", "--version"], capture_output=True,
                              text=True).stdout.splitlines()[0]
     print(f"MLP 784-256-256-10, float32, SGD momentum; {os.cpu_count()} CPUs; {version}; "
@@ -140,11 +140,12 @@ def main() -> None:
             for ranks, b in jobs[r % 3:] + jobs[:r % 3]:
                 results[(ranks, b)].append(run_job(ranks, b, args))
 
+        # both are called only within this iteration, while ``results`` is this batch's
         def median(job, key):
-            return statistics.median(res[key] for res in results[job])
+            return statistics.median(res[key] for res in results[job])  # noqa: B023
 
         def median_throughput(job):
-            return statistics.median(throughput(res) for res in results[job])
+            return statistics.median(throughput(res) for res in results[job])  # noqa: B023
 
         one, one_big, two = jobs
         speedup = median_throughput(two) / median_throughput(one)

@@ -108,6 +108,7 @@ def _numpy_blas_info():
     """OpenBLAS thread count and core type of NumPy's bundled BLAS, where readable."""
     import ctypes
     import glob
+
     import numpy as np
     info = {"numpy_blas_threads": None, "numpy_blas_core": None}
     libdir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
@@ -193,7 +194,8 @@ def worker_steady(name, args):
         try:
             import torch
         except Exception as exc:  # noqa: BLE001 - any import failure means "skip"
-            return {"worker": name, "skipped": f"torch not importable ({type(exc).__name__}: {exc})"}
+            return {"worker": name,
+                    "skipped": f"torch not importable ({type(exc).__name__}: {exc})"}
         info.update(_numpy_blas_info())
         info["torch_version"] = torch.__version__
         info["torch_threads_default"] = torch.get_num_threads()
@@ -232,6 +234,7 @@ def worker_steady(name, args):
 def _numba_cache_stats():
     """Where numbanet's compiled kernels are cached, and how many were loaded vs compiled."""
     import gc
+
     from numba.core.dispatcher import Dispatcher
     paths, hits, misses, used, uncached = set(), 0, 0, 0, 0
     for obj in gc.get_objects():
@@ -247,8 +250,8 @@ def _numba_cache_stats():
         paths.add(str(stats.cache_path))
         hits += sum(stats.cache_hits.values())
         misses += sum(stats.cache_misses.values())
-    return {"kernels_used": used, "kernels_uncached": uncached, "cache_hits": hits, "cache_misses": misses,
-            "cache_paths": sorted(paths)}
+    return {"kernels_used": used, "kernels_uncached": uncached, "cache_hits": hits,
+            "cache_misses": misses, "cache_paths": sorted(paths)}
 
 
 def worker_start(args):
@@ -407,7 +410,8 @@ def _cache_verdict(res, tmp, cold):
     else:
         ok = inside and res["cache_hits"] > 0 and res["cache_misses"] == 0
     return ok, (f"{res['kernels_used']} cached numbanet kernels used ("
-                f"+{res['kernels_uncached']} inline helpers without a cache of their own), {res['cache_misses']} compiled, "
+                f"+{res['kernels_uncached']} inline helpers without a cache of their own), "
+                f"{res['cache_misses']} compiled, "
                 f"{res['cache_hits']} loaded from cache, cache location "
                 f"{'= the temporary NUMBA_CACHE_DIR' if inside else ', '.join(res['cache_paths'])}")
 
@@ -448,13 +452,15 @@ def main(argv=None):
 
     v = _versions()
     removed = [k for k in REMOVED_ENV if k in os.environ]
+    threads = ("" if args.threads is None
+               else f"OPENBLAS_NUM_THREADS=OMP_NUM_THREADS={args.threads}; ")
     print("seed autograd loop: N, D_in, H, D_out = 64, 1000, 100, 10, float32, "
           "forward + backward + SGD update per step")
     print(f"machine: {v['nproc']} CPUs ({v['cpu']}); Python {v['python']}, numpy {v['numpy']}, "
           f"numba {v['numba']}, torch {v['torch']}")
     print(f"workers run with {' and '.join(REMOVED_ENV)} removed from their environment "
           f"(set here: {', '.join(removed) if removed else 'neither'}); "
-          f"{'' if args.threads is None else f'OPENBLAS_NUM_THREADS=OMP_NUM_THREADS={args.threads}; '}"
+          f"{threads}"
           f"{args.warmup} warm-up steps per worker, then {args.rounds} rounds of one block of "
           f"{args.steps} timed steps per worker, {args.gap} s apart")
     print()
@@ -466,7 +472,8 @@ def main(argv=None):
     blas = next((r.get("numpy_blas_threads") for r in info.values()
                  if r.get("numpy_blas_threads") is not None), None)
     core = next((r.get("numpy_blas_core") for r in info.values() if r.get("numpy_blas_core")), None)
-    print(f"threads: NumPy OpenBLAS {blas if blas is not None else '?'} (core type {core or '?'})", end="")
+    print(f"threads: NumPy OpenBLAS {blas if blas is not None else '?'} "
+          f"(core type {core or '?'})", end="")
     if "torch" in info:
         t = info["torch"]
         print(f", torch.get_num_threads() = {t['torch_threads']}"
@@ -478,7 +485,8 @@ def main(argv=None):
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
     print()
-    print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} {'first loss':>14s} {'last loss':>12s}")
+    print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} "
+          f"{'first loss':>14s} {'last loss':>12s}")
     for w in _workers(args):
         if w not in medians:
             print(f"{LABELS[w]:26s} {'skipped' if LABELS[w] in skipped else 'failed':>14s}")
@@ -488,7 +496,8 @@ def main(argv=None):
               f"{info[w]['first_loss']:14.6g} {info[w]['last_loss']:12.4g}")
     first = [info[w]["first_loss"] for w in medians]
     if first and max(first) - min(first) > 1e-4 * max(abs(f) for f in first):
-        print("WARNING: the first-step losses differ: the three loops do not compute the same thing")
+        print("WARNING: the first-step losses differ: the three loops do not compute the same "
+              "thing")
     print()
     ratios = {}
     for other, label, goal, aim in (("torch", "PyTorch", GOAL_VS_TORCH, AIM_VS_TORCH),
@@ -520,13 +529,14 @@ def main(argv=None):
         else:
             ok_cold, cold_txt = _cache_verdict(cold, start["tmp"], cold=True)
             ok_warm = [_cache_verdict(w, start["tmp"], cold=False) for w in warm]
+            not_cold = ("" if ok_cold and start["cache_files_in_tmp"]
+                        else "  -- WARNING: not a cold run")
             print(f"numbanet cold start (empty NUMBA_CACHE_DIR): import {cold['import_s']:.2f} s + "
                   f"tensors {cold['setup_s']:.2f} s + first step {cold['first_step_s']:.2f} s = "
                   f"{cold['total_s']:.2f} s  (goal < {GOAL_COLD_S:.0f} s: "
                   f"{'ok' if cold['total_s'] < GOAL_COLD_S else 'MISSED'})")
             print(f"  cache check (cold): {start['cache_files_in_tmp']} .nbi/.nbc files written to "
-                  f"the temporary NUMBA_CACHE_DIR; {cold_txt}"
-                  f"{'' if ok_cold and start['cache_files_in_tmp'] else '  -- WARNING: not a cold run'}")
+                  f"the temporary NUMBA_CACHE_DIR; {cold_txt}{not_cold}")
             print(f"  cache check (warm): {ok_warm[0][1]}"
                   f"{'' if all(ok for ok, _ in ok_warm) else '  -- WARNING: not a warm run'}")
             imp = statistics.median(w["import_s"] for w in warm)

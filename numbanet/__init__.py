@@ -8,13 +8,54 @@
 """
 from . import autograd, cuda, datasets, nn, optim, utils
 from .autograd import enable_grad, no_grad, set_grad_enabled
-from .autograd.ops import (all, any, argmax, argmin, cat, clamp, flatten, log_softmax, matmul,
-                           max, maximum, mean, min, minimum, mm, permute, pow, reshape, softmax,
-                           squeeze, stack, sum, transpose, unsqueeze, var, where)
+from .autograd.ops import (
+    all,
+    any,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    flatten,
+    log_softmax,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    permute,
+    pow,
+    reshape,
+    softmax,
+    squeeze,
+    stack,
+    sum,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
 from .autograd.ops.registry import UNARY as _UNARY
-from .creation import (arange, empty, empty_like, eye, from_numpy, full, full_like, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, tensor,
-                       zeros, zeros_like)
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .device import device, get_default_device, set_default_device
 from .dtypes import DType as dtype
 from .dtypes import bool_ as bool

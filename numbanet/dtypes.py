@@ -95,7 +95,8 @@ def is_unsupported_dtype_name(name: str) -> bool:
 
 
 def from_numpy_dtype(np_dtype) -> DType:
-    """The numbanet dtype that holds values of a NumPy dtype (float16 -> float32, int8 -> int64...)."""
+    """The numbanet dtype that holds values of a NumPy dtype (float16 -> float32,
+    int8 -> int64...)."""
     np_dtype = np.dtype(np_dtype)
     found = _BY_NUMPY.get(np_dtype)
     if found is not None:

@@ -27,8 +27,7 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .fileio import (ArchiveError, open_zip, read_json_member, read_npy_member,
-                     write_atomically)
+from .fileio import ArchiveError, open_zip, read_json_member, read_npy_member, write_atomically
 from .tensor import Tensor
 
 FORMAT = "numbanet"

@@ -71,8 +71,9 @@ def test_the_seed_benchmark_worker_times_one_block_per_request():
 
 
 def test_the_phase_diagnostic_times_every_phase_of_every_step():
-    import numbanet
     import seed_phases
+
+    import numbanet
     times = seed_phases.phase_times(numbanet, "tiny", steps=7, warmup=2)
     assert len(times) == len(seed_phases.PHASES) and all(len(t) == 7 for t in times)
     for k in range(7):  # the phases of a step add up to the whole step

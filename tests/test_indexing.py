@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import laid_out, shapes, values
 
 import numbanet as nb
-from strategies import laid_out, shapes, values
 
 F64, I64, BOOL = nb.float64, nb.int64, nb.bool
 WRITABLE_LAYOUTS = ("contiguous", "transposed", "strided")
@@ -38,7 +38,8 @@ def torch_rule(a, key):
     if not any(k is Ellipsis for k in first):
         first.append(Ellipsis)  # a 0-d view, not a scalar, when ints take every dim
     view = a[tuple(first)]
-    if any(k is Ellipsis for k in rest):  # spelled out: an Ellipsis of no dims does not separate arrays
+    # spelled out: an Ellipsis of no dims does not separate arrays
+    if any(k is Ellipsis for k in rest):
         at = next(i for i, k in enumerate(rest) if k is Ellipsis)
         used = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
                    for k in rest if k is not Ellipsis)

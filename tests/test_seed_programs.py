@@ -77,7 +77,7 @@ def test_autograd_program_with_variables_learns():
     w2 = Variable(w2, requires_grad=True)
     learning_rate = 1e-6
     losses = []
-    for t in range(30):
+    for _t in range(30):
         y_pred = x.mm(w1).clamp(min=0).mm(w2)
         loss = (y_pred - y).pow(2).sum()
         losses.append(loss.item())

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import laid_out, shapes, values
 
 import numbanet as nb
-from strategies import laid_out, shapes, values
 
 F32, F64, I64, BOOL = nb.float32, nb.float64, nb.int64, nb.bool
 ALL = (F32, F64, I64, BOOL)

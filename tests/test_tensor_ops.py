@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import broadcastable_pair, laid_out, shapes, values
 
 import numbanet as nb
-from strategies import broadcastable_pair, laid_out, shapes, values
 
 F32, F64, I64, BOOL = nb.float32, nb.float64, nb.int64, nb.bool
 ALL = (F32, F64, I64, BOOL)
@@ -631,8 +631,9 @@ def test_tensor_infers_the_dtype_like_pytorch():
     assert nb.Tensor([1.0, 2.0]).dtype == F32
 
 
-@pytest.mark.parametrize("value,dtype", [(3.5, F32), (3, I64), (True, BOOL), (np.float64(2.0), None),
-                                         (np.array(2.0), F64)], ids=str)
+@pytest.mark.parametrize("value,dtype", [(3.5, F32), (3, I64), (True, BOOL),
+                                         (np.float64(2.0), None), (np.array(2.0), F64)],
+                         ids=str)
 def test_tensor_of_a_scalar_is_zero_dimensional(value, dtype):
     t = nb.tensor(value)
     assert t.shape == () and t.ndim == 0 and t.numel() == 1

@@ -13,8 +13,15 @@ from .. import tensor as _tensor
 from ..tensor import Tensor
 from .engine import run_backward
 from .function import Function, Node
-from .grad_mode import (detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled,
-                        no_grad, set_detect_anomaly, set_grad_enabled)
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck
 from .ops.dispatch import device_mismatch
 

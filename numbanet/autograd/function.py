@@ -23,7 +23,6 @@ one place where the graph is recorded: ``Function.apply``.
 from __future__ import annotations
 
 import traceback
-
 from typing import NamedTuple
 
 from .. import dtypes as _dt
@@ -172,7 +171,8 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grads):
-        raise NotImplementedError("a Function subclass must define @staticmethod backward(ctx, ...)")
+        raise NotImplementedError("a Function subclass must define "
+                                  "@staticmethod backward(ctx, ...)")
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -16,9 +16,9 @@ from numba import njit, types
 from numba.extending import overload
 
 from . import Backend, checks, optimizers, scalar
+from . import cpu_windows as _win
 from . import host_memory as _host
 from . import windows as _windows
-from . import cpu_windows as _win
 from .specialise import fingerprint, specialise
 
 # NumPy's error model: a division by zero gives inf/nan instead of raising. The scalar

@@ -17,15 +17,38 @@ import warnings
 
 import numpy as np
 from numba import cuda
+from numba.cuda.random import create_xoroshiro128p_states  # noqa: E402 (loaded quietly above)
 
 from . import Backend, checks, windows
-from .cuda_kernels import (_ARGREDUCE, _BINARY, _RANDOM, _REDUCE, _UNARY, BM, BN,
-                           MAX_BLOCKS, NO_BAD_INDEX, NT, RANDOM_STATES, SIMULATED, THREADS,
-                           _adam_step, _arange, _avg_pool, _avg_pool_backward, _col2im,
-                           _floor_to_int, _gather, _im2col, _matmul_kernel, _max_pool,
-                           _max_pool_backward, _nonzero_coords, _scatter, _where_strided)
-
-from numba.cuda.random import create_xoroshiro128p_states  # noqa: E402 (loaded quietly above)
+from .cuda_kernels import (
+    _ARGREDUCE,
+    _BINARY,
+    _RANDOM,
+    _REDUCE,
+    _UNARY,
+    BM,
+    BN,
+    MAX_BLOCKS,
+    NO_BAD_INDEX,
+    NT,
+    RANDOM_STATES,
+    SIMULATED,
+    THREADS,
+    _adam_step,
+    _arange,
+    _avg_pool,
+    _avg_pool_backward,
+    _col2im,
+    _floor_to_int,
+    _gather,
+    _im2col,
+    _matmul_kernel,
+    _max_pool,
+    _max_pool_backward,
+    _nonzero_coords,
+    _scatter,
+    _where_strided,
+)
 
 # ---- device arrays ---------------------------------------------------------------------
 

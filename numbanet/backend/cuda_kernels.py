@@ -20,9 +20,12 @@ from numba import config, cuda
 
 with warnings.catch_warnings():  # on the simulator, Numba's random module warns as it loads
     warnings.simplefilter("ignore")
-    from numba.cuda.random import (xoroshiro128p_normal_float32, xoroshiro128p_normal_float64,
-                                   xoroshiro128p_uniform_float32,
-                                   xoroshiro128p_uniform_float64)
+    from numba.cuda.random import (
+        xoroshiro128p_normal_float32,
+        xoroshiro128p_normal_float64,
+        xoroshiro128p_uniform_float32,
+        xoroshiro128p_uniform_float64,
+    )
 
 from . import optimizers, scalar, windows
 from .specialise import fingerprint, specialise

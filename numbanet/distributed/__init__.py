@@ -36,8 +36,15 @@ never needs them; ``init()`` says what is missing.
 """
 from .collectives import allreduce, broadcast_parameters
 from .optimizer import DistributedOptimizer
-from .runtime import (MPIUnavailableError, barrier, init, is_initialized, local_rank, rank,
-                      world_size)
+from .runtime import (
+                      MPIUnavailableError,
+                      barrier,
+                      init,
+                      is_initialized,
+                      local_rank,
+                      rank,
+                      world_size,
+)
 from .sampler import DistributedSampler
 
 __all__ = ["DistributedOptimizer", "DistributedSampler", "MPIUnavailableError", "allreduce",

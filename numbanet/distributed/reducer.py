@@ -22,8 +22,14 @@ import time
 import numpy as np
 
 from ..autograd import no_grad
-from ..autograd.ops.fused import (device_buffer, flatten_dense_tensors, from_host,
-                                  host_buffer, row_slice, unflatten_dense_tensors)
+from ..autograd.ops.fused import (
+    device_buffer,
+    flatten_dense_tensors,
+    from_host,
+    host_buffer,
+    row_slice,
+    unflatten_dense_tensors,
+)
 from . import buffers
 from .collectives import check_same_on_all_ranks
 from .runtime import World

@@ -18,8 +18,14 @@
 """
 from .executor import GraphRunError, Plan, UninitializedVariableError
 from .ir import Graph, Node, Value
-from .recorder import (DataDependentError, Recorder, SymArray, SymbolicWeights, is_graph_tensor,
-                       value_of)
+from .recorder import (
+                       DataDependentError,
+                       Recorder,
+                       SymArray,
+                       SymbolicWeights,
+                       is_graph_tensor,
+                       value_of,
+)
 
 __all__ = ["Graph", "Node", "Value", "Plan", "Recorder", "SymArray", "SymbolicWeights",
            "DataDependentError", "GraphRunError", "UninitializedVariableError",

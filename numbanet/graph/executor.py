@@ -357,8 +357,8 @@ def _cuda_program(be, module, shape: tuple, is_array: list):
     """``run(args, outs)`` launching, on the CUDA backend ``be``, the kernels ``module``
     (``flat`` and ``strided``, from ``fusion.kernels_for``) of an elementwise program over
     ``shape``: ``flat`` on 1-D views when every array operand is C-contiguous and of
-    ``shape``, else ``strided`` on 4-D views aligned to the right. ``is_array[k]``: whether operand k is an array (else a
-    scalar literal).
+    ``shape``, else ``strided`` on 4-D views aligned to the right. ``is_array[k]``: whether
+    operand k is an array (else a scalar literal).
 
     This is the one place where the graph layer reaches past the backend contract, into
     ``backend/cuda.py``'s launch size (``_launch``) and its 1-D and 4-D views of a device

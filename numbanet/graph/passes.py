@@ -28,8 +28,8 @@ import itertools
 import numpy as np
 
 from ..backend import scalar
-from .ir import ELEMENTWISE_OPS, PURE_OPS, Node, Value
 from . import kernels
+from .ir import ELEMENTWISE_OPS, PURE_OPS, Node, Value
 
 _ids = itertools.count(1 << 30)  # ids of nodes made by passes, apart from any graph's
 
@@ -151,7 +151,7 @@ def fuse_elementwise(nodes, keep) -> list:
     position = {n.id: i for i, n in enumerate(nodes)}
     group_of: dict = {}  # node id -> group (a list of nodes; group[0] starts it)
     groups = []
-    for i, n in enumerate(nodes):
+    for n in nodes:
         if not _fusible(n):
             continue
         shape = n.out.shape

@@ -129,7 +129,7 @@ class SymArray:
         for kind, attr, shape in self._chain[:-1]:
             levels.append(self.rec.view(kind, levels[-1], attr, shape))
         new = v
-        for (kind, attr, shape), old in zip(reversed(self._chain), reversed(levels)):
+        for (kind, attr, _shape), old in zip(reversed(self._chain), reversed(levels)):
             if kind == "reshape":
                 new = self.rec.view("reshape", new, old.shape, old.shape)
             elif kind == "permute":

@@ -39,8 +39,7 @@ import zipfile
 import numpy as np
 
 from .. import dtypes as dt
-from ..fileio import ArchiveError, open_zip, read_json_member, read_npy_member, \
-    write_atomically
+from ..fileio import ArchiveError, open_zip, read_json_member, read_npy_member, write_atomically
 from .ir import Graph
 from .schema import Invalid, as_declared, check_dtype, check_shape
 

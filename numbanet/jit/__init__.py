@@ -25,11 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..creation import tensor as _tensor
 from ..device import CPU
 from ..graph.executor import Plan, as_tensors, host_copy, to_device, to_device_array
 from ..graph.recorder import DataDependentError, Recorder
 from ..graph.serialization import load_graph, save_graph
-from ..creation import tensor as _tensor
 from ..tensor import Tensor
 
 

@@ -22,8 +22,18 @@ Layout: ``models`` (Sequential, load_model), ``layers``, ``optimizers``, ``losse
 ``trainer`` holds the training loop, ``progress`` the progress bar, ``saving`` the
 file format and ``event_file`` the TensorBoard files.
 """
-from . import (activations, backend, callbacks, initializers, layers, losses, metrics, models,
-               optimizers, utils)
+from . import (
+               activations,
+               backend,
+               callbacks,
+               initializers,
+               layers,
+               losses,
+               metrics,
+               models,
+               optimizers,
+               utils,
+)
 from .layers import Input, Layer
 from .models import Sequential, load_model
 

@@ -34,8 +34,16 @@ import zipfile
 
 import numpy as np
 
-from ..fileio import (ArchiveError, npz_names, open_zip, open_zip_member, read_json_member,
-                      read_npy_header, read_npy_member, write_atomically)
+from ..fileio import (
+    ArchiveError,
+    npz_names,
+    open_zip,
+    open_zip_member,
+    read_json_member,
+    read_npy_header,
+    read_npy_member,
+    write_atomically,
+)
 from .layers.convolutional import MAX_SIZE
 
 FORMAT = "numbanet.keras"

@@ -37,10 +37,12 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd import no_grad, ops
-from ..distributed import data_parallel as _dp, runtime as _dist
+from ..distributed import data_parallel as _dp
+from ..distributed import runtime as _dist
 from ..tensor import Tensor
 from . import data as _data
-from . import losses, metrics as _metrics, optimizers
+from . import losses, optimizers
+from . import metrics as _metrics
 from .callbacks.callback import CallbackList, LazyLogs
 from .callbacks.history import History
 from .callbacks.progbar_logger import ProgbarLogger

@@ -32,18 +32,56 @@ Session's ``device=``, else a GPU if ops were built under ``tf.device('/gpu:0')`
 else the CPU. In one run, every read of a variable sees its value from the
 start of the run, and assignments take effect when the run ends.
 """
-from . import contrib, initializers, layers, losses, nn, train
-from .graph import Graph, device, get_default_graph, reset_default_graph
-from .ops import (abs, add, bool, cast, constant, divide, exp, float16, float32, float64,
-                  global_variables, global_variables_initializer, gradients, int32, int64, log,
-                  matmul, maximum, minimum, multiply, negative, ones, ones_like, placeholder,
-                  pow, random_normal, random_uniform, reduce_max, reduce_mean, reduce_sum,
-                  reshape, sigmoid, sqrt, square, subtract, tanh, trainable_variables,
-                  transpose, variables_initializer, where, zeros, zeros_like)
-from .session import InteractiveSession, Session, get_default_session
-from .tensor import Operation, Tensor, Variable, assign, group
 from ..graph.executor import GraphRunError, UninitializedVariableError
 from ..graph.recorder import DataDependentError
+from . import contrib, initializers, layers, losses, nn, train
+from .graph import Graph, device, get_default_graph, reset_default_graph
+from .ops import (
+                  abs,
+                  add,
+                  bool,
+                  cast,
+                  constant,
+                  divide,
+                  exp,
+                  float16,
+                  float32,
+                  float64,
+                  global_variables,
+                  global_variables_initializer,
+                  gradients,
+                  int32,
+                  int64,
+                  log,
+                  matmul,
+                  maximum,
+                  minimum,
+                  multiply,
+                  negative,
+                  ones,
+                  ones_like,
+                  placeholder,
+                  pow,
+                  random_normal,
+                  random_uniform,
+                  reduce_max,
+                  reduce_mean,
+                  reduce_sum,
+                  reshape,
+                  sigmoid,
+                  sqrt,
+                  square,
+                  subtract,
+                  tanh,
+                  trainable_variables,
+                  transpose,
+                  variables_initializer,
+                  where,
+                  zeros,
+                  zeros_like,
+)
+from .session import InteractiveSession, Session, get_default_session
+from .tensor import Operation, Tensor, Variable, assign, group
 
 __all__ = [
     "Graph", "Operation", "Session", "InteractiveSession", "Tensor", "Variable",

@@ -157,7 +157,7 @@ class Session:
         else:
             value = np.asarray(value)
             src_dtype, shape = value.dtype, value.shape
-        if src_dtype == object or src_dtype.kind not in "biuf":
+        if src_dtype == np.dtype(object) or src_dtype.kind not in "biuf":
             raise TypeError(f"cannot feed a value of dtype {src_dtype} to placeholder "
                             f"'{ph.name}' of dtype {target.name}: feed numbers")
         if not np.can_cast(src_dtype, target.numpy, casting="same_kind"):

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from strategies import broadcastable_pair, shapes, values
 
 import numbanet as nb
-from numbanet.backend import Backend, scalar
 from numbanet.autograd.ops.registry import UNARY as UNARY_OPS
-from strategies import broadcastable_pair, shapes, values
+from numbanet.backend import Backend, scalar
 
 SIMULATED = nb.cuda.is_simulated()
 

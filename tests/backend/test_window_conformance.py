@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from test_conformance import assert_matches, host, native
 
 import numbanet as nb
-from test_conformance import assert_matches, host, native
 
 BACKENDS = ["cpu", "cuda"]
 FLOATS = (nb.float32, nb.float64)

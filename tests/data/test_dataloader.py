@@ -309,7 +309,7 @@ def test_many_epochs_with_early_breaks_leave_no_threads_behind():
     before = threading.active_count()
     loader = DataLoader(Indices(64), batch_size=4, shuffle=True, num_workers=2)
     for e in range(60):
-        for k, batch in enumerate(loader):
+        for k, _batch in enumerate(loader):
             if e % 3 and k == e % 5:  # two epochs in three end early, at varying batches
                 break
         assert threading.active_count() == before

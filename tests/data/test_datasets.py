@@ -11,7 +11,6 @@ import pytest
 
 from numbanet.datasets import load_digits, load_mnist, read_idx
 
-
 # ---- digits --------------------------------------------------------------------------------
 
 def test_digits_have_sklearns_shapes_dtypes_and_ranges():
@@ -59,7 +58,7 @@ def test_a_missing_bunch_attribute_names_the_ones_there():
     digits = load_digits()
     assert digits["data"] is digits.data
     with pytest.raises(AttributeError, match="images"):
-        digits.pixels
+        digits.pixels  # noqa: B018 - the attribute access is what raises
 
 
 def test_the_digits_file_is_inside_the_package():

@@ -9,7 +9,6 @@ import resource
 import tempfile
 
 import numpy as np
-
 from harness import describe_error, plain
 
 SUFFIX = {"nbsave": ".nbz", "jit": ".nbg", "keras": ".keras", "weights": ".weights.npz"}

@@ -35,7 +35,7 @@ def main(path: str) -> None:
     for test, n in sorted(tried.items()):
         bad = sum(len(v) for k, v in found.items() if k[0] == test)
         print(f"  {test}: {n} cases, {bad} findings")
-    for (test, outcome, text), hits in sorted(found.items(), key=lambda kv: -len(kv[1])):
+    for (test, outcome, _text), hits in sorted(found.items(), key=lambda kv: -len(kv[1])):
         example = min(hits, key=lambda x: len(x["replay"]))
         print(f"\n## {outcome} x{len(hits)} in {test}\n{example['why'][:1200]}\n"
               f"{example['replay']}")

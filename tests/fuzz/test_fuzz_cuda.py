@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cases import arrays, case, index_value, keys, shapes, spec, tensors
+from harness import EXAMPLES, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from cases import arrays, case, index_value, keys, shapes, spec, tensors
-from harness import EXAMPLES, check
 
 # the simulator costs ~70 us per CUDA thread: a few small cases per test
 CUDA_FUZZ = settings(max_examples=max(2, EXAMPLES // 3), print_blob=True)
@@ -37,7 +36,7 @@ def test_cuda_indexing_gets_and_sets_like_pytorch(worker, data):
                           layouts=("contiguous", "transposed"), device="cuda"))
     inputs = {"a": a}
     key = data.draw(keys(a["array"].shape, inputs))
-    for name, s in inputs.items():
+    for s in inputs.values():
         s["device"] = "cuda"
     code = data.draw(st.sampled_from([f"result = a[{key}]",
                                       f"a = a.clone()\na[{key}] = 3.0\nresult = a"]))

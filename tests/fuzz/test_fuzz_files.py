@@ -13,15 +13,23 @@ import json
 import struct
 import zipfile
 
+import harness
 import numpy as np
 import pytest
+from harness import (
+    EXAMPLES,
+    AcceptedFinding,
+    BadExceptionFinding,
+    Crash,
+    CrashFinding,
+    RejectedFinding,
+    WrongErrorFinding,
+    WrongValueFinding,
+    bad_exception,
+    same_value,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import harness
-from harness import (EXAMPLES, AcceptedFinding, BadExceptionFinding, Crash, CrashFinding,
-                     RejectedFinding, WrongErrorFinding, WrongValueFinding, bad_exception,
-                     same_value)
 
 FUZZ = settings(max_examples=EXAMPLES, print_blob=True)
 FORMATS = ("nbsave", "jit", "keras", "weights")
@@ -301,7 +309,7 @@ def check_file(worker, fmt: str, data, what: str, byte_level: bool, original) ->
         raise WrongErrorFinding(text(f"loading raised {got['type']}, expected {expected}:\n"
                                      + harness._error_text(got)))
     if "fuzzed" not in got["message"]:
-        raise WrongErrorFinding(text(f"the error does not name the file:\n"
+        raise WrongErrorFinding(text("the error does not name the file:\n"
                                      + harness._error_text(got)))
 
 

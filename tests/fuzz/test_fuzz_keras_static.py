@@ -7,12 +7,11 @@ AttributeError. Complex, string and object data, and 0 samples, are always refus
 from __future__ import annotations
 
 import numpy as np
+from cases import case, shapes
+from harness import EXAMPLES, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from cases import case, shapes
-from harness import EXAMPLES, check
 
 FUZZ = settings(max_examples=EXAMPLES, print_blob=True)
 DTYPES = ("float32", "float64", "int64", "bool", "complex128", "<U3", "object", "uint8")

@@ -5,12 +5,11 @@ and indices changed in their NumPy memory after the forward never reach a kernel
 from __future__ import annotations
 
 import numpy as np
+from cases import FAR, arrays, case, index_value, shapes, spec
+from harness import EXAMPLES, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from cases import FAR, arrays, case, index_value, shapes, spec
-from harness import EXAMPLES, check
 
 FUZZ = settings(max_examples=EXAMPLES, print_blob=True)
 BACKWARD = "out.sum().backward() if out.numel() else None\n"

@@ -5,12 +5,11 @@ crashes, hangs or leaks a Numba error, whatever the shapes (0-size too), dtypes,
 from __future__ import annotations
 
 import numpy as np
+from cases import DTYPES, arrays, case, keys, shapes, spec, tensors
+from harness import EXAMPLES, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from cases import DTYPES, arrays, case, keys, shapes, spec, tensors
-from harness import EXAMPLES, check
 
 FUZZ = settings(max_examples=EXAMPLES, print_blob=True)
 FLOATS = ("float32", "float64")

@@ -3,10 +3,9 @@ a Numba error or an undocumented exception type, a value that disagrees with PyT
 allocation beyond the worker's memory limit; and it recovers from each to run the next case."""
 from __future__ import annotations
 
+import harness
 import numpy as np
 import pytest
-
-import harness
 from harness import Worker, check
 
 

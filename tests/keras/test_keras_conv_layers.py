@@ -17,8 +17,15 @@ from numbanet import keras
 from numbanet.autograd import gradcheck
 from numbanet.demo import digits_split
 from numbanet.keras import layers
-from numbanet.keras.layers import (AveragePooling2D, BatchNormalization, Conv2D, Dense,
-                                   Flatten, Input, MaxPooling2D)
+from numbanet.keras.layers import (
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Flatten,
+    Input,
+    MaxPooling2D,
+)
 
 
 # ---- NumPy references ------------------------------------------------------------------------

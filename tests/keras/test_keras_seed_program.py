@@ -12,8 +12,8 @@ import numbanet as nb
 
 def run_seed_program():
     """The lecture's program, line for line."""
+    from numbanet.keras.layers.core import Activation, Dense
     from numbanet.keras.models import Sequential
-    from numbanet.keras.layers.core import Dense, Activation
     from numbanet.keras.optimizers import SGD
     N, D, H = 64, 1000, 100
     model = Sequential()

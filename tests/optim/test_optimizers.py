@@ -17,7 +17,7 @@ W0 = RNG.standard_normal((4, 3))
 B0 = RNG.standard_normal(3)
 
 
-# ---- the same least-squares problem in both libraries ---------------------------------------------
+# ---- the same least-squares problem in both libraries ------------------------------------
 def nb_params(device="cpu"):
     return [nb.tensor(W0, dtype=nb.float64, device=device, requires_grad=True),
             nb.tensor(B0, dtype=nb.float64, device=device, requires_grad=True)]
@@ -349,7 +349,7 @@ def test_seed_optim_program_loss_falls():
         model = TwoLayerNet(D_in, H, D_out)
     optimizer = optim.Adam(model.parameters(), lr=1e-4)
     losses = []
-    for t in range(500):
+    for _t in range(500):
         loss = ((model(x) - y) ** 2).sum()
         losses.append(float(loss.detach()))
         optimizer.zero_grad()

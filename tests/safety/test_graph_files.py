@@ -303,7 +303,8 @@ def test_stored_arrays_must_match_their_declarations(tmp_path):
                                                         "file holds an array float32\\[2, 4\\]"),
                          (np.zeros((2, 3), np.float64), "holds an array float64"),
                          (np.zeros((2, 3), np.complex64), "complex64")]:
-        rewrite(path, lambda meta, members: members.update({member: npy(wrong)}))
+        # rewrite calls the edit at once, in this iteration
+        rewrite(path, lambda meta, members: members.update({member: npy(wrong)}))  # noqa: B023
         refused(path, match)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "|O", "fortran_order": False,

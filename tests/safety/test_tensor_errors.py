@@ -47,7 +47,8 @@ MIXED_OPS = {
 
 @pytest.mark.parametrize("op", sorted(MIXED_OPS))
 def test_an_op_on_a_cuda_and_a_cpu_tensor_names_both_devices_and_the_op(op):
-    with pytest.raises(RuntimeError, match=SAME_DEVICE_OF.format("(cuda:0 and cpu|cpu and cuda:0)")) as info:
+    with pytest.raises(RuntimeError,
+                       match=SAME_DEVICE_OF.format("(cuda:0 and cpu|cpu and cuda:0)")) as info:
         MIXED_OPS[op](_cuda(3), nb.ones(3))
     assert op.split("_")[0] in str(info.value).split(":")[0]
 
@@ -59,7 +60,8 @@ def test_an_op_on_a_cuda_tensor_that_requires_grad_and_a_cpu_tensor_is_refused()
 
 def test_assigning_a_cpu_grad_to_a_cuda_tensor_is_refused():
     x = _cuda(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="assigned grad has data on a different device: got cpu for a tensor on cuda:0"):
+    with pytest.raises(RuntimeError, match="assigned grad has data on a different device: "
+                                           "got cpu for a tensor on cuda:0"):
         x.grad = nb.ones(3)
     assert x.grad is None
 

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import numbanet as nb
-from numbanet.graph import Plan, Recorder
-from numbanet.graph import fusion
+from numbanet.graph import Plan, Recorder, fusion
 
 DEVICES = ["cpu", "cuda"]
 

@@ -16,6 +16,7 @@ import numbanet.jit as jit
 from numbanet import nn
 from numbanet.graph import Recorder
 
+
 class EmbeddingBag(nn.Module):
     def __init__(self):
         super().__init__()

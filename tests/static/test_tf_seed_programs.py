@@ -55,7 +55,7 @@ def test_v1_placeholders_fed_every_step_loss_falls():
                   y: np.random.randn(N, D), }
         learning_rate = 1e-5
         # train the network
-        for t in range(50):
+        for _t in range(50):
             out = sess.run([loss, grad_w1, grad_w2], feed_dict=values)  # run the graph
             loss_val, grad_w1_val, grad_w2_val = out  # output: arrays
 
@@ -96,8 +96,9 @@ def _v3(N=64, D=1000, H=100, steps=50, device=None):
                   y: np.random.randn(N, D), }
 
         # train the network
-        for t in range(steps):
-            loss_val, _ = sess.run([loss, updates], feed_dict=values)  # run the graph & compute dummy node(null return)
+        for _t in range(steps):
+            # run the graph & compute dummy node(null return)
+            loss_val, _ = sess.run([loss, updates], feed_dict=values)
             losses.append(loss_val)
     return losses
 
@@ -138,8 +139,9 @@ def test_optimizer_version_loss_falls():
 
         losses = []
         # train the network
-        for t in range(50):
-            loss_val, _ = sess.run([loss, updates], feed_dict=values)  # run the graph & exec optimizer
+        for _t in range(50):
+            # run the graph & exec optimizer
+            loss_val, _ = sess.run([loss, updates], feed_dict=values)
             losses.append(loss_val)
     assert_falls(losses, 1e-2)
 
@@ -168,8 +170,9 @@ def test_losses_version_loss_falls():
 
         losses = []
         # train the network
-        for t in range(50):
-            loss_val, _ = sess.run([loss, updates], feed_dict=values)  # run the graph & exec optimizer
+        for _t in range(50):
+            # run the graph & exec optimizer
+            loss_val, _ = sess.run([loss, updates], feed_dict=values)
             losses.append(loss_val)
     assert_falls(losses, 0.5)
 
@@ -198,8 +201,9 @@ def test_layers_version_with_xavier_loss_falls():
 
         losses = []
         # train the network
-        for t in range(50):
-            loss_val, _ = sess.run([loss, updates], feed_dict=values)  # run the graph & exec optimizer
+        for _t in range(50):
+            # run the graph & exec optimizer
+            loss_val, _ = sess.run([loss, updates], feed_dict=values)
             losses.append(loss_val)
     # MSE with a small learning rate from a Xavier start falls slowly, but it falls
     losses = [float(v) for v in losses]

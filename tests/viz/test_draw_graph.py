@@ -218,7 +218,7 @@ def test_layout_keeps_boxes_apart_puts_sources_above_and_routes_every_edge(graph
         spans.sort()
         for (_, right), (left, _) in zip(spans, spans[1:]):
             assert left - right >= 10 - 1e-6
-    for v, (cx, cy) in layout.centers.items():  # everything inside the picture
+    for v, (cx, _cy) in layout.centers.items():  # everything inside the picture
         assert 0 <= cx - sizes[v][0] / 2 and cx + sizes[v][0] / 2 <= layout.width + 1e-6
     assert len(layout.routes) == len(edges)
     for (s, t), route in zip(edges, layout.routes):

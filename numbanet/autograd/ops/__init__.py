@@ -5,17 +5,59 @@ functions are exported here and their Tensor methods attached from it."""
 import sys as _sys
 
 from ... import tensor as _tensor
-from .elementwise import (add, bitwise, clamp, compare, div, invert, logical_not, maximum,
-                          minimum, mul, pow, sign, sub, where)
+from .elementwise import (
+                          add,
+                          bitwise,
+                          clamp,
+                          compare,
+                          div,
+                          invert,
+                          logical_not,
+                          maximum,
+                          minimum,
+                          mul,
+                          pow,
+                          sign,
+                          sub,
+                          where,
+)
 from .indexing import getitem
 from .inplace import add_into, copy_, fill_, inplace, inplace_unary, setitem, zeros_on
 from .linalg import matmul, mm
-from .reduction import (all, amax, any, argmax, argmin, log_softmax, max, mean, min, softmax,
-                        sum, var)
+from .reduction import (
+                          all,
+                          amax,
+                          any,
+                          argmax,
+                          argmin,
+                          log_softmax,
+                          max,
+                          mean,
+                          min,
+                          softmax,
+                          sum,
+                          var,
+)
 from .registry import UNARY as _UNARY
 from .registry import attach_methods as _attach_methods
-from .shape import (cast, cat, clone, contiguous, expand, flatten, permute, reshape, squeeze,
-                    stack, sum_to_shape, t, to_device, transpose, unsqueeze, view)
+from .shape import (
+                          cast,
+                          cat,
+                          clone,
+                          contiguous,
+                          expand,
+                          flatten,
+                          permute,
+                          reshape,
+                          squeeze,
+                          stack,
+                          sum_to_shape,
+                          t,
+                          to_device,
+                          transpose,
+                          unsqueeze,
+                          view,
+)
 
 globals().update({name: spec.function for name, spec in _UNARY.items()})  # exp, relu, sin...
 _attach_methods()

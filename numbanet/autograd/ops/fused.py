@@ -3,8 +3,9 @@
 Optimizers, Keras and ``numbanet.distributed`` need a few things that are no
 differentiable op: an Adam update written in place by one kernel per parameter,
 rows of training data picked per batch and per epoch, Keras's batch normalisation
-with its moving statistics, and flat buffers of many tensors for MPI. They live here, beside the ops, so that those
-layers reach tensors only through public functions (DESIGN.md, the layer rule).
+with its moving statistics, and flat buffers of many tensors for MPI. They live
+here, beside the ops, so that those layers reach tensors only through public
+functions (DESIGN.md, the layer rule).
 Nothing here records a graph.
 
 - ``adam_``: PyTorch's and Keras's Adam step on lists of tensors, in place

@@ -10,13 +10,11 @@ from __future__ import annotations
 from ... import dtypes as dt
 from ...shapes import broadcast_shapes, has_internal_overlap
 from ...tensor import Tensor
-from ..grad_mode import state
-from ..grad_mode import no_grad
+from ..grad_mode import no_grad, state
 from . import elementwise
 from .dispatch import SCALARS, as_tensor_operand, number, raw_cast, same_device, wrap
 from .indexing import IndexPut, put
 from .shape import clone, expand
-
 
 OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to "
            "a single memory location. Please clone() the tensor before performing the operation.")

@@ -6,10 +6,10 @@ import builtins
 import collections
 
 from ... import dtypes as dt
+from ...creation import arange, full, zeros
 from ...shapes import normalize_dim, normalize_dims
 from ...tensor import Tensor
 from ..function import Function
-from ...creation import arange, full, zeros
 from .dispatch import raw_cast, wrap
 from .elementwise import exp, log, maximum, minimum
 from .shape import expand, reshape

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import time
 
-from ..event_file import EventFileWriter
 from ...distributed.runtime import is_primary
+from ..event_file import EventFileWriter
 from .callback import Callback
 
 

@@ -18,8 +18,17 @@ import numpy as np
 from ...creation import tensor
 from ...nn import functional as F
 from ...tensor import Tensor
-from .convolutional import (ImageLayer, back_to, channels_first, conv_output_length,
-                            data_format_of, int_pair, pad_image, padding_of, same_padding)
+from .convolutional import (
+    ImageLayer,
+    back_to,
+    channels_first,
+    conv_output_length,
+    data_format_of,
+    int_pair,
+    pad_image,
+    padding_of,
+    same_padding,
+)
 
 
 class Pooling2D(ImageLayer):
