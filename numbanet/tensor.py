@@ -38,6 +38,9 @@ class Tensor:
 
     __slots__ = ("_data", "_device", "_dtype", "_shape", "_requires_grad", "_grad", "grad_fn",
                  "_output_nr", "_vc", "_base", "__weakref__")
+    # two of them declared for the type checker (each instance sets them)
+    _grad: Tensor | None
+    grad_fn: Any  # the autograd Node that made this tensor; None for a leaf
 
     __array_priority__ = 1000  # ``ndarray * tensor`` calls Tensor.__rmul__
 

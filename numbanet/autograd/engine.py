@@ -82,7 +82,8 @@ class _Accumulate:
 
     def __init__(self, create_graph: bool):
         self.create_graph = create_graph
-        self.owned = set()  # ids of gradients stored somewhere already: store copies instead
+        # ids of gradients stored somewhere already: store copies instead
+        self.owned: set[int] = set()
 
     def seed(self, g: Tensor):
         self.owned.add(id(g))

@@ -23,7 +23,7 @@ one place where the graph is recorded: ``Function.apply``.
 from __future__ import annotations
 
 import traceback
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .. import dtypes as _dt
 from ..device import device as _device
@@ -69,18 +69,18 @@ class Node:
     """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs."""
 
     # Defaults live on the class: a node is made for every op, so its __init__ stays short.
-    _fn = None  # the Function class; set by Function.apply
-    needs_input_grad = ()
-    _edges = None
-    _saved = ()  # the tensors (and other values) of save_for_backward
-    _versions = ()  # the version of each saved tensor when saved (None for other values)
+    _fn: Any = None  # the Function class; set by Function.apply
+    needs_input_grad: tuple = ()
+    _edges: Any = None  # a list: an Edge, or None, per input; set by _record
+    _saved: tuple = ()  # the tensors (and other values) of save_for_backward
+    _versions: tuple | list = ()  # the version of each saved tensor when saved (None for others)
     _freed = False
-    _outputs = ()  # (shape, dtype, device) of each output, to materialise zeros
-    _retained = None  # output_nr -> tensor that asked for retain_grad
-    _saved_outputs = None  # index in _saved -> output_nr, for outputs saved for backward
-    _non_differentiable = ()  # ids of the outputs of mark_non_differentiable
-    _dirty = ()  # ids of the inputs of mark_dirty
-    _trace = None
+    _outputs: tuple = ()  # (shape, dtype, device) of each output, to materialise zeros
+    _retained: dict | None = None  # output_nr -> tensor that asked for retain_grad
+    _saved_outputs: dict | None = None  # index in _saved -> output_nr, for saved outputs
+    _non_differentiable: tuple = ()  # ids of the outputs of mark_non_differentiable
+    _dirty: tuple = ()  # ids of the inputs of mark_dirty
+    _trace: str | None = None
     materialize_grads = True
 
     # ---- the ctx API ------------------------------------------------------------------
@@ -192,7 +192,7 @@ class Function:
 
 def _record(cls, ctx: Node, args, kwargs):
     needs = []
-    edges = []
+    edges: list = []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
@@ -275,7 +275,7 @@ def _connect(ctx: Node, out, args):
         ctx._outputs = (None,)
         return out
     result = []
-    metas = []
+    metas: list = []
     for nr, o in enumerate(out):
         if isinstance(o, Tensor):
             o = _own(ctx, o, nr, args)

@@ -20,7 +20,7 @@ def _evaluate(fn, inputs) -> np.ndarray:
 
 def numerical_jacobian(fn, inputs, eps: float):
     """d(outputs, flattened)/d(input i, flattened) by central differences, for each input."""
-    jacobians = []
+    jacobians: list = []
     for t in inputs:
         if not (isinstance(t, Tensor) and t.requires_grad):
             jacobians.append(None)

@@ -176,7 +176,7 @@ def max_pool_2x2(x, out, indices, planes, height, width, out_h, out_w):
     return saw_nan
 
 
-_MAX_POOL = {}
+_MAX_POOL: dict = {}
 
 
 def max_pool_kernel(kh, kw):

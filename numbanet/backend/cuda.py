@@ -80,7 +80,7 @@ if SIMULATED:
                 found = self._allocations[caller] = np.empty(shape, np.dtype(dtype))
         return found
 
-    FakeCUDAShared.array = _shared_array
+    FakeCUDAShared.array = _shared_array  # type: ignore[method-assign]  # patched on purpose
 
     class _SimArray(FakeCUDAArray):
         """A simulated device array whose ``shape`` is a plain tuple, as on a real GPU."""

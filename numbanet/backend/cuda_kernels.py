@@ -30,7 +30,7 @@ with warnings.catch_warnings():  # on the simulator, Numba's random module warns
 from . import optimizers, scalar, windows
 from .specialise import fingerprint, specialise
 
-SIMULATED = bool(config.ENABLE_CUDASIM)
+SIMULATED = bool(config.ENABLE_CUDASIM)  # type: ignore[attr-defined]  # set at run time
 
 # Launch sizes. On the simulator each thread is a Python thread: keep them few.
 THREADS = 2 if SIMULATED else 256  # threads per block of elementwise and reduction kernels
@@ -335,7 +335,7 @@ def _matmul_tiled(a, b, out):
 
 
 NT = (BM // TM) * (BN // TN)  # threads per matmul block
-_MATMUL = {}
+_MATMUL: dict = {}
 
 
 def _matmul_kernel(dtype):

@@ -188,7 +188,7 @@ def check_pool_indices(indices_shape, indices_dtype, g_shape):
 def compiled(jit, target: str) -> SimpleNamespace:
     """These functions compiled by ``jit`` for ``target``, each calling the compiled
     versions of the ones before it (a compiled function cannot call a Python one)."""
-    done = {}
+    done: dict = {}
     for fn in (source_pixel, covering_output, avg_divisor, max_window, avg_window):
         done[fn.__name__] = specialise(fn, jit, target, **done)
     return SimpleNamespace(**done)

@@ -14,8 +14,9 @@ from .dispatch import raw_cast, wrap
 from .elementwise import exp, log, maximum, minimum
 from .shape import expand, reshape
 
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-MinResult = collections.namedtuple("min", ["values", "indices"])
+# named as PyTorch names them (torch.return_types.max), not as the variables
+MaxResult = collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
+MinResult = collections.namedtuple("min", ["values", "indices"])  # type: ignore[name-match]
 
 
 def _kept_shape(shape, dims):

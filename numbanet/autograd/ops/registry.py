@@ -57,7 +57,7 @@ class UnaryOp:
 UNARY: dict[str, UnaryOp] = {}
 
 
-def unary_op(name: str, grad, saves: str, ref, **options) -> Callable:
+def unary_op(name: str, grad, saves: str | None, ref, **options) -> Callable:
     """Declare an elementwise unary op (see the module docstring); returns its function."""
     if name in UNARY:
         raise ValueError(f"unary_op: {name!r} is declared twice")
@@ -75,7 +75,7 @@ def unary_op(name: str, grad, saves: str, ref, **options) -> Callable:
     return function
 
 
-def _function_class(spec: UnaryOp) -> type:
+def _function_class(spec: UnaryOp) -> type[Function]:
     kind = "float" if spec.float_result else "same"
     name, grad, check = spec.name, spec.grad, spec.check
     saves = spec.saves
@@ -100,7 +100,7 @@ def _function_class(spec: UnaryOp) -> type:
         "__doc__": spec.doc, "__module__": __name__})
 
 
-def _function(spec: UnaryOp, cls: type) -> Callable:
+def _function(spec: UnaryOp, cls: type[Function]) -> Callable:
     if spec.grad is None:
         name, kind = spec.name, "float" if spec.float_result else "same"
 
