@@ -57,3 +57,39 @@ def same_layout(t) -> np.ndarray:
     extent = 1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride()))
     return np.lib.stride_tricks.as_strided(np.zeros(max(extent, 1)), t.shape,
                                            tuple(s * 8 for s in t.stride()))
+
+
+# ---- indexing by PyTorch's rule, with NumPy ----------------------------------------------
+# PyTorch differs from NumPy in one rule: an int always selects first, even beside index
+# arrays, so ``x[0, :, idx]`` of a (2, 3, 4) tensor is (3, len(idx)) (NumPy: (len(idx), 3)).
+
+def torch_rule(a, key):
+    """``a[key]`` by PyTorch's rule, as a view where NumPy gives one: the ints (and slices,
+    None) first, then the index arrays and masks on what is left."""
+    first, rest = [], []
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, np.ndarray):
+            first.extend([slice(None)] * (k.ndim if k.dtype == np.bool_ else 1))
+            rest.append(k)
+        elif k is Ellipsis:
+            first.append(k)
+            rest.append(k)
+        else:  # an int, a slice or None
+            first.append(k)
+            if not isinstance(k, (int, np.integer)):
+                rest.append(slice(None))
+    if not any(k is Ellipsis for k in first):
+        first.append(Ellipsis)  # a 0-d view, not a scalar, when ints take every dim
+    view = a[tuple(first)]
+    # spelled out: an Ellipsis of no dims does not separate arrays
+    if any(k is Ellipsis for k in rest):
+        at = next(i for i, k in enumerate(rest) if k is Ellipsis)
+        used = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+                   for k in rest if k is not Ellipsis)
+        rest[at:at + 1] = [slice(None)] * (view.ndim - used)
+    return view, tuple(rest)
+
+
+def torch_index(a, key):
+    view, rest = torch_rule(a, key)
+    return view[rest]

@@ -12,44 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from strategies import laid_out, shapes, values
+from strategies import laid_out, shapes, torch_index, torch_rule, values
 
 import numbanet as nb
 
 F64, I64, BOOL = nb.float64, nb.int64, nb.bool
 WRITABLE_LAYOUTS = ("contiguous", "transposed", "strided")
-
-
-def torch_rule(a, key):
-    """``a[key]`` by PyTorch's rule, as a view where NumPy gives one: the ints (and slices,
-    None) first, then the index arrays and masks on what is left."""
-    first, rest = [], []
-    for k in key if isinstance(key, tuple) else (key,):
-        if isinstance(k, np.ndarray):
-            first.extend([slice(None)] * (k.ndim if k.dtype == np.bool_ else 1))
-            rest.append(k)
-        elif k is Ellipsis:
-            first.append(k)
-            rest.append(k)
-        else:  # an int, a slice or None
-            first.append(k)
-            if not isinstance(k, (int, np.integer)):
-                rest.append(slice(None))
-    if not any(k is Ellipsis for k in first):
-        first.append(Ellipsis)  # a 0-d view, not a scalar, when ints take every dim
-    view = a[tuple(first)]
-    # spelled out: an Ellipsis of no dims does not separate arrays
-    if any(k is Ellipsis for k in rest):
-        at = next(i for i, k in enumerate(rest) if k is Ellipsis)
-        used = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
-                   for k in rest if k is not Ellipsis)
-        rest[at:at + 1] = [slice(None)] * (view.ndim - used)
-    return view, tuple(rest)
-
-
-def torch_index(a, key):
-    view, rest = torch_rule(a, key)
-    return view[rest]
 
 
 # ---- keys ---------------------------------------------------------------------------------
