@@ -249,7 +249,7 @@ def _unhook_saved_outputs(ctx: Node, outputs):
     saved = list(ctx._saved)
     for i, t in enumerate(saved):
         for nr, o in enumerate(outputs):
-            if t is o and o.grad_fn is ctx:
+            if t is o and isinstance(o, Tensor) and o.grad_fn is ctx:
                 kept = Tensor._wrap(o._data, o._device, o._dtype)
                 kept._vc = o._vc  # the version check still sees in-place changes
                 saved[i] = kept

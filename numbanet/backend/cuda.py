@@ -17,7 +17,6 @@ import warnings
 
 import numpy as np
 from numba import cuda
-from numba.cuda.random import create_xoroshiro128p_states  # noqa: E402 (loaded quietly above)
 
 from . import Backend, checks, windows
 from .cuda_kernels import (
@@ -49,6 +48,10 @@ from .cuda_kernels import (
     _scatter,
     _where_strided,
 )
+
+with warnings.catch_warnings():  # on the simulator, Numba's random module warns as it loads
+    warnings.simplefilter("ignore")
+    from numba.cuda.random import create_xoroshiro128p_states
 
 # ---- device arrays ---------------------------------------------------------------------
 

@@ -388,3 +388,23 @@ def test_a_none_gradient_still_lets_the_nodes_below_it_run():
     with nb.enable_grad():
         first = grad((x * x + 1).relu().sum(), [leaf], create_graph=True)[0]
     np.testing.assert_array_equal(grad(first.sum(), [leaf])[0].numpy(), [2.0, 0.0])  # PyTorch's
+
+
+class _SavesNone(nb.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x, None)  # a None saved beside a None output
+        return x * 2, None
+
+    @staticmethod
+    def backward(ctx, g, _):
+        x, nothing = ctx.saved_tensors
+        assert nothing is None
+        return g * 2
+
+
+def test_a_none_saved_beside_a_none_output_is_kept_as_none():
+    x = nb.ones(2, requires_grad=True)
+    y, _ = _SavesNone.apply(x)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
