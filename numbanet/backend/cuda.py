@@ -55,71 +55,8 @@ with warnings.catch_warnings():  # on the simulator, Numba's random module warns
 
 # ---- device arrays ---------------------------------------------------------------------
 
-if SIMULATED:
-    import sys
-    import threading
-    import traceback
-
-    from numba.core import types
-    from numba.cuda.np import numpy_support
-    from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
-    from numba.cuda.simulator.kernelapi import FakeCUDAShared
-
-    _SHARED_LOCK = threading.Lock()
-    _simulated_shared_array = FakeCUDAShared.array
-
-    def _shared_array(self, shape, dtype, alignment=None):
-        """The simulator's shared arrays, made under a lock: without one, two threads of a
-        block that reach ``cuda.shared.array`` together can each get their own array, and a
-        block reduction then reads values no thread wrote."""
-        if shape == 0 or alignment is not None:
-            return _simulated_shared_array(self, shape, dtype, alignment)
-        if isinstance(dtype, types.Type):
-            dtype = numpy_support.as_dtype(dtype)
-        caller = traceback.extract_stack(sys._getframe(1), limit=1)[-1][0:2]
-        with _SHARED_LOCK:
-            found = self._allocations.get(caller)
-            if found is None:
-                found = self._allocations[caller] = np.empty(shape, np.dtype(dtype))
-        return found
-
-    FakeCUDAShared.array = _shared_array  # type: ignore[method-assign]  # patched on purpose
-
-    class _SimArray(FakeCUDAArray):
-        """A simulated device array whose ``shape`` is a plain tuple, as on a real GPU."""
-
-        @property
-        def shape(self):
-            return self._ary.shape
-
-        @property
-        def strides(self):
-            return self._ary.strides
-
-    class _Memory:
-        def __init__(self, interface, owner):
-            self.__array_interface__ = interface
-            self.owner = owner
-
-    def _alloc(shape, dtype):
-        return _SimArray(np.empty(shape, dtype))
-
-    def _derive(a, delta, shape, strides):
-        if math.prod(shape) == 0:
-            return _alloc(shape, a.dtype)
-        ptr = a._ary.__array_interface__["data"][0] + delta
-        interface = {"data": (ptr, False), "shape": tuple(shape), "strides": tuple(strides),
-                     "typestr": a.dtype.str, "version": 3}
-        return _SimArray(np.asarray(_Memory(interface, a._ary)))
-
-    def _upload(array):
-        return _SimArray(np.array(array, copy=True, order="C"))
-
-    def _download(a):
-        return np.array(a._ary, copy=True, order="C")
-
-    def _is_device_array(a):
-        return isinstance(a, FakeCUDAArray)
+if SIMULATED:  # device arrays of the simulator, and its patches: see cuda_simulator.py
+    from .cuda_simulator import _alloc, _derive, _download, _is_device_array, _upload
 else:
     from numba.cuda.cudadrv.devicearray import DeviceNDArray
 
