@@ -197,7 +197,9 @@ def _run(roots, buffers, sink, retain_graph: bool):
         if grads is None:  # every gradient that reached it was None: nothing to run
             result = (None,) * len(edges)
         else:
-            result = _call_backward(node, _output_gradients(node, grads, sink), retain_graph)
+            if len(grads) != 1 or grads[0] is None or sink.captures or node._retained:
+                grads = _output_gradients(node, grads, sink)  # (one output with a gradient
+            result = _call_backward(node, grads, retain_graph)  # needs none of it)
         for edge, g in zip(edges, result):
             if edge is None:
                 continue
@@ -220,7 +222,8 @@ def _run(roots, buffers, sink, retain_graph: bool):
             slot = buffers.get(target)
             if slot is None:
                 slot = buffers[target] = [None] * len(target._outputs)
-            _add(slot, edge.output_nr, g)
+            nr = edge.output_nr
+            slot[nr] = g if slot[nr] is None else slot[nr] + g
             deps[target] -= 1
             if not deps[target]:
                 ready.append(target)
@@ -230,8 +233,6 @@ def _output_gradients(node: Node, grads: list, sink) -> list:
     """The gradients of ``node``'s outputs, zeros for those that got none (unless the node
     asked not to), handed to ``retain_grad`` tensors and to ``autograd.grad`` on the way."""
     retained = node._retained
-    if len(grads) == 1 and grads[0] is not None and not sink.captures and not retained:
-        return grads  # the common case: one output, with a gradient
     for nr, g in enumerate(grads):
         if g is None:
             if node.materialize_grads and node._outputs[nr] is not None:

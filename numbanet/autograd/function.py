@@ -62,7 +62,7 @@ class Edge(NamedTuple):
     device: _device
 
 
-_edge = Edge._make  # tuple.__new__: as cheap as a plain tuple, on the hot path
+_new_tuple = tuple.__new__  # Edge(...) without NamedTuple's Python-level __new__: hot path
 
 
 class Node:
@@ -151,6 +151,13 @@ class Node:
         return f"<{self.name()}>"
 
 
+class _Unrecorded(Node):
+    """The ctx of a forward that is not recorded: what it saves is dropped at once."""
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
 class Function:
     """Base class of differentiable ops; see the module docstring for an example."""
 
@@ -180,12 +187,16 @@ class Function:
         requires grad."""
         if cls._legacy:
             raise _legacy_error(cls)
-        ctx = Node()
-        ctx._fn = cls
         if state.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
+                    ctx = Node()
+                    ctx._fn = cls
                     return _record(cls, ctx, args, kwargs)
+        # Not recorded (no_grad, or no input requires grad): a ctx that keeps nothing, so
+        # that an op costs little more than its kernel and no second path is needed.
+        ctx = _Unrecorded()
+        ctx._fn = cls
         ctx.needs_input_grad = (False,) * len(args)
         return cls.forward(ctx, *args, **kwargs)
 
@@ -197,8 +208,8 @@ def _record(cls, ctx: Node, args, kwargs):
         if isinstance(a, Tensor) and a._requires_grad:
             needs.append(True)
             node = a.grad_fn  # where the gradient of this input goes: its node, or the leaf
-            edges.append(_edge((a if node is None else node, a._output_nr, a._shape, a._dtype,
-                                a._device)))
+            edges.append(_new_tuple(Edge, (a if node is None else node, a._output_nr, a._shape,
+                                           a._dtype, a._device)))
         else:
             needs.append(False)
             edges.append(None)
@@ -234,7 +245,8 @@ def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
                                    f"in-place operation ({ctx._fn.__name__}, which called "
                                    "mark_dirty); clone() it first")
             break
-    if o._dtype.is_floating_point and id(o) not in ctx._non_differentiable:
+    if o._dtype.is_floating_point and not (ctx._non_differentiable and
+                                           id(o) in ctx._non_differentiable):
         o._requires_grad = True
         o.grad_fn = ctx
         o._output_nr = nr

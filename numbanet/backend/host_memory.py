@@ -24,6 +24,7 @@ import numpy as np
 
 MIN_BYTES = 128 << 10  # glibc's default mmap threshold: smaller blocks come from its heap
 LIMIT = 512 << 20  # the most bytes the pool keeps
+SMALL = MIN_BYTES // 8  # fewer elements than this are small whatever their dtype
 
 _free_lists: dict[int, list] = {}  # size in bytes -> the buffers of that size
 _held = 0  # bytes in the pool's buffers
@@ -33,11 +34,13 @@ _refcount = sys.getrefcount
 
 def empty(shape: tuple, dtype) -> np.ndarray:
     """``np.empty(shape, dtype)``, from a buffer of the pool when the array is large."""
+    if math.prod(shape) < SMALL:  # small for any dtype: the common case, at once
+        return np.empty(shape, dtype)
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
-    return _buffer(nbytes).view(dtype).reshape(shape)
+    return np.ndarray(shape, dtype, _buffer(nbytes))  # a view of the buffer: its base
 
 
 def zeros(shape: tuple, dtype) -> np.ndarray:

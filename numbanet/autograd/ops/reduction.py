@@ -12,7 +12,7 @@ from ...tensor import Tensor
 from ..function import Function
 from .dispatch import raw_cast, wrap
 from .elementwise import exp, log, maximum, minimum
-from .shape import expand, reshape
+from .shape import Expand, expand, reshape
 
 # named as PyTorch names them (torch.return_types.max), not as the variables
 MaxResult = collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
@@ -40,7 +40,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if not ctx.keepdim and g._shape:  # a 0-d gradient broadcasts as it is
+        if not g._shape:  # a loss's gradient: a view of it, broadcast
+            return Expand.apply(g, ctx.shape), None, None
+        if not ctx.keepdim:
             g = reshape(g, _kept_shape(ctx.shape, ctx.dims))
         return expand(g, ctx.shape), None, None
 
