@@ -319,7 +319,7 @@ def _fused_step(device, n, ins, outs, reuse: bool):
             if reuse and bufs[0] is not None:
                 out = bufs[0]
             else:
-                out = [np.empty(s, d.numpy) for s, d in specs]
+                out = [be.empty(s, d) for s, d in specs]
                 if reuse:
                     bufs[0] = out
             contiguous = True
