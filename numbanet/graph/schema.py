@@ -159,7 +159,7 @@ def _operand(x, out_shape, what):
     return dt.from_numpy_dtype(x.dtype)
 
 
-_FLOAT_MATH = {"exp", "log", "sqrt", "sigmoid", "tanh"}
+_FLOAT_MATH = scalar.FLOAT_RESULT  # exp, sin...: float results (backend/scalar.py marks them)
 _TO_BOOL = {"to_bool", "logical_not"}
 _COMPARE = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
 
