@@ -615,6 +615,12 @@ class Tensor:
     def contiguous(self):
         return _ops.contiguous(self)
 
+    def index_select(self, dim: int, index):
+        return _ops.index_select(self, dim, index)
+
+    def narrow(self, dim: int, start: int, length: int):
+        return _ops.narrow(self, dim, start, length)
+
 
 # The layers above bind these when they are imported (``numbanet/__init__.py`` imports them
 # first): the methods above reach the ops and the engine through them, and this module

@@ -261,3 +261,12 @@ def test_a_traced_class_pick_matches_eager_mode_and_refuses_bad_targets_when_it_
     for bad in ([0, -1, 0], [4, 0, 0], [0, 0, 4]):
         with pytest.raises(IndexError):
             graph(logp, index(bad))
+
+
+def test_index_select_and_narrow_are_tensor_methods_and_functions():
+    x = nb.arange(12.0).reshape(3, 4)
+    index = nb.tensor([2, 0])
+    np.testing.assert_array_equal(x.index_select(1, index).numpy(),
+                                  nb.index_select(x, 1, index).numpy())
+    np.testing.assert_array_equal(x.narrow(0, 1, 2).numpy(), nb.narrow(x, 0, 1, 2).numpy())
+    assert x.narrow(0, 1, 2).shape == (2, 4)

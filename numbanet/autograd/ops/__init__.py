@@ -21,7 +21,7 @@ from .elementwise import (
                           sub,
                           where,
 )
-from .indexing import getitem
+from .indexing import getitem, index_select, narrow
 from .inplace import add_into, copy_, fill_, inplace, inplace_unary, setitem, zeros_on
 from .linalg import matmul, mm
 from .reduction import (
