@@ -206,12 +206,7 @@ class Tensor:
 
     @data.setter
     def data(self, other: Tensor):
-        if not isinstance(other, Tensor):
-            raise TypeError(f"data must be set to a Tensor, got {type(other).__name__}")
-        self._data, self._device, self._dtype = other._data, other._device, other._dtype
-        self._shape = other._shape
-        if other._vc.__class__ is not self._vc.__class__:  # foreign memory stays checked
-            self._vc = other._vc.__class__(self._vc)
+        _ops.set_data_(self, other)  # PyTorch's t.data = new; the rule is written there
 
     @property
     def T(self) -> Tensor:

@@ -49,6 +49,7 @@ from .shape import (
                           flatten,
                           permute,
                           reshape,
+                          set_data_,
                           squeeze,
                           stack,
                           sum_to_shape,
