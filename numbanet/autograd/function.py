@@ -223,8 +223,11 @@ def _record(cls, ctx: Node, args, kwargs):
         st.enabled = True
     if isinstance(out, Tensor):  # the common case, without _connect's tests
         owned = _own(ctx, out, 0, args)
-        if owned is out and ctx._saved:
-            _unhook_saved_outputs(ctx, (out,))
+        if owned is out:
+            for t in ctx._saved:  # the output saved for backward (tanh's, softmax's)?
+                if t is out:
+                    _unhook_saved_outputs(ctx, (out,))
+                    break
         out = owned
         ctx._outputs = ((out._shape, out._dtype, out._device),)
     else:
