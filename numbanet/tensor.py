@@ -38,9 +38,17 @@ class Tensor:
 
     __slots__ = ("_data", "_device", "_dtype", "_shape", "_requires_grad", "_grad", "grad_fn",
                  "_output_nr", "_vc", "_base", "__weakref__")
-    # two of them declared for the type checker (each instance sets them)
+    # declared for the type checker (each instance sets them)
+    _data: Any  # the backend array
+    _device: Any
+    _dtype: _dt.DType
+    _shape: tuple
+    _requires_grad: bool
     _grad: Tensor | None
     grad_fn: Any  # the autograd Node that made this tensor; None for a leaf
+    _output_nr: int
+    _vc: list  # the version counter, shared with views
+    _base: Tensor | None
 
     __array_priority__ = 1000  # ``ndarray * tensor`` calls Tensor.__rmul__
 

@@ -206,7 +206,7 @@ def expand(x: Tensor, sizes) -> Tensor:
     if lead < 0:
         raise ValueError(f"expand: the target shape {sizes} has fewer dimensions than the "
                          f"tensor's shape {x.shape}")
-    shape = []
+    sized = []
     for i, s in enumerate(sizes):
         own = x.shape[i - lead] if i >= lead else None
         if s == -1:
@@ -219,8 +219,8 @@ def expand(x: Tensor, sizes) -> Tensor:
         elif own is not None and own != 1 and own != s:
             raise ValueError(f"expand: the tensor's shape {x.shape} cannot be expanded to "
                              f"{sizes}: dimension {i} has size {own}, not 1 or {s}")
-        shape.append(s)
-    shape = tuple(shape)
+        sized.append(s)
+    shape = tuple(sized)
     if shape == x.shape:
         return Reshape.apply(x, shape, False)
     return Expand.apply(x, shape)
