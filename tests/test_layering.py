@@ -73,13 +73,16 @@ def _imported(name: str, path: Path, node, modules) -> list[str]:
     return targets
 
 
-def _import_graph():
+def _import_graph(anywhere: bool = False):
+    """Module -> the numbanet modules it imports when it is imported (``anywhere``: also
+    those imported inside its functions)."""
     modules = _modules()
     graph = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text(), str(path))
-        graph[name] = {t for node in _top_level_imports(tree)
-                       for t in _imported(name, path, node, modules)}
+        nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))] \
+            if anywhere else _top_level_imports(tree)
+        graph[name] = {t for node in nodes for t in _imported(name, path, node, modules)}
     return graph
 
 
