@@ -139,6 +139,17 @@ def _parse(x: Tensor, key):
     return tuple(bkey), tuple(view_shape), plan
 
 
+def _wrap_negatives(be, idx, shape, size):
+    """The backend int64 array ``idx`` with ``size`` added to its negative entries."""
+    wrapped = be.empty(shape, dt.int64)
+    negative = be.empty(shape, dt.bool_)
+    be.binary("lt", idx, np.int64(0), negative)
+    plus = be.empty(shape, dt.int64)
+    be.binary("add", idx, np.int64(size), plus)
+    be.where(negative, plus, idx, wrapped)
+    return wrapped
+
+
 def _advanced_plan(be, view_shape, adv, adjacent):
     shapes = [shape for _, _, shape, _ in adv]
     try:
@@ -147,18 +158,12 @@ def _advanced_plan(be, view_shape, adv, adjacent):
         raise IndexError("shape mismatch: indexing tensors could not be broadcast together "
                          "with shapes " + ", ".join(str(list(s)) for s in shapes)) from None
     lin = None
-    symbolic = getattr(be, "symbolic", False)  # a graph device: no values on the host yet
+    symbolic = be.symbolic  # a graph device: no values on the host yet
     outside = None
     for pos, idx, shape, src_dim in adv:
         size = view_shape[pos]
         if symbolic:  # wrap negatives as below, and flag what is out of range for the run
-            wrapped = be.empty(shape, dt.int64)
-            negative = be.empty(shape, dt.bool_)
-            be.binary("lt", idx, np.int64(0), negative)
-            plus = be.empty(shape, dt.int64)
-            be.binary("add", idx, np.int64(size), plus)
-            be.where(negative, plus, idx, wrapped)
-            idx = wrapped
+            idx = _wrap_negatives(be, idx, shape, size)
             bad = _outside(be, idx, shape, size)
             if outside is None:
                 outside = be.empty(batch, dt.bool_)
@@ -173,13 +178,7 @@ def _advanced_plan(be, view_shape, adv, adjacent):
                 raise IndexError(f"index {bad} is out of bounds for dimension {src_dim} "
                                  f"with size {size}")
             if lo < 0:
-                wrapped = be.empty(shape, dt.int64)
-                negative = be.empty(shape, dt.bool_)
-                be.binary("lt", idx, np.int64(0), negative)
-                plus = be.empty(shape, dt.int64)
-                be.binary("add", idx, np.int64(size), plus)
-                be.where(negative, plus, idx, wrapped)
-                idx = wrapped
+                idx = _wrap_negatives(be, idx, shape, size)
         if lin is None:
             lin = be.empty(batch, dt.int64)
             be.unary("identity", idx, lin)
@@ -407,7 +406,7 @@ def _checked_index(index: Tensor, size: int, error):
     scatter kernels refuse with an IndexError when they meet it."""
     be = index._device.backend
     data = be.contiguous(index._data)
-    if getattr(be, "symbolic", False):
+    if be.symbolic:
         shape = index._shape
         checked = be.empty(shape, dt.int64)
         be.where(_outside(be, data, shape, size), np.int64(size), data, checked)
@@ -610,7 +609,7 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
     same_device("pick_classes", logp, target)
     n, n_classes = logp._shape
     be = target._device.backend
-    if getattr(be, "symbolic", False):  # checked when the graph runs: see _checked_index
+    if be.symbolic:  # checked when the graph runs: see _checked_index
         bad = _outside(be, target._data, target._shape, n_classes)
     elif n:
         low, high = _index_bounds(target)
@@ -620,6 +619,6 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
                              f"[0, {n_classes - 1}])")
     flat = be.arange(0, n * n_classes, n_classes, dt.int64)  # row n starts at n * C
     be.binary("add", flat, target._data, flat)
-    if getattr(be, "symbolic", False):  # a bad target points past the end
+    if be.symbolic:  # a bad target points past the end
         be.where(bad, np.int64(n * n_classes), flat, flat)
     return Gather.apply(logp, _Advanced((n, n_classes), [0, 1], flat, (n,), True))
