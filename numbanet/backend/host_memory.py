@@ -54,9 +54,14 @@ def _buffer(nbytes: int) -> np.ndarray:
     with _lock:
         buffers = _free_lists.get(nbytes)
         if buffers is not None:
-            for buf in buffers:
-                # the list, ``buf`` and getrefcount's argument: no array refers to it
+            # the most recently used free buffer first (its memory is likely still in the
+            # cache, as glibc's heap reuses the block freed last); the list, ``buf`` and
+            # getrefcount's argument are its only references when no array refers to it
+            for i in range(len(buffers) - 1, -1, -1):
+                buf = buffers[i]
                 if _refcount(buf) == 3:
+                    if i != len(buffers) - 1:
+                        buffers.append(buffers.pop(i))
                     return buf
         buf = np.empty(nbytes, np.uint8)
         if _held + nbytes <= LIMIT:
