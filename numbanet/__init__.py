@@ -54,6 +54,7 @@ from .creation import (
     randint,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -63,7 +64,7 @@ from .dtypes import DType as dtype
 from .dtypes import bool_ as bool
 from .dtypes import float32, float64, int64
 from .interop import from_dlpack
-from .random import initial_seed, manual_seed, randperm
+from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
 

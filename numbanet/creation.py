@@ -12,6 +12,7 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
+from .random import host_generator
 from .shapes import check_extent, check_layout, size_args
 from .tensor import ForeignVersion, Tensor
 
@@ -304,3 +305,14 @@ def full_like(t: Tensor, fill_value, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)
+
+
+def randperm(n: int, *, dtype=None, device=None):
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise).
+
+    >>> nb.manual_seed(0); nb.randperm(5)
+    tensor([2, 4, 3, 0, 1])
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return tensor(host_generator().permutation(int(n)), dtype=dtype or dt.int64, device=device)

@@ -2,8 +2,9 @@
 
 Besides the generators of the devices there is one on the host, a NumPy
 ``Generator``, for draws that decide *what happens* rather than what a tensor holds:
-the order in which a ``DataLoader`` visits a data set, ``randperm``. Seeding it with
-the rest makes a whole training run repeat, batches included.
+the order in which a ``DataLoader`` visits a data set, ``randperm`` (in creation.py).
+Seeding it with the rest makes a whole training run repeat, batches included. This
+module holds the seeds and generators only.
 """
 from __future__ import annotations
 
@@ -42,16 +43,3 @@ def host_generator() -> np.random.Generator:
     if _host is None:
         _host = np.random.default_rng(DEFAULT_SEED if _seed is None else _seed)
     return _host
-
-
-def randperm(n: int, *, dtype=None, device=None):
-    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise).
-
-    >>> nb.manual_seed(0); nb.randperm(5)
-    tensor([2, 4, 3, 0, 1])
-    """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
-    from .creation import tensor
-    from .dtypes import int64
-    return tensor(host_generator().permutation(int(n)), dtype=dtype or int64, device=device)

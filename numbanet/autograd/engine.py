@@ -18,7 +18,7 @@ from ..tensor import Tensor
 from .function import Edge, Node
 from .grad_mode import state
 from .ops.inplace import add_into, writable, zeros_on
-from .ops.shape import sum_to_shape
+from .ops.reduction import sum_to_shape
 
 __all__ = ["Edge", "run_backward"]
 

@@ -36,6 +36,7 @@ from .reduction import (
                           min,
                           softmax,
                           sum,
+                          sum_to_shape,
                           var,
 )
 from .registry import UNARY as _UNARY
@@ -52,7 +53,6 @@ from .shape import (
                           set_data_,
                           squeeze,
                           stack,
-                          sum_to_shape,
                           t,
                           to_device,
                           transpose,

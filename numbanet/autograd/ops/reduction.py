@@ -102,6 +102,24 @@ def sum(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
 
 
+def sum_to_shape(g: Tensor, shape: tuple):
+    """``g`` summed over the dims along which ``shape`` was broadcast; None if impossible."""
+    if g._shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        return None
+    dims = list(range(lead))
+    for i, s in enumerate(shape):
+        n = g._shape[lead + i]
+        if s == 1 and n != 1:
+            dims.append(lead + i)
+        elif s != n:
+            return None
+    out = sum(g, tuple(dims), keepdim=True) if dims else g
+    return reshape(out, shape)
+
+
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if not x.dtype.is_floating_point:
         raise TypeError(f"mean(): the input must be a floating point tensor, got {x.dtype}; "

@@ -56,6 +56,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, g):
+        from .reduction import sum_to_shape  # beside sum, which imports this module
         return sum_to_shape(g, ctx.in_shape), None
 
 
@@ -224,25 +225,6 @@ def expand(x: Tensor, sizes) -> Tensor:
     if shape == x.shape:
         return Reshape.apply(x, shape, False)
     return Expand.apply(x, shape)
-
-
-def sum_to_shape(g: Tensor, shape: tuple):
-    """``g`` summed over the dims along which ``shape`` was broadcast; None if impossible."""
-    if g._shape == shape:
-        return g
-    from .reduction import sum as sum_
-    lead = g.ndim - len(shape)
-    if lead < 0:
-        return None
-    dims = list(range(lead))
-    for i, s in enumerate(shape):
-        n = g._shape[lead + i]
-        if s == 1 and n != 1:
-            dims.append(lead + i)
-        elif s != n:
-            return None
-    out = sum_(g, tuple(dims), keepdim=True) if dims else g
-    return reshape(out, shape)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
