@@ -380,8 +380,6 @@ class CPUBackend(Backend):
 
     # -- memory ---------------------------------------------------------------------------
     def empty(self, shape, dtype):
-        if math.prod(shape) < _host.SMALL:  # most arrays: straight from NumPy
-            return np.empty(shape, dtype.numpy)
         return _host.empty(shape, dtype.numpy)
 
     def full(self, shape, value, dtype):

@@ -34,10 +34,11 @@ _refcount = sys.getrefcount
 
 def empty(shape: tuple, dtype) -> np.ndarray:
     """``np.empty(shape, dtype)``, from a buffer of the pool when the array is large."""
-    if math.prod(shape) < SMALL:  # small for any dtype: the common case, at once
+    count = math.prod(shape)
+    if count < SMALL:  # small for any dtype: the common case, at once
         return np.empty(shape, dtype)
     dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
+    nbytes = count * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
     return np.ndarray(shape, dtype, _buffer(nbytes))  # a view of the buffer: its base

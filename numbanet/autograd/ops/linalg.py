@@ -49,9 +49,8 @@ class MatMulGrad(Function):
     @staticmethod
     def forward(ctx, g, a, b, needs):
         na, nb = needs
-        if True in ctx.needs_input_grad:  # recorded (create_graph): keep what backward reads
-            ctx.save_for_backward(g, a, b)
-            ctx.needs = needs
+        ctx.save_for_backward(g, a, b)  # kept only when recorded (create_graph)
+        ctx.needs = needs
         be, dev, dtype = g._device.backend, g._device, g._dtype
         ga = gb = None
         if na:
@@ -176,9 +175,8 @@ class LinearGrad(Function):
     @staticmethod
     def forward(ctx, g, x, weight, has_bias, needs):
         nx, nw, nb = needs
-        if True in ctx.needs_input_grad:  # recorded (create_graph): keep what backward reads
-            ctx.save_for_backward(g, x, weight)
-            ctx.needs = (nx, nw, nb and has_bias)
+        ctx.save_for_backward(g, x, weight)  # kept only when recorded (create_graph)
+        ctx.needs = (nx, nw, nb and has_bias)
         be, dev, dtype = g._device.backend, g._device, g._dtype
         flat = len(x._shape) == 2
         g2 = g._data if flat else _as_rows(be, g._data, g._shape)

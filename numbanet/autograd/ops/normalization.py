@@ -124,8 +124,7 @@ class NormalizedInput(Function):
 
     @staticmethod
     def forward(ctx, x, x_hat, inv_std):
-        if ctx.needs_input_grad[0]:  # recorded (create_graph): keep what backward reads
-            ctx.save_for_backward(x, x_hat, inv_std)
+        ctx.save_for_backward(x, x_hat, inv_std)  # kept only when recorded (create_graph)
         return x_hat
 
     @staticmethod
@@ -145,8 +144,7 @@ class InverseStd(Function):
 
     @staticmethod
     def forward(ctx, x, x_hat, inv_std):
-        if ctx.needs_input_grad[0]:  # recorded (create_graph): keep what backward reads
-            ctx.save_for_backward(x, x_hat, inv_std)
+        ctx.save_for_backward(x, x_hat, inv_std)  # kept only when recorded (create_graph)
         return inv_std
 
     @staticmethod
