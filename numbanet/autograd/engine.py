@@ -198,33 +198,29 @@ def _run(roots, buffers, sink, retain_graph: bool):
             result = (None,) * len(edges)
         else:
             if len(grads) != 1 or grads[0] is None or sink.captures or node._retained:
-                grads = _output_gradients(node, grads, sink)  # (one output with a gradient
-            result = _call_backward(node, grads, retain_graph)  # needs none of it)
+                grads = _output_gradients(node, grads, sink)  # not the common case
+            result = _call_backward(node, grads, retain_graph)
         for edge, g in zip(edges, result):
             if edge is None:
                 continue
-            if g is None:  # no gradient (a zero) along this edge: the node still waits one less
-                target = edge.target
-                if not isinstance(target, Tensor):
-                    deps[target] -= 1
-                    if not deps[target]:
-                        ready.append(target)
-                continue
-            if g.__class__ is not Tensor or g._shape != edge.shape or \
-                    g._dtype is not edge.dtype or g._device is not edge.device:
-                g = _fit(g, edge, node, _index(edges, edge))
-            if anomaly:
-                _check_anomaly(g, node, _index(edges, edge))
             target = edge.target
-            if isinstance(target, Tensor):  # a leaf
-                sink.leaf(target, g)
+            if g is not None:
+                if g.__class__ is not Tensor or g._shape != edge.shape or \
+                        g._dtype is not edge.dtype or g._device is not edge.device:
+                    g = _fit(g, edge, node, _index(edges, edge))
+                if anomaly:
+                    _check_anomaly(g, node, _index(edges, edge))
+                if isinstance(target, Tensor):  # a leaf
+                    sink.leaf(target, g)
+                    continue
+                slot = buffers.get(target)
+                if slot is None:
+                    slot = buffers[target] = [None] * len(target._outputs)
+                nr = edge.output_nr
+                slot[nr] = g if slot[nr] is None else slot[nr] + g
+            elif isinstance(target, Tensor):
                 continue
-            slot = buffers.get(target)
-            if slot is None:
-                slot = buffers[target] = [None] * len(target._outputs)
-            nr = edge.output_nr
-            slot[nr] = g if slot[nr] is None else slot[nr] + g
-            deps[target] -= 1
+            deps[target] -= 1  # a None (a zero gradient) counts too: the node waits one less
             if not deps[target]:
                 ready.append(target)
 
