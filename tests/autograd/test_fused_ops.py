@@ -250,6 +250,12 @@ def test_take_rows_is_indexing_by_an_int64_tensor():
     x = nb.randn(5, 2, 3)
     order = nb.tensor([4, 0, 2, 2], dtype=nb.int64)
     np.testing.assert_array_equal(fused.take_rows(x, order).numpy(), x[order].numpy())
+    w = nb.randn(5, 3).requires_grad_(True)  # rows of data: outside autograd
+    rows = fused.take_rows(w, order)
+    assert rows.grad_fn is None and not rows.requires_grad
+    np.testing.assert_array_equal(rows.numpy(), nb.index_select(w, 0, order).detach().numpy())
+    strided = nb.arange(6, dtype=nb.int64)[::2]  # rows 0, 2, 4 through a strided index
+    np.testing.assert_array_equal(fused.take_rows(x, strided).numpy(), x.numpy()[[0, 2, 4]])
     with pytest.raises(IndexError, match="out of bounds"):
         fused.take_rows(x, nb.tensor([5]))
     with pytest.raises(ValueError, match="1-D int64 index"):

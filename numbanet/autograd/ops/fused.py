@@ -11,7 +11,8 @@ Nothing here records a graph.
 - ``adam_``: PyTorch's and Keras's Adam step on lists of tensors, in place
   (as ``torch._fused_adam_``), checked before any kernel runs.
 - ``row_slice``, ``take_rows``: rows of training data (a batch view, an epoch's
-  gather) without the bookkeeping of general indexing.
+  gather, the op of ``indexing.index_select``) without the bookkeeping of general
+  indexing.
 - ``batch_norm_training``: batch normalisation with the batch's statistics, the
   moving statistics updated Keras's way.
 - ``flatten_dense_tensors`` / ``unflatten_dense_tensors``: many tensors end to end
@@ -31,6 +32,7 @@ from ...device import CPU
 from ...tensor import Tensor
 from ..grad_mode import no_grad, state
 from .dispatch import device_mismatch, wrap
+from .indexing import IndexSelect
 from .normalization import BatchNorm, batch_stats
 from .shape import cat
 
@@ -209,16 +211,19 @@ def row_slice(t: Tensor, start: int, stop: int) -> Tensor:
 def take_rows(t: Tensor, index: Tensor) -> Tensor:
     """``t[index]`` for data: the rows ``index`` (a 1-D int64 tensor on ``t``'s device, each
     in ``[0, len(t))``) of ``t``, copied by one gather, outside autograd (the result has no
-    ``grad_fn``). It skips the index parsing and the bounds pass of ``t[index]`` (about
-    10 us), for an index in range by construction, as an epoch's permutation of the rows;
-    the kernel still refuses an index past the end (IndexError)."""
+    ``grad_fn``). It is ``indexing.index_select(t, 0, index)`` without the argument parsing
+    and the bounds pass (about 10 us), for an index in range by construction, as an epoch's
+    permutation of the rows: the same op (``IndexSelect``), whose kernel still refuses an
+    index past the end (IndexError)."""
     if index._dtype.name != "int64" or len(index._shape) != 1 or not t._shape:
         raise ValueError(f"take_rows: expects a tensor of at least one dim and a 1-D int64 "
                          f"index, got shapes {t._shape} and {index._dtype.name} "
                          f"{index._shape}")
     if index._device is not t._device:
         raise device_mismatch("take_rows", t._device, index._device)
-    return wrap(t._device.backend.index_select(t._data, 0, index._data), t._device, t._dtype)
+    if t._requires_grad:  # rows of data: nothing to record
+        t = t.detach()
+    return IndexSelect.apply(t, 0, index, t._device.backend.contiguous(index._data))
 
 
 # ---- Keras's batch normalisation ----------------------------------------------------------
