@@ -10,12 +10,12 @@ Two programs, each the same code for both libraries (they share the API):
   ``SGD(lr=0.01, momentum=0.9)``.
 
 Goal: numbanet / PyTorch <= 1.5 for both (aim 1.0). The method is that of
-``nn_bench.py``: every step calls ``loss.item()``; each (program, library) runs in its
-own subprocess (this script re-invoked with ``--worker``), warm-up steps first, then
-``--steps`` steps timed one by one; the libraries alternate, in rotated order, for
-``--rounds`` rounds, and the ratio is numbanet's median over rounds divided by
-PyTorch's. Workers run without ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (see
-seed_autograd.py), threads at their defaults.
+``nn_bench.py`` (and ``runner.py``): every step calls ``loss.item()``; numbanet, PyTorch
+and the control (numbanet again) are workers that stay alive and answer with blocks of
+``--steps`` steps timed one by one, alternating in balanced order for ``--rounds``
+rounds; the verdict is the median of the per-round ratios numbanet / PyTorch, printed
+beside numbanet / control. Workers run without ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE``, threads at their defaults.
 
 ``--threads N`` sets ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS`` to N in the workers
 (as in seed_autograd.py). On a 2-core machine shared with other work, PyTorch's default of
@@ -25,7 +25,8 @@ both.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/conv_bench.py [--rounds 5] [--steps 200] [--threads 1]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/conv_bench.py [--rounds 12] [--steps 100] [--threads 1]
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def _program(lib, name, seed):
 
 def main(argv=None):
     return nn_bench.main(argv, doc=__doc__, programs=PROGRAMS, make_program=_program,
-                         script=__file__, steps=200, warmup=20)
+                         script=__file__, steps=100, warmup=20)
 
 
 if __name__ == "__main__":

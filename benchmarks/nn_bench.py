@@ -8,29 +8,31 @@ Two programs, each the same code for both libraries (they share the API):
 * ``mlp_adam``: ``Sequential(Linear(784, 256), ReLU(), Linear(256, 256), ReLU(),
   Linear(256, 10))``, ``CrossEntropyLoss``, ``Adam(lr=1e-3)``, batch 128 (goal <= 1.0).
 
-Every step calls ``loss.item()``. Each (program, library) runs in its own subprocess (this
-script re-invoked with ``--worker``), warm-up steps first, then ``--steps`` steps timed one
-by one; the libraries alternate, in rotated order, for ``--rounds`` rounds, and the ratio
-is numbanet's median over rounds divided by PyTorch's. The workers run without
-``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (see seed_autograd.py), threads at their
-defaults.
+Every step calls ``loss.item()``. Method: that of ``runner.py``. For each program three
+workers (this script re-invoked with ``--worker``) stay alive: numbanet, PyTorch and the
+control (numbanet again). Each runs its warm-up steps, then answers each request with a
+block of ``--steps`` steps timed one by one; the workers alternate, in balanced order, for
+``--rounds`` rounds, and the verdict is the median of the per-round ratios numbanet /
+PyTorch, printed beside numbanet / control. The workers run without
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (see runner.py), threads at their defaults.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/nn_bench.py [--rounds 5] [--steps 500]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/nn_bench.py [--rounds 12] [--steps 300]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
-import time
 
-from runner import ROOT, report, run_worker, script, worker_env
+import runner
+from runner import CONTROL, ROOT, report, script, worker_env
 from seed_autograd import _versions
 
 PROGRAMS = {"seed_nn": (1.0, 0.8), "mlp_adam": (1.0, None)}  # goal, aim
-LIBRARIES = ("numbanet", "torch")
+WORKERS = ("numbanet", "torch", CONTROL)
 
 
 def _program(lib, name, seed):
@@ -68,11 +70,13 @@ def training_step(model, loss_fn, optimizer, x, y):
 
 
 def worker(library, program, args, make_program=None):
+    """Build the program, warm it up, report ready, then serve blocks of timed steps."""
     if library == "torch":
         try:
             import torch as lib
         except Exception as exc:  # noqa: BLE001 - any import failure means "skip"
-            return {"skipped": f"torch not importable ({type(exc).__name__}: {exc})"}
+            report({"skipped": f"torch not importable ({type(exc).__name__}: {exc})"})
+            return
     else:
         sys.path.insert(0, ROOT)
         import numbanet as lib
@@ -80,31 +84,38 @@ def worker(library, program, args, make_program=None):
     first = step()
     for _ in range(args.warmup - 1):
         step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        last = step()
-        times.append(time.perf_counter() - t0)
-    return {"median_ms": 1e3 * statistics.median(times), "first_loss": first, "last_loss": last}
+    runner.serve(lambda n: runner.time_block(step, n), {"first_loss": first})
 
 
-def _run(library, program, args, path=__file__):
-    res = run_worker(script(path, "--worker", library, program, "--steps", args.steps,
-                            "--warmup", args.warmup, "--seed", args.seed),
-                     worker_env(args.threads))
-    return res if "error" not in res else {"error": f"{res['error']}: {res['stderr'][-2000:]}"}
+def measure(program, args, path):
+    """Alternate numbanet, PyTorch and the control on ``program``; the rounds' results."""
+    commands = {lib: script(path, "--worker", lib, program, "--warmup", args.warmup,
+                            "--seed", args.seed) for lib in WORKERS}
+    servers, ready, problems = runner.start_servers(commands, worker_env(args.threads))
+    for lib, why in problems.items():
+        print(f"  {program}: {lib} {why}")
+    try:
+        rounds = runner.alternate(list(servers), lambda lib: servers[lib].ask(str(args.steps)),
+                                  args.rounds, args.gap,
+                                  log=lambda line: print(f"  {program} {line.strip()}", flush=True))
+    finally:
+        runner.close_all(servers)
+    return rounds, ready
 
 
 def main(argv=None, *, doc=__doc__, programs=None, make_program=None, script=__file__,
-         steps=500, warmup=30):
+         steps=300, warmup=30):
     """Run the benchmark (or, with ``--worker``, one worker). Other benchmarks of training
     steps (conv_bench.py) call this with their own programs and script."""
     programs = programs or PROGRAMS
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--rounds", type=int, default=12,
+                        help="rounds (12); a multiple of 6 keeps the order balanced")
+    parser.add_argument("--steps", type=int, default=steps, help="timed steps per block")
     parser.add_argument("--warmup", type=int, default=warmup)
+    parser.add_argument("--gap", type=float, default=0.25,
+                        help="seconds of pause before each block (0.25)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--programs", nargs="*", default=list(programs), choices=list(programs))
     parser.add_argument("--threads", type=int, default=None,
@@ -113,37 +124,32 @@ def main(argv=None, *, doc=__doc__, programs=None, make_program=None, script=__f
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        report(worker(*args.worker, args, make_program))
+        worker(*args.worker, args, make_program)
         return 0
 
     v = _versions()
     print(f"machine: {v['nproc']} CPUs ({v['cpu']}); Python {v['python']}, numpy {v['numpy']}, "
-          f"numba {v['numba']}, torch {v['torch']}; {args.rounds} rounds x {args.warmup} "
-          f"warm-up + {args.steps} timed steps per worker; threads: "
+          f"numba {v['numba']}, torch {v['torch']}; workers numbanet, torch and control "
+          f"(numbanet again), {args.warmup} warm-up steps each, then {args.rounds} rounds of "
+          f"one block of {args.steps} timed steps per worker; threads: "
           f"{'library defaults' if args.threads is None else args.threads}")
     failed = False
     for program in args.programs:
-        rounds = {lib: [] for lib in LIBRARIES}
-        for r in range(args.rounds):
-            order = LIBRARIES if r % 2 == 0 else LIBRARIES[::-1]
-            cells = []
-            for lib in order:
-                res = _run(lib, program, args, script)
-                if "median_ms" in res:
-                    rounds[lib].append(res["median_ms"])
-                    cells.append(f"{lib} {res['median_ms']:.3f} ms "
-                                 f"(loss {res['first_loss']:.4g} -> {res['last_loss']:.4g})")
-                else:
-                    cells.append(f"{lib}: {res.get('skipped') or res.get('error')}")
-                    failed = failed or lib == "numbanet"
-            print(f"  {program} round {r + 1}: " + "; ".join(cells), flush=True)
-        if rounds["numbanet"] and rounds["torch"]:
-            nb_ms, torch_ms = (statistics.median(rounds[lib]) for lib in LIBRARIES)
-            goal, aim = programs[program]
-            verdict = "met" if nb_ms / torch_ms <= goal else "MISSED"
-            aim_text = f", aim {aim}" if aim else ""
-            print(f"{program}: numbanet {nb_ms:.3f} ms/step, PyTorch {torch_ms:.3f} ms/step, "
-                  f"ratio {nb_ms / torch_ms:.2f} (goal <= {goal}{aim_text}: {verdict})")
+        rounds, ready = measure(program, args, script)
+        failed = failed or "numbanet" not in ready
+        goal, aim = programs[program]
+        ms = {lib: statistics.median(runner.column(rounds, lib)) for lib in WORKERS
+              if runner.column(rounds, lib)}
+        print(f"{program}: " + ", ".join(f"{lib} {t:.3f} ms/step" for lib, t in ms.items())
+              + "; first losses " + ", ".join(f"{lib} {r['first_loss']:.6g}"
+                                              for lib, r in ready.items()))
+        ratio = runner.paired(rounds, "numbanet", "torch")
+        verdict = "" if ratio is None else (
+            f"goal <= {goal}{f', aim {aim}' if aim else ''}: "
+            f"{'met' if ratio['median'] <= goal else 'MISSED'}")
+        print(runner.ratio_line(f"{program}: numbanet / PyTorch", ratio, verdict))
+        print(runner.control_line(runner.paired(rounds, "numbanet", CONTROL),
+                                  f"{program}: numbanet"), flush=True)
     return 1 if failed else 0
 
 

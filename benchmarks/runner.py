@@ -1,10 +1,20 @@
-"""How a benchmark runs its workers: each in a subprocess of its own, reporting one line.
+"""How every benchmark measures: workers in subprocesses, alternating blocks, a control.
 
-A benchmark script re-invokes itself (``--worker ...``) for every measurement, so that
-the libraries it compares never share a process. The worker ends with ``report(result)``,
-one line ``RESULT {json}`` on stdout; the parent's ``run_worker`` returns that dict.
-A ``Server`` is a worker that stays alive and answers one request per line of its stdin
-with one such line, so that measurements of different workers can alternate quickly.
+The method. Each thing measured (numbanet, its reference, ...) is a worker: the benchmark
+script re-invoked with ``--worker ...``, in a subprocess of its own, so that the libraries
+compared never share a process. A worker prepares its program, warms it up, reports that
+it is ready, then stays alive and answers each line of its stdin (a count) with one timed
+block (``serve``). The parent asks the workers in turn, one block each per round, in an
+order that rotates and reverses (``balanced_order``: each worker runs first, last, before
+and after each other one equally often), with a short pause before each block
+(``alternate``). One more worker, the **control**, runs the subject's own program again:
+its ratio to the subject shows the method's noise on this machine, so a ratio against
+the reference is read against it. Verdicts use the median of the per-round ratios
+(``paired``): the two blocks of a ratio ran within a second of each other.
+
+A worker's last word on each request is ``report(result)``, one line ``RESULT {json}`` on
+stdout; ``Server.ask`` returns that dict, and ``run_worker`` the one of a worker that runs
+once (a fresh process per measurement, where a job cannot stay alive: ``mpi_bench.py``).
 
 Environment of a worker: this machine's ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are
 removed (they slow current NumPy's OpenBLAS down), the repository root is put first on
@@ -15,13 +25,17 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from typing import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULT_TAG = "RESULT "
 REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+CONTROL = "control"  # the worker that runs the subject's program a second time
 
 
 def worker_env(threads: int | None = None, **extra: str) -> dict:
@@ -109,3 +123,132 @@ def require(result: dict) -> dict:
     if "error" in result:
         raise RuntimeError(f"worker failed ({result['error']}):\n{result['stderr']}")
     return result
+
+
+# ---- the worker's side ---------------------------------------------------------------------
+
+def time_block(step: Callable[[], object], n: int,
+               clock: Callable[[], float] = time.perf_counter) -> dict:
+    """Time ``n`` calls of ``step`` one by one: the median and the fastest call in ms, and
+    what the last call returned."""
+    times, last = [], None
+    for _ in range(n):
+        t0 = clock()
+        last = step()
+        times.append(clock() - t0)
+    return {"ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times), "steps": n,
+            "last": last}
+
+
+def serve(block: Callable[[int], dict], ready: dict, lines=None) -> None:
+    """A worker's loop: report ``ready``, then answer each line of stdin (a count ``n``)
+    with ``report(block(n))``. ``block`` is usually ``lambda n: time_block(step, n)``."""
+    report(ready)
+    for line in (sys.stdin if lines is None else lines):
+        if line.strip():
+            report(block(int(line)))
+
+
+# ---- the parent's side ---------------------------------------------------------------------
+
+def balanced_order(names: list, r: int) -> list:
+    """The workers' order in round ``r``: rotations of ``names``, then of ``names``
+    reversed, so that over ``2 * len(names)`` rounds each worker runs first, last, before
+    and after each other one equally often."""
+    names = list(names)
+    base = names if (r // len(names)) % 2 == 0 else names[::-1]
+    k = r % len(names)
+    return base[k:] + base[:k]
+
+
+def start_servers(commands: dict, env: dict | None = None) -> tuple[dict, dict, dict]:
+    """Start one ``Server`` per ``{name: command}`` and wait until each is ready.
+    Returns ``(servers, ready, problems)``: the servers that are ready, what each reported
+    when ready, and for the others why not: ``problem_text`` of what they answered."""
+    servers, ready, problems = {}, {}, {}
+    for name, cmd in commands.items():
+        srv = Server(cmd, env)
+        res = srv.read()
+        if "skipped" in res or "error" in res:
+            srv.close()
+            problems[name] = problem_text(res)
+            continue
+        servers[name], ready[name] = srv, res
+    return servers, ready, problems
+
+
+def problem_text(res: dict) -> str:
+    """Why a worker gave no figure: its ``skipped`` note (a library not installed) or its
+    error with the end of its output."""
+    if "skipped" in res:
+        return f"skipped: {res['skipped']}"
+    return f"failed ({res['error']}):\n{res.get('stderr', '')}"
+
+
+def close_all(servers: dict) -> None:
+    for srv in servers.values():
+        srv.close()
+
+
+def alternate(names: list, measure: Callable[[str], dict], rounds: int, gap: float = 0.25,
+              key: str = "ms", log: Callable[[str], None] | None = print,
+              sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+    """Run ``rounds`` rounds; in each, ``measure(name)`` once per worker in
+    ``balanced_order``, ``gap`` seconds after the block before. Returns, per round, the
+    ``{name: result}`` of the workers that answered; a worker that fails once is reported
+    and left out of the rounds after."""
+    names, out = list(names), []
+    for r in range(rounds):
+        got, cells = {}, []
+        for name in balanced_order(names, r):
+            if name not in names:  # failed earlier in this round
+                continue
+            if gap:
+                sleep(gap)
+            res = measure(name)
+            if "error" in res:
+                names.remove(name)
+                cells.append(f"{name} FAILED")
+                if log is not None:
+                    log(f"  worker {name} {problem_text(res)}")
+                continue
+            got[name] = res
+            cells.append(f"{name} {res[key]:.3f}")
+        out.append(got)
+        if log is not None:
+            log(f"  round {r + 1}/{rounds}: " + ", ".join(cells))
+        if not names:
+            break
+    return out
+
+
+def column(rounds: list[dict], name: str, key: str = "ms") -> list[float]:
+    """``name``'s figures, round by round (the rounds it answered)."""
+    return [r[name][key] for r in rounds if name in r]
+
+
+def paired(rounds: list[dict], a: str, b: str, key: str = "ms") -> dict | None:
+    """The ratio ``a / b`` of ``key`` in each round both answered: its median, range and
+    count, and the ratio of the two medians over those rounds; None if no round has both."""
+    both = [r for r in rounds if a in r and b in r]
+    if not both:
+        return None
+    ratios = [r[a][key] / r[b][key] for r in both]
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "n": len(ratios), "of_medians": statistics.median(column(both, a, key))
+            / statistics.median(column(both, b, key))}
+
+
+def ratio_line(label: str, ratio: dict | None, goal: str = "") -> str:
+    """One printed ratio: ``label: 0.93 (median of 30 per-round ratios, range ..)``."""
+    if ratio is None:
+        return f"{label}: n/a (a worker is missing)"
+    return (f"{label}: {ratio['median']:.2f}{f'  ({goal})' if goal else ''}  [median of "
+            f"{ratio['n']} per-round ratios, range {ratio['min']:.2f} .. {ratio['max']:.2f}; "
+            f"ratio of the medians {ratio['of_medians']:.2f}]")
+
+
+def control_line(ratio: dict | None, subject: str = "numbanet") -> str:
+    """The control's ratio, printed under every verdict."""
+    return ratio_line(f"{subject} / control", ratio,
+                      "the same program twice: 1.00 but for the machine's noise")

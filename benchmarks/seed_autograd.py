@@ -12,34 +12,28 @@ The loop (CS231n lecture 8, PyTorch "autograd" program; `tests/test_seed_program
         w1 -= learning_rate * w1.grad
         w2 -= learning_rate * w2.grad
 
-is run, one step at a time, by three workers:
+is run, one step at a time, by four workers:
 
 * ``numbanet``: the loop above with ``import numbanet as nb``;
 * ``torch``:    the same loop in PyTorch on the CPU (skipped, with a note, if torch
                 cannot be imported);
 * ``numpy``:    the lecture's NumPy/"PyTorch Tensors" program: forward, the
-                hand-written backward (``grad_h[h < 0] = 0`` …) and the update.
+                hand-written backward (``grad_h[h < 0] = 0`` …) and the update;
+* ``control``:  the numbanet loop again, in a process of its own.
 
-All three start from the same float32 data (NumPy ``default_rng(seed)``), so their
+All of them start from the same float32 data (NumPy ``default_rng(seed)``), so their
 first-step losses must agree; the script checks this.
 
-Method. Each worker is a separate subprocess (this script re-invoked with
-``--worker NAME``) that stays alive for the whole run. It builds the data and runs
-``--warmup`` steps; then, on each request, it times a block of ``--steps`` steps one
-by one with ``time.perf_counter`` and reports the block's median per-step time. The
-three workers take turns, one block each per round, in an order that rotates and
-reverses so that each runs before and after each other one equally often, for
-``--rounds`` rounds, with a pause of ``--gap`` seconds before each block (long enough
-for the BLAS and OpenMP threads of the worker before to stop spinning, so that no
-worker runs while another's threads hold a core).
-
-The shared machines this runs on change speed from one second to the next: two
-numbanet workers measured this way differ by up to 30 % in a single round (``--control``
-adds the second one and prints their ratio). Blocks are
-therefore short and alternate quickly, and the verdicts use the median of the
-per-round ratios (numbanet/PyTorch, goal <= 1.0, aim 0.8; numbanet/NumPy, goal
-<= 1.3): the two blocks of a ratio ran within a second of each other. The ratio of
-the per-worker medians over all blocks is printed beside it.
+Method: that of ``runner.py``. Each worker is a subprocess (this script re-invoked
+with ``--worker NAME``) that stays alive for the whole run. It builds the data and runs
+``--warmup`` steps; then, on each request, it times a block of ``--steps`` steps one by
+one with ``time.perf_counter`` and reports the block's median per-step time. The workers
+take turns, one block each per round, in an order that rotates and reverses, for
+``--rounds`` rounds, with a pause of ``--gap`` seconds before each block (long enough for
+the BLAS and OpenMP threads of the worker before to stop spinning). The verdicts use the
+median of the per-round ratios (numbanet/PyTorch, goal <= 1.0, aim 0.8; numbanet/NumPy,
+goal <= 1.3); numbanet/control shows how far two runs of the same code differ on this
+machine (up to 30 % in a single round on the shared machines).
 
 Threads. Nothing is pinned: NumPy's OpenBLAS, numbanet's matmul (which calls it)
 and PyTorch use their defaults. Each worker reports its thread count
@@ -68,7 +62,8 @@ further subprocesses with the same, now filled, cache directory: ``import numban
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/seed_autograd.py [--rounds 30] [--steps 300] [--gap 0.25]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/seed_autograd.py [--rounds 32] [--steps 300] [--gap 0.25]
 """
 from __future__ import annotations
 
@@ -82,12 +77,12 @@ import sys
 import tempfile
 import time
 
-from runner import REMOVED_ENV, ROOT, Server, report, run_worker, script, worker_env
+import runner
+from runner import CONTROL, REMOVED_ENV, ROOT, report, run_worker, script, worker_env
 
 N, D_IN, H, D_OUT = 64, 1000, 100, 10
 LEARNING_RATE = 1e-6
-WORKERS = ("numbanet", "torch", "numpy")
-CONTROL = "control"  # --control: a second numbanet worker, to show the method's own noise
+WORKERS = ("numbanet", "torch", "numpy", CONTROL)
 LABELS = {"numbanet": "numbanet", "torch": "PyTorch CPU", "numpy": "NumPy (manual backward)",
           CONTROL: "numbanet again (control)"}
 
@@ -218,16 +213,7 @@ def worker_steady(name, args):
     info["first_loss"] = step()
     for _ in range(max(args.warmup - 1, 0)):
         step()
-    report(info)  # ready
-    clock = time.perf_counter
-    for line in sys.stdin:  # a request: the number of steps to time
-        times = []
-        for _ in range(int(line)):
-            t0 = clock()
-            last_loss = step()
-            times.append(clock() - t0)
-        report({"median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
-                "steps": len(times), "last_loss": last_loss})
+    runner.serve(lambda n: runner.time_block(step, n), info)
     return None
 
 
@@ -299,10 +285,9 @@ def _kernel_cache_files(top):
     return found
 
 
-def _fmt_ratio(value, goal, aim=None):
-    verdict = "ok" if value <= goal else "MISSED"
+def _verdict(value, goal, aim=None):
     aim_txt = f", aim {aim:.1f}" if aim is not None else ""
-    return f"{value:5.2f}  (goal <= {goal:.1f}{aim_txt}: {verdict})"
+    return f"goal <= {goal:.1f}{aim_txt}: {'ok' if value <= goal else 'MISSED'}"
 
 
 def _versions():
@@ -326,63 +311,22 @@ def _versions():
             "nproc": os.cpu_count(), "cpu": cpu}
 
 
-def _order(names, r):
-    """The workers' order in round ``r``: rotations of ``names``, then of ``names``
-    reversed, so that each worker runs first, last, before and after each other one
-    equally often over ``2 * len(names)`` rounds."""
-    base = names if (r // len(names)) % 2 == 0 else names[::-1]
-    k = r % len(names)
-    return base[k:] + base[:k]
-
-
-def _workers(args):
-    return WORKERS + ((CONTROL,) if args.control else ())
-
-
-def _failed(name, res):
-    print(f"  worker {name} failed ({res['error']}):\n{res['stderr']}", file=sys.stderr)
-
-
 def bench_steady(args):
-    info, notes, servers = {}, [], {}
+    commands = {name: script(__file__, "--worker", name, "--warmup", args.warmup,
+                             "--seed", args.seed) for name in WORKERS}
+    servers, info, problems = runner.start_servers(commands, _worker_env())
     try:
-        for name in _workers(args):
-            srv = Server(script(__file__, "--worker", name, "--warmup", args.warmup,
-                                "--seed", args.seed), _worker_env())
-            res = srv.read()
-            if "skipped" in res or "error" in res:
-                srv.close()
-                if "skipped" in res:
-                    notes.append(f"{LABELS[name]} skipped: {res['skipped']}")
-                else:
-                    _failed(name, res)
-                continue
-            servers[name], info[name] = srv, res
-        names = list(servers)
-        per_round = {w: [] for w in names}
-        rounds = []  # {worker: median ms} of each round
-        for r in range(args.rounds):
-            order = _order(names, r)
-            cells = []
-            rounds.append({})
-            for name in order:
-                if name not in servers:
-                    continue
-                time.sleep(args.gap)
-                res = servers[name].ask(str(args.steps))
-                if "error" in res:
-                    _failed(name, res)
-                    servers.pop(name).close()
-                    cells.append(f"{name}=FAILED")
-                    continue
-                per_round[name].append(res["median_ms"])
-                rounds[-1][name] = res["median_ms"]
-                info[name]["last_loss"] = res["last_loss"]
-                cells.append(f"{name}={res['median_ms']:.3f} ms")
-            print(f"  round {r + 1}/{args.rounds}: " + ", ".join(cells), flush=True)
+        rounds = runner.alternate(list(servers), lambda name: servers[name].ask(str(args.steps)),
+                                  args.rounds, args.gap,
+                                  log=lambda line: print(line, flush=True))
     finally:
-        for srv in servers.values():
-            srv.close()
+        runner.close_all(servers)
+    for name in info:
+        answered = [r[name] for r in rounds if name in r]
+        if answered:
+            info[name]["last_loss"] = answered[-1]["last"]
+    per_round = {name: runner.column(rounds, name) for name in info}
+    notes = [f"{LABELS[name]} {why}" for name, why in problems.items()]
     return per_round, rounds, info, notes
 
 
@@ -419,17 +363,15 @@ def _cache_verdict(res, tmp, cold):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=30,
-                        help="rounds: one block of timed steps per worker each (30); a multiple "
-                             "of twice the number of workers (6, or 8 with --control) keeps "
-                             "the order balanced")
+    parser.add_argument("--rounds", type=int, default=32,
+                        help="rounds: one block of timed steps per worker each (32); a multiple "
+                             "of twice the number of workers (8) keeps the order balanced")
     parser.add_argument("--steps", type=int, default=300, help="timed steps per block (300)")
     parser.add_argument("--warmup", type=int, default=200, help="untimed steps per worker (200)")
     parser.add_argument("--gap", type=float, default=0.25,
                         help="seconds of pause before each block (0.25)")
     parser.add_argument("--control", action="store_true",
-                        help="add a second numbanet worker, to show how far two runs of the "
-                             "same code differ on this machine")
+                        help="accepted for older command lines: the control worker always runs")
     parser.add_argument("--warm-runs", type=int, default=3, help="warm-start subprocesses (3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data (0)")
     parser.add_argument("--no-start", action="store_true", help="skip the cold/warm start part")
@@ -481,42 +423,30 @@ def main(argv=None):
                  if "torch_threads_note" in t else " (default)"))
     else:
         print()
-    skipped = {n.split(" skipped")[0] for n in notes}
     for note in dict.fromkeys(notes):
         print(f"note: {note}")
     print()
     print(f"{'':26s} {'median ms/step':>14s} {'min..max of block medians':>28s} "
           f"{'first loss':>14s} {'last loss':>12s}")
-    for w in _workers(args):
+    for w in WORKERS:
         if w not in medians:
-            print(f"{LABELS[w]:26s} {'skipped' if LABELS[w] in skipped else 'failed':>14s}")
+            print(f"{LABELS[w]:26s} {'no figure':>14s}")
             continue
         rs = per_round[w]
         print(f"{LABELS[w]:26s} {medians[w]:14.3f} {min(rs):13.3f} .. {max(rs):9.3f}  "
               f"{info[w]['first_loss']:14.6g} {info[w]['last_loss']:12.4g}")
     first = [info[w]["first_loss"] for w in medians]
     if first and max(first) - min(first) > 1e-4 * max(abs(f) for f in first):
-        print("WARNING: the first-step losses differ: the three loops do not compute the same "
-              "thing")
+        print("WARNING: the first-step losses differ: the loops do not compute the same thing")
     print()
     ratios = {}
     for other, label, goal, aim in (("torch", "PyTorch", GOAL_VS_TORCH, AIM_VS_TORCH),
-                                    ("numpy", "NumPy  ", GOAL_VS_NUMPY, None),
-                                    (CONTROL, "control", None, None)):
-        if other == CONTROL and not args.control:
-            continue
-        if "numbanet" not in medians or other not in medians:
-            print(f"numbanet / {label} : n/a ({LABELS[other]} column missing)")
-            continue
-        paired = [r["numbanet"] / r[other] for r in rounds if "numbanet" in r and other in r]
-        ratios[f"numbanet/{other} paired"] = statistics.median(paired)
-        ratios[f"numbanet/{other}"] = medians["numbanet"] / medians[other]
-        print(f"numbanet / {label} : " + (f"{statistics.median(paired):5.2f}  (the same code: "
-                                           "1.00 but for the machine's noise)" if goal is None
-                                           else _fmt_ratio(statistics.median(paired), goal, aim)))
-        print(f"  median of the {len(paired)} per-round ratios (range {min(paired):.2f} .. "
-              f"{max(paired):.2f}); ratio of the medians over all blocks "
-              f"{ratios[f'numbanet/{other}']:.2f}")
+                                    ("numpy", "NumPy", GOAL_VS_NUMPY, None)):
+        ratios[other] = ratio = runner.paired(rounds, "numbanet", other)
+        print(runner.ratio_line(f"numbanet / {label}", ratio,
+                                "" if ratio is None else _verdict(ratio["median"], goal, aim)))
+    ratios[CONTROL] = runner.paired(rounds, "numbanet", CONTROL)
+    print(runner.control_line(ratios[CONTROL]))
 
     start = None
     if not args.no_start:

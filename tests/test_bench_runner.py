@@ -1,8 +1,9 @@
-"""The benchmarks' worker plumbing (``benchmarks/runner.py``): a ``Server`` answers one
-request per line and says why when it dies; the seed benchmark's workers serve blocks;
-the phase diagnostic (``benchmarks/seed_phases.py``) times every phase of every step."""
+"""The benchmarks' method (``benchmarks/runner.py``): workers that stay alive and answer
+one timed block per request, rounds in a balanced order, a control worker, and verdicts
+from the per-round ratios."""
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 
@@ -11,7 +12,8 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-from runner import Server, script  # noqa: E402
+import runner  # noqa: E402
+from runner import CONTROL, Server, script  # noqa: E402
 
 ECHO = """
 import sys
@@ -55,6 +57,71 @@ def test_a_server_that_dies_reports_its_exit_status_and_output():
     assert again["error"].startswith("exit status 3 from ")
 
 
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_the_balanced_order_puts_each_worker_before_and_after_each_other_equally_often(n):
+    names = [f"w{i}" for i in range(n)]
+    orders = [runner.balanced_order(names, r) for r in range(2 * n)]
+    assert all(sorted(o) == names for o in orders)
+    for w in names:  # first and last equally often
+        assert sum(o[0] == w for o in orders) == sum(o[-1] == w for o in orders) == 2
+    for a, b in itertools.permutations(names, 2):
+        before = sum(o.index(a) < o.index(b) for o in orders)
+        assert before == n  # half of the 2n rounds each way
+
+
+def test_alternate_measures_each_worker_once_a_round_after_a_pause_and_drops_a_failed_one():
+    calls, pauses = [], []
+
+    def measure(name):
+        calls.append(name)
+        if name == "broken" and calls.count("broken") == 2:
+            return {"error": "exit status 1", "stderr": "boom"}
+        return {"ms": {"numbanet": 1.0, "torch": 2.0, CONTROL: 1.1, "broken": 5.0}[name]}
+
+    logged = []
+    names = ["numbanet", "torch", CONTROL, "broken"]
+    rounds = runner.alternate(names, measure, rounds=8, gap=0.25, log=logged.append,
+                              sleep=pauses.append)
+    assert len(rounds) == 8
+    assert calls[:4] == runner.balanced_order(names, 0)
+    assert pauses == [0.25] * len(calls)  # a pause before every block
+    assert calls.count("broken") == 2  # asked again after its failure: never
+    assert all({"numbanet", "torch", CONTROL} <= set(r) for r in rounds)
+    assert sum("broken" in r for r in rounds) == 1
+    assert any("worker broken failed (exit status 1)" in line and "boom" in line
+               for line in logged)
+
+
+def test_verdicts_are_the_median_of_the_per_round_ratios_with_the_control_beside_them():
+    def rnd(nb, torch, control):
+        return {"numbanet": {"ms": nb}, "torch": {"ms": torch}, CONTROL: {"ms": control}}
+
+    rounds = [rnd(1.0, 2.0, 1.0), rnd(3.0, 2.0, 2.0), rnd(1.0, 1.0, 1.25),
+              {"numbanet": {"ms": 9.0}}]  # a round without the others: not a pair
+    ratio = runner.paired(rounds, "numbanet", "torch")
+    assert ratio["n"] == 3 and ratio["median"] == pytest.approx(1.0)
+    assert (ratio["min"], ratio["max"]) == pytest.approx((0.5, 1.5))
+    assert ratio["of_medians"] == pytest.approx(1.0 / 2.0)  # of the paired rounds only
+    control = runner.paired(rounds, "numbanet", CONTROL)
+    assert control["median"] == pytest.approx(1.0) and control["max"] == pytest.approx(1.5)
+    assert runner.paired(rounds, "numbanet", "numpy") is None
+    assert runner.ratio_line("x", None).endswith("n/a (a worker is missing)")
+    assert "noise" in runner.control_line(control)
+
+
+def test_time_block_times_each_call_and_keeps_the_last_value():
+    now = [0.0]
+    costs = iter([0.003, 0.001, 0.002])
+
+    def step():
+        now[0] += next(costs)
+        return now[0]
+
+    block = runner.time_block(step, 3, clock=lambda: now[0])
+    assert block["ms"] == pytest.approx(2.0) and block["min_ms"] == pytest.approx(1.0)
+    assert block["steps"] == 3 and block["last"] == pytest.approx(0.006)
+
+
 def test_the_seed_benchmark_worker_times_one_block_per_request():
     bench = os.path.join(ROOT, "benchmarks", "seed_autograd.py")
     srv = Server(script(bench, "--worker", "numpy", "--warmup", "2"))
@@ -66,16 +133,5 @@ def test_the_seed_benchmark_worker_times_one_block_per_request():
         srv.close()
     assert ready["worker"] == "numpy" and ready["first_loss"] > 0
     assert first["steps"] == 3 and second["steps"] == 5
-    assert 0 < first["min_ms"] <= first["median_ms"]
-    assert second["last_loss"] < ready["first_loss"]  # the loop keeps training between blocks
-
-
-def test_the_phase_diagnostic_times_every_phase_of_every_step():
-    import seed_phases
-
-    import numbanet
-    times = seed_phases.phase_times(numbanet, "tiny", steps=7, warmup=2)
-    assert len(times) == len(seed_phases.PHASES) and all(len(t) == 7 for t in times)
-    for k in range(7):  # the phases of a step add up to the whole step
-        parts = [times[p][k] for p in range(len(seed_phases.PHASES) - 1)]
-        assert min(parts) >= 0 and sum(parts) == pytest.approx(times[-1][k], rel=1e-9)
+    assert 0 < first["min_ms"] <= first["ms"]
+    assert second["last"] < ready["first_loss"]  # the loop keeps training between blocks
