@@ -1,6 +1,6 @@
 """Diagnostic: where a step of the seed autograd loop spends its time, phase by phase.
 
-The loop of ``seed_autograd.py`` with a clock reading between its phases (forward with
+The loop of ``benchmarks/seed_autograd.py`` with a clock reading between its phases (forward with
 the loss, ``loss.item()``, zeroing the grads, ``backward``, the update under
 ``no_grad``), in one process, for numbanet or PyTorch. It prints the 10th percentile
 of each phase over ``--steps`` steps (the fastest moments of a shared machine, where
@@ -9,14 +9,14 @@ kernels cost nothing and what is left is each library's bookkeeping per op.
 
 Clock readings between the phases change what they measure, most for PyTorch (whose
 phases add up to more than its whole step): compare whole steps with
-``seed_autograd.py``, and use this script to see which phase moved.
+``benchmarks/seed_autograd.py``, and use this script to see which phase moved.
 
 ``--root DIR`` imports numbanet from another checkout, to compare two versions::
 
-    .venv/bin/python benchmarks/seed_phases.py --lib numbanet --size tiny
-    .venv/bin/python benchmarks/seed_phases.py --lib torch --size tiny
+    .venv/bin/python benchmarks/diagnostics/seed_phases.py --lib numbanet --size tiny
+    .venv/bin/python benchmarks/diagnostics/seed_phases.py --lib torch --size tiny
     git worktree add /tmp/old <commit>
-    .venv/bin/python benchmarks/seed_phases.py --lib numbanet --size tiny --root /tmp/old
+    .venv/bin/python benchmarks/diagnostics/seed_phases.py --lib numbanet --root /tmp/old
 """
 from __future__ import annotations
 
@@ -70,8 +70,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=5000, help="timed steps (5000)")
     parser.add_argument("--root", help="import numbanet from this checkout")
     args = parser.parse_args(argv)
+    here = os.path.dirname(os.path.abspath(__file__))  # benchmarks/diagnostics
     sys.path.insert(0, os.path.abspath(args.root) if args.root else
-                    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                    os.path.dirname(os.path.dirname(here)))
     lib = __import__(args.lib)
     times = phase_times(lib, args.size, args.steps)
     tenth = [sorted(t)[len(t) // 10] * 1e6 for t in times]
