@@ -284,6 +284,25 @@ def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
                                                   1e-3), (x, gamma, beta))
 
 
+@pytest.mark.parametrize("momentum", [0.99, 0.3])
+def test_batch_norm_training_of_a_strided_input_moves_the_biased_statistics(momentum):
+    nb.manual_seed(1)
+    x = nb.randn(3, 4, 5, dtype=nb.float64).permute(2, 1, 0)  # (5, 4, 3), not contiguous
+    assert not x.is_contiguous()
+    gamma, beta = nb.rand(4, dtype=nb.float64), nb.randn(4, dtype=nb.float64)
+    moving = [nb.randn(4, dtype=nb.float64), nb.rand(4, dtype=nb.float64) + 0.5]
+    old = [t.numpy().copy() for t in moving]
+    y = fused.batch_norm_training(x, gamma, beta, *moving, momentum, 1e-3)
+    a = x.numpy()
+    mu, sigma2 = a.mean((0, 2)), a.var((0, 2))
+    np.testing.assert_allclose(y.numpy(), gamma.numpy()[:, None] * (a - mu[:, None])
+                               / np.sqrt(sigma2[:, None] + 1e-3) + beta.numpy()[:, None],
+                               rtol=1e-12)
+    for t, before, batch in zip(moving, old, (mu, sigma2)):
+        np.testing.assert_allclose(t.numpy(), before * momentum + batch * (1 - momentum),
+                                   rtol=1e-12)
+
+
 # ---- flat buffers and host memory -------------------------------------------------------------
 
 def test_flatten_and_unflatten_dense_tensors_round_trip():

@@ -13,8 +13,8 @@ Nothing here records a graph.
 - ``row_slice``, ``take_rows``: rows of training data (a batch view, an epoch's
   gather, the op of ``indexing.index_select``) without the bookkeeping of general
   indexing.
-- ``batch_norm_training``: batch normalisation with the batch's statistics, the
-  moving statistics updated Keras's way.
+- ``batch_norm_training``: ``normalization.batch_norm_train`` with the moving
+  statistics updated Keras's way.
 - ``flatten_dense_tensors`` / ``unflatten_dense_tensors``: many tensors end to end
   in one contiguous tensor, and views of it back (as
   ``torch._utils._flatten_dense_tensors`` / ``_unflatten_dense_tensors``).
@@ -30,10 +30,10 @@ import numpy as np
 from ... import dtypes as dt
 from ...device import CPU
 from ...tensor import Tensor
-from ..grad_mode import no_grad, state
+from ..grad_mode import state
 from .dispatch import device_mismatch, wrap
 from .indexing import IndexSelect
-from .normalization import BatchNorm, batch_stats
+from .normalization import batch_norm_train
 from .shape import cat
 
 _EPS_PLACEMENTS = ("torch", "keras")
@@ -231,23 +231,17 @@ def take_rows(t: Tensor, index: Tensor) -> Tensor:
 def batch_norm_training(x: Tensor, weight: Tensor | None, bias: Tensor | None,
                         moving_mean: Tensor, moving_variance: Tensor, momentum: float,
                         eps: float) -> Tensor:
-    """Batch normalisation of ``x`` (channels in dim 1) with the batch's own mean and
-    biased variance, differentiable in ``x``, ``weight`` and ``bias``; and, in place
-    outside autograd, Keras's update of the moving statistics, where ``momentum`` is the
-    weight of the *old* value and the variance is the biased one::
+    """``normalization.batch_norm_train`` with Keras's conventions: batch normalisation of
+    ``x`` (channels in dim 1) with the batch's own statistics, differentiable in ``x``,
+    ``weight`` and ``bias``; and, in place outside autograd, Keras's update of the moving
+    statistics, where ``momentum`` is the weight of the *old* value and the variance is
+    the biased one::
 
         moving_mean     = moving_mean     * momentum + mean     * (1 - momentum)
         moving_variance = moving_variance * momentum + variance * (1 - momentum)
-
-    (PyTorch's ``nn.functional.batch_norm`` weighs the new value by its momentum and
-    keeps the unbiased variance.) The statistics are computed once, for both."""
-    mean, variance = batch_stats(x.detach().contiguous())
-    with no_grad():
-        keep = 1.0 - momentum
-        moving_mean.mul_(momentum).add_(wrap(mean, x._device, x._dtype) * keep)
-        moving_variance.mul_(momentum).add_(wrap(variance, x._device, x._dtype) * keep)
-    return BatchNorm.apply(x, weight, bias, mean, variance, eps)
-
+    """
+    return batch_norm_train(x, weight, bias, moving_mean, moving_variance, 1.0 - momentum,
+                            eps, unbiased=False)
 
 
 # ---- flat buffers and host memory (numbanet.distributed) ----------------------------------

@@ -174,15 +174,19 @@ def update_running_stats_(running_mean: Tensor | None, running_var: Tensor | Non
 
 def batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                      running_mean: Tensor | None = None, running_var: Tensor | None = None,
-                     momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+                     momentum: float = 0.1, eps: float = 1e-5, unbiased: bool = True) -> Tensor:
     """Batch normalization with the batch's own statistics (training mode), one recorded
     op (``BatchNorm``); ``running_mean`` and ``running_var``, when given, are updated in
-    place with ``update_running_stats_``. Arguments are checked by the caller
-    (``nn.functional.batch_norm``): a floating (N, C, ...) input with more than one value
-    per channel, per-channel tensors of shape (C,) on its device."""
+    place with ``update_running_stats_`` (PyTorch's ``momentum``, the weight of the batch's
+    value; with ``unbiased=False`` the biased variance goes in, as in Keras, whose
+    ``momentum`` m is ``1 - m`` here). The statistics are computed once, for both.
+    Arguments are checked by the caller (``nn.functional.batch_norm``, Keras's
+    ``BatchNormalization``): a floating (N, C, ...) input with more than one value per
+    channel, per-channel tensors of shape (C,) on its device."""
     mean, var = batch_stats(input)
     if running_mean is not None or running_var is not None:
         count = input.numel() // input._shape[1]
         update_running_stats_(running_mean, running_var, wrap(mean, input._device, input._dtype),
-                              wrap(var, input._device, input._dtype), momentum, count)
+                              wrap(var, input._device, input._dtype), momentum, count,
+                              unbiased)
     return BatchNorm.apply(input, weight, bias, mean, var, eps)
