@@ -6,7 +6,7 @@ The chain, on two float32 tensors ``a`` and ``b`` of 10**6 elements::
 
 (mul, add, relu, sub, mul, maximum, add, mul) is traced once with
 ``numbanet.jit.trace`` and run as a graph in three ways, each by its own worker
-process:
+process, and a fourth worker, the control, runs the fused way again:
 
 * ``fused``:   the optimised plan: the 8 ops are one generated kernel
                (``numbanet/graph/fusion.py``) that reads ``a`` and ``b`` once and
@@ -16,19 +16,19 @@ process:
 * ``eager``:   the same expression in eager numbanet (for scale: 8 kernels and 8
                fresh arrays per call).
 
-Method. The workers run in turn, in a rotated order, for ``--rounds`` rounds (the
-machine is shared: alternating keeps drifts out of the ratio); each times ``--calls``
-calls one by one with ``time.perf_counter`` after ``--warmup`` calls and reports the
-median. The table shows, per worker, the median over rounds, and the ratio
-unfused/fused (goal >= 3 on the CPU). The workers check that fused and unfused
-results agree. Run with ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` removed from
-the workers' environment (the benchmark machines set both).
+Method: that of ``runner.py``. The workers stay alive; after ``--warmup`` calls each
+answers every request with a block of ``--calls`` calls timed one by one, and they
+alternate in balanced order for ``--rounds`` rounds. The verdict is the median of the
+per-round ratios unfused/fused (goal >= 3 on the CPU), printed beside fused/control. The
+workers check that fused and unfused results agree. The workers run with
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` removed from their environment.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/fusion_bench.py [--rounds 5] [--calls 50] [--device cpu]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/fusion_bench.py [--rounds 8] [--calls 30]
 
-``benchmarks/gpu_bench.py`` runs :func:`measure` in-process on CUDA (``fusion``).
+``benchmarks/gpu_bench.py`` runs :func:`make_runner` on CUDA (``fusion``).
 """
 from __future__ import annotations
 
@@ -37,11 +37,12 @@ import statistics
 import sys
 import time
 
-from runner import ROOT, report, require, run_worker, script
+import runner
+from runner import CONTROL, ROOT, script, worker_env
 
 N_ELEMENTS = 10 ** 6
 GOAL_SPEEDUP = 3.0
-WORKERS = ("fused", "unfused", "eager")
+WORKERS = ("fused", "unfused", "eager", CONTROL)
 
 
 def chain(nb, a, b):
@@ -50,7 +51,9 @@ def chain(nb, a, b):
 
 
 def make_runner(kind: str, device: str, n: int = N_ELEMENTS, seed: int = 0):
-    """(call, sync, check) for one way of computing the chain on ``device``."""
+    """(call, sync, check, kernels) for one way (``fused``, ``unfused`` or ``eager``) of
+    computing the chain on ``device``; ``check()`` is the largest difference from the
+    unfused graph's result."""
     try:
         import numbanet as nb
     except ModuleNotFoundError:  # not installed: the repository's copy
@@ -79,42 +82,29 @@ def make_runner(kind: str, device: str, n: int = N_ELEMENTS, seed: int = 0):
     return call, sync, check, kernels
 
 
-def measure(kind: str, device: str, calls: int, warmup: int, n: int = N_ELEMENTS) -> dict:
-    """Median seconds per call of ``kind`` on ``device``, and the kernels it launches."""
-    call, sync, check, kernels = make_runner(kind, device, n)
-    t0 = time.perf_counter()
-    call()
-    sync()
-    first = time.perf_counter() - t0
-    for _ in range(warmup):
-        call()
-    sync()
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
+def worker(args) -> None:
+    kind = "fused" if args.worker == CONTROL else args.worker
+    call, sync, check, kernels = make_runner(kind, args.device, args.n)
+
+    def timed():
         call()
         sync()
-        times.append(time.perf_counter() - t0)
-    return {"kind": kind, "median_s": statistics.median(times), "min_s": min(times),
-            "first_s": first, "kernels": kernels, "max_abs_diff_vs_unfused": check()}
-
-
-def worker(args) -> None:
-    result = measure(args.worker, args.device, args.calls, args.warmup, args.n)
-    report(result)
-
-
-def measure_in_worker(kind: str, args) -> dict:
-    return require(run_worker(script(__file__, "--worker", kind, "--device", args.device,
-                                     "--calls", args.calls, "--warmup", args.warmup,
-                                     "--n", args.n)))
+    t0 = time.perf_counter()
+    timed()
+    first = time.perf_counter() - t0
+    for _ in range(args.warmup):
+        timed()
+    runner.serve(lambda n: runner.time_block(timed, n),
+                 {"first_s": first, "kernels": kernels, "max_abs_diff_vs_unfused": check()})
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--calls", type=int, default=50)
+    p.add_argument("--rounds", type=int, default=8,
+                   help="rounds (8); a multiple of 8 keeps the order balanced")
+    p.add_argument("--calls", type=int, default=30, help="timed calls per block (30)")
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--gap", type=float, default=0.25, help="pause before each block (0.25 s)")
     p.add_argument("--n", type=int, default=N_ELEMENTS)
     p.add_argument("--device", default="cpu")
     p.add_argument("--worker", choices=WORKERS)
@@ -122,28 +112,31 @@ def main(argv=None) -> int:
     if args.worker:
         worker(args)
         return 0
-    medians = {k: [] for k in WORKERS}
-    info = {}
-    for r in range(args.rounds):
-        order = WORKERS[r % 3:] + WORKERS[:r % 3]
-        for kind in order:
-            res = measure_in_worker(kind, args)
-            medians[kind].append(res["median_s"])
-            info[kind] = res
-        print(f"round {r + 1}: " + ", ".join(f"{k} {1e3 * medians[k][-1]:.3f} ms"
-                                            for k in WORKERS), flush=True)
-    final = {k: statistics.median(v) for k, v in medians.items()}
+    commands = {k: script(__file__, "--worker", k, "--device", args.device, "--warmup",
+                          args.warmup, "--n", args.n) for k in WORKERS}
+    servers, info, problems = runner.start_servers(commands, worker_env())
+    try:
+        if problems:
+            raise RuntimeError("; ".join(f"{k} {why}" for k, why in problems.items()))
+        rounds = runner.alternate(WORKERS, lambda k: servers[k].ask(str(args.calls)),
+                                  args.rounds, args.gap, log=lambda line: print(line, flush=True))
+    finally:
+        runner.close_all(servers)
+    ms = {k: statistics.median(runner.column(rounds, k)) for k in WORKERS}
     print(f"\nchain of 8 elementwise ops on {args.n} float32 elements, {args.device}, "
-          f"median of {args.rounds} rounds x {args.calls} calls")
+          f"{args.rounds} rounds x {args.calls} calls, medians over blocks")
     print(f"{'way':10s} {'ms/call':>9s} {'kernels':>8s} {'max |diff|':>11s}")
     for k in WORKERS:
-        print(f"{k:10s} {1e3 * final[k]:9.3f} {info[k]['kernels']:8d} "
+        print(f"{k:10s} {ms[k]:9.3f} {info[k]['kernels']:8d} "
               f"{info[k]['max_abs_diff_vs_unfused']:11.2e}")
-    speedup = final["unfused"] / final["fused"]
-    print(f"\nfused vs unfused: {speedup:.2f}x faster (goal >= {GOAL_SPEEDUP:g}x on the CPU): "
-          f"{'met' if speedup >= GOAL_SPEEDUP else 'NOT met'}")
-    print(f"fused vs eager:   {final['eager'] / final['fused']:.2f}x faster")
-    return 0
+    speedup = runner.paired(rounds, "unfused", "fused")
+    print("\n" + runner.ratio_line(
+        "unfused / fused (speed-up)", speedup,
+        f"goal >= {GOAL_SPEEDUP:g} on the CPU: "
+        f"{'met' if speedup and speedup['median'] >= GOAL_SPEEDUP else 'NOT met'}"))
+    print(runner.ratio_line("eager / fused (speed-up)", runner.paired(rounds, "eager", "fused")))
+    print(runner.control_line(runner.paired(rounds, "fused", CONTROL), "fused"))
+    return 0 if info["fused"]["max_abs_diff_vs_unfused"] <= 1e-5 else 1
 
 
 if __name__ == "__main__":

@@ -20,19 +20,21 @@ Two networks (``--net``):
 Both start from the same arrays; the workers report their first-step losses, which
 must agree.
 
-Method. Each (network, way) is a worker subprocess (this script with ``--worker``);
-the ways alternate within each round, the order rotating, for ``--rounds`` rounds. A
-worker runs ``--warmup`` steps, then times ``--steps`` steps one by one with
-``time.perf_counter`` and reports the median. The table shows the median over rounds
-and the speed-up dynamic/static (goal >= 1.25). The workers run without
-``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` (the benchmark machines set both).
-``--threads N`` sets ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS`` in the workers:
-on a shared 2-core machine a second BLAS thread that has to wait for a busy core
-turns a 0.1 ms matmul into tens of milliseconds, for both ways alike.
+Method: that of ``runner.py``. For each network three workers (this script with
+``--worker``) stay alive: static, dynamic, and the control (static again). Each runs
+``--warmup`` steps, then answers each request with a block of ``--steps`` steps timed one
+by one; the workers alternate in balanced order for ``--rounds`` rounds. The verdict is
+the median of the per-round speed-ups dynamic/static (goal >= 1.25), printed beside
+static/control. The workers run without ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``
+(the benchmark machines set both). ``--threads N`` sets ``OPENBLAS_NUM_THREADS`` and
+``OMP_NUM_THREADS`` in the workers: on a shared 2-core machine a second BLAS thread that
+has to wait for a busy core turns a 0.1 ms matmul into tens of milliseconds, for both
+ways alike.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/static_bench.py [--rounds 5] [--steps 300] [--net both]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/static_bench.py [--rounds 12] [--steps 200] [--threads 1]
 """
 from __future__ import annotations
 
@@ -41,11 +43,12 @@ import statistics
 import sys
 import time
 
-from runner import ROOT, report, require, run_worker, script, worker_env
+import runner
+from runner import CONTROL, ROOT, script, worker_env
 
 NETS = {"torch-seed": dict(N=64, D_in=1000, H=100, D_out=10, lr=1e-6, loss="sum"),
         "tf-seed": dict(N=64, D_in=1000, H=100, D_out=1000, lr=1e-5, loss="row_mean")}
-WAYS = ("static", "dynamic")
+WAYS = ("static", "dynamic", CONTROL)
 GOAL_SPEEDUP = 1.25
 
 
@@ -112,33 +115,38 @@ def dynamic_step(net: dict, device: str = "cpu"):
 def worker(args) -> None:
     sys.path.insert(0, ROOT)
     net = NETS[args.net]
-    step = (static_step if args.worker == "static" else dynamic_step)(net, args.device)
+    step = (dynamic_step if args.worker == "dynamic" else static_step)(net, args.device)
     t0 = time.perf_counter()
     first_loss = step()
     first = time.perf_counter() - t0
     for _ in range(args.warmup):
         step()
-    times = []
-    for _ in range(args.steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    report({"median_s": statistics.median(times), "min_s": min(times), "first_s": first,
-            "first_loss": first_loss})
+    runner.serve(lambda n: runner.time_block(step, n), {"first_s": first,
+                                                          "first_loss": first_loss})
 
 
-def measure_in_worker(way: str, net: str, args) -> dict:
-    return require(run_worker(script(__file__, "--worker", way, "--net", net,
-                                     "--steps", args.steps, "--warmup", args.warmup,
-                                     "--device", args.device),
-                              worker_env(args.threads)))
+def measure(net: str, args) -> tuple[list, dict]:
+    commands = {way: script(__file__, "--worker", way, "--net", net, "--warmup", args.warmup,
+                            "--device", args.device) for way in WAYS}
+    servers, ready, problems = runner.start_servers(commands, worker_env(args.threads))
+    try:
+        if problems:
+            raise RuntimeError("; ".join(f"{w} {why}" for w, why in problems.items()))
+        rounds = runner.alternate(list(servers), lambda w: servers[w].ask(str(args.steps)),
+                                  args.rounds, args.gap,
+                                  log=lambda line: print(f"  {net} {line.strip()}", flush=True))
+    finally:
+        runner.close_all(servers)
+    return rounds, ready
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=12,
+                   help="rounds (12); a multiple of 6 keeps the order balanced")
+    p.add_argument("--steps", type=int, default=200, help="timed steps per block (200)")
     p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--gap", type=float, default=0.25, help="pause before each block (0.25 s)")
     p.add_argument("--net", choices=sorted(NETS) + ["both"], default="both")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0,
@@ -152,28 +160,24 @@ def main(argv=None) -> int:
     nets = sorted(NETS) if args.net == "both" else [args.net]
     status = 0
     for net in nets:
-        medians = {w: [] for w in WAYS}
-        losses = {}
-        for r in range(args.rounds):
-            order = WAYS if r % 2 == 0 else WAYS[::-1]
-            for way in order:
-                res = measure_in_worker(way, net, args)
-                medians[way].append(res["median_s"])
-                losses[way] = res["first_loss"]
-            print(f"{net} round {r + 1}: " + ", ".join(
-                f"{w} {1e3 * medians[w][-1]:.3f} ms" for w in WAYS), flush=True)
-        final = {w: statistics.median(v) for w, v in medians.items()}
-        speedup = final["dynamic"] / final["static"]
+        rounds, ready = measure(net, args)
+        ms = {w: statistics.median(runner.column(rounds, w)) for w in WAYS}
+        losses = {w: ready[w]["first_loss"] for w in WAYS}
         agree = abs(losses["static"] - losses["dynamic"]) <= 1e-4 * abs(losses["dynamic"])
         cfg = NETS[net]
         print(f"\n{net}: {cfg['N']}x{cfg['D_in']} -> {cfg['H']} -> {cfg['D_out']}, "
-              f"{args.device}, median of {args.rounds} rounds x {args.steps} steps")
-        print(f"  static  {1e3 * final['static']:.3f} ms/step   (first-step loss "
-              f"{losses['static']:.6g})")
-        print(f"  dynamic {1e3 * final['dynamic']:.3f} ms/step   (first-step loss "
-              f"{losses['dynamic']:.6g}; {'agree' if agree else 'DISAGREE'})")
-        print(f"  static is {speedup:.2f}x faster (goal >= {GOAL_SPEEDUP:g}x): "
-              f"{'met' if speedup >= GOAL_SPEEDUP else 'NOT met'}\n", flush=True)
+              f"{args.device}, {args.rounds} rounds x {args.steps} steps, medians over blocks")
+        for w in WAYS:
+            print(f"  {w:8s} {ms[w]:.3f} ms/step   (first-step loss {losses[w]:.6g})")
+        if not agree:
+            print("  WARNING: the static and dynamic first-step losses DISAGREE")
+        speedup = runner.paired(rounds, "dynamic", "static")
+        print("  " + runner.ratio_line(
+            "dynamic / static (speed-up)", speedup,
+            f"goal >= {GOAL_SPEEDUP:g}: "
+            f"{'met' if speedup and speedup['median'] >= GOAL_SPEEDUP else 'NOT met'}"))
+        print("  " + runner.control_line(runner.paired(rounds, "static", CONTROL), "static"),
+              flush=True)
         if not agree:
             status = 1
     return status
