@@ -11,14 +11,15 @@ Two programs:
   Dense(10, 'softmax')])``, Adam, sparse categorical cross-entropy with the accuracy
   metric, batch 32 (45 batches per epoch over the 1,438 training images).
 
-Method. Each measurement is a fresh subprocess (this script re-invoked with
-``--worker numbanet|keras``): it builds the model, runs ``fit`` for the warm-up
-epochs (Numba compiles its kernels, PyTorch warms up), then times one ``fit`` of
-the timed epochs with ``time.perf_counter`` and reports milliseconds per epoch.
-numbanet and Keras alternate (the order flips every round) for ``--rounds``
-rounds; the table shows the median over rounds and the ratio Keras / numbanet
-(goal: at least 2). Both workers get the same data, drawn by the parent and
-handed over in a temporary ``.npz`` file, and both run with ``verbose=0``.
+Method: that of ``runner.py``. For each program three workers (this script re-invoked
+with ``--worker``) stay alive: numbanet, Keras and the control (numbanet again). Each
+builds the model and runs ``fit`` for the warm-up epochs (Numba compiles its kernels,
+PyTorch warms up); then each request is one ``fit`` of the timed epochs, timed with
+``time.perf_counter``, reported in milliseconds per epoch. The workers alternate in
+balanced order for ``--rounds`` rounds; the verdict is the median of the per-round
+ratios Keras / numbanet (goal: at least 2), printed beside numbanet / control. All
+workers get the same data, drawn by the parent and handed over in a temporary ``.npz``
+file, and run with ``verbose=0``.
 
 Keras runs in its own Python environment, given by ``--keras-python`` (default
 ``/tmp/kvenv/bin/python`` when it exists), with ``KERAS_BACKEND=torch``. Make one
@@ -33,7 +34,8 @@ worker reports its thread counts.
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/keras_bench.py [--rounds 5] [--threads 1]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        .venv/bin/python benchmarks/keras_bench.py [--rounds 6] [--threads 1]
 """
 from __future__ import annotations
 
@@ -46,11 +48,13 @@ import time
 import warnings
 
 import numpy as np
-from runner import ROOT, report, run_worker, worker_env
+import runner
+from runner import CONTROL, ROOT, worker_env
 
 DEFAULT_KERAS_PYTHON = "/tmp/kvenv/bin/python"
 GOAL = 2.0
 PROGRAMS = ("seed", "digits")
+WORKERS = ("numbanet", "keras", CONTROL)
 SEED_N, SEED_D, SEED_H = 64, 1000, 100
 
 
@@ -106,25 +110,31 @@ def _library(name):
                    "keras_backend": keras.backend.backend()}
 
 
-def worker(name: str, program: str, data_path: str, warmup: int, epochs: int) -> dict:
+def worker(name: str, program: str, data_path: str, warmup: int) -> None:
+    """Build the program, warm it up, report ready; then time one ``fit`` of ``n`` epochs
+    per request."""
     warnings.simplefilter("ignore")   # the Keras 1 names of the seed program warn
-    keras, info = _library(name)
+    keras, info = _library("numbanet" if name == CONTROL else name)
     data = dict(np.load(data_path))
     if program == "seed":
-        fit = _numbanet_seed(data) if name == "numbanet" else _keras_seed(data)
+        fit = _keras_seed(data) if name == "keras" else _numbanet_seed(data)
     else:
         fit = _digits(keras, data)
     fit(warmup)
-    start = time.perf_counter()
-    history = fit(epochs)
-    elapsed = time.perf_counter() - start
-    losses = history.history["loss"]
-    info.update(worker=name, program=program, epochs=epochs, ms_per_epoch=elapsed / epochs * 1e3,
-                first_loss=float(losses[0]), last_loss=float(losses[-1]),
+
+    def block(epochs):
+        start = time.perf_counter()
+        history = fit(epochs)
+        elapsed = time.perf_counter() - start
+        losses = history.history["loss"]
+        res = {"ms": elapsed / epochs * 1e3, "first_loss": float(losses[0]),
+               "last_loss": float(losses[-1])}
+        if "accuracy" in history.history:
+            res["last_accuracy"] = float(history.history["accuracy"][-1])
+        return res
+    info.update(worker=name, program=program,
                 openblas_threads=os.environ.get("OPENBLAS_NUM_THREADS", "default"))
-    if "accuracy" in history.history:
-        info["last_accuracy"] = float(history.history["accuracy"][-1])
-    return info
+    runner.serve(block, info)
 
 
 # ---- the parent ----------------------------------------------------------------------------------
@@ -135,12 +145,24 @@ def _worker_env(threads):
     return env
 
 
-def _run(python, name, program, args, data_path):
+def measure(program, pythons, args, data_path):
+    """Alternate the workers on ``program``; the rounds' results and the ready reports."""
     warmup, epochs = (args.seed_warmup, args.seed_epochs) if program == "seed" else \
         (args.digits_warmup, args.digits_epochs)
-    cmd = [python, os.path.abspath(__file__), "--worker", name, "--program", program,
-           "--data", data_path, "--warmup", warmup, "--epochs", epochs]
-    return run_worker(cmd, _worker_env(args.threads), args.timeout)
+    commands = {name: [python, os.path.abspath(__file__), "--worker", name, "--program",
+                       program, "--data", data_path, "--warmup", warmup]
+                for name, python in pythons.items()}
+    servers, ready, problems = runner.start_servers(commands, _worker_env(args.threads))
+    for name, why in problems.items():
+        print(f"{program}: {name} {why}")
+    try:
+        rounds = runner.alternate(list(servers), lambda name: servers[name].ask(str(epochs)),
+                                  args.rounds, args.gap,
+                                  log=lambda line: print(f"  {program} {line.strip()}",
+                                                         flush=True))
+    finally:
+        runner.close_all(servers)
+    return rounds, ready
 
 
 def _data(path):
@@ -155,27 +177,26 @@ def _data(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=6,
+                        help="rounds (6); a multiple of 6 keeps the order balanced")
     parser.add_argument("--seed-epochs", type=int, default=50)
     parser.add_argument("--seed-warmup", type=int, default=5)
     parser.add_argument("--digits-epochs", type=int, default=10)
     parser.add_argument("--digits-warmup", type=int, default=1)
+    parser.add_argument("--gap", type=float, default=0.25, help="pause before each block (0.25 s)")
     parser.add_argument("--threads", type=int, default=None,
                         help="OPENBLAS/OMP threads and torch.set_num_threads in the workers")
     parser.add_argument("--keras-python", default=None,
                         help=f"Python with keras and torch (default {DEFAULT_KERAS_PYTHON} if it "
                              "exists)")
     parser.add_argument("--programs", default=",".join(PROGRAMS))
-    parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--program", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--epochs", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        result = worker(args.worker, args.program, args.data, args.warmup, args.epochs)
-        report(result)
+        worker(args.worker, args.program, args.data, args.warmup)
         return
 
     keras_python = args.keras_python or (DEFAULT_KERAS_PYTHON
@@ -184,61 +205,35 @@ def main(argv=None):
         print(f"Keras side skipped: no --keras-python given and {DEFAULT_KERAS_PYTHON} does not "
               "exist (python3 -m venv /tmp/kvenv && /tmp/kvenv/bin/pip install torch==2.13.0 "
               "keras==3.15.1)")
-    programs = [p for p in args.programs.split(",") if p]
-    workers = [("numbanet", sys.executable)] + ([("keras", keras_python)] if keras_python
-                                                else [])
-    results: dict = {(w, p): [] for w, _ in workers for p in programs}
-    info: dict = {}
+    pythons = {"numbanet": sys.executable, "keras": keras_python, CONTROL: sys.executable}
+    pythons = {name: python for name, python in pythons.items() if python}
+    print(f"threads: {'default' if args.threads is None else args.threads}; workers "
+          f"{', '.join(pythons)}; {args.rounds} rounds")
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "data.npz")
         _data(data_path)
-        for r in range(args.rounds):
-            order = workers if r % 2 == 0 else workers[::-1]
-            for program in programs:
-                for name, python in order:
-                    res = _run(python, name, program, args, data_path)
-                    if "error" in res:
-                        print(f"{name} {program} failed: {res['error']}\n{res['stderr']}")
-                        continue
-                    results[(name, program)].append(res)
-                    info[name] = res
-                    print(f"round {r + 1}: {name:8s} {program:6s} "
-                          f"{res['ms_per_epoch']:8.2f} ms/epoch  loss {res['first_loss']:.4g} -> "
-                          f"{res['last_loss']:.4g}", flush=True)
-    _report(results, info, programs, workers, args)
+        for program in [p for p in args.programs.split(",") if p]:
+            rounds, ready = measure(program, pythons, args, data_path)
+            _report(program, rounds, ready)
 
 
-def _report(results, info, programs, workers, args):
-    print()
-    print(f"threads: {'default' if args.threads is None else args.threads}; "
-          + "; ".join(f"{k}={v}" for name in info for k, v in info[name].items()
-                      if k in ("numbanet", "keras", "torch", "torch_threads", "keras_backend")))
-    print("| program | numbanet ms/epoch | Keras 3 (torch) ms/epoch | Keras / numbanet | goal |")
-    print("|---|---:|---:|---:|---|")
-    for program in programs:
-        cells = []
-        medians = {}
-        for name, _ in workers:
-            runs = [r["ms_per_epoch"] for r in results[(name, program)]]
-            medians[name] = statistics.median(runs) if runs else None
-            cells.append("n/a" if not runs else
-                         f"{medians[name]:.2f} ({min(runs):.2f}..{max(runs):.2f})")
-        if len(cells) == 1:
-            cells.append("skipped")
-        ratio = medians.get("keras") / medians["numbanet"] \
-            if medians.get("keras") and medians.get("numbanet") else None
-        verdict = "n/a" if ratio is None else ("met" if ratio >= GOAL else "missed")
-        ratio_text = "n/a" if ratio is None else f"**{ratio:.2f}**"
-        print(f"| {program} | {cells[0]} | {cells[1]} | {ratio_text} | >= {GOAL:g}: {verdict} |")
-    for program in programs:
-        for name, _ in workers:
-            runs = results[(name, program)]
-            if runs:
-                last = runs[-1]
-                extra = f", accuracy {last['last_accuracy']:.3f}" if "last_accuracy" in last \
-                    else ""
-                print(f"{program} {name}: loss {last['first_loss']:.4g} -> "
-                      f"{last['last_loss']:.4g} over the timed epochs{extra}")
+def _report(program, rounds, ready):
+    versions = {k: v for name in ready for k, v in ready[name].items()
+                if k in ("numbanet", "keras", "torch", "torch_threads", "keras_backend")}
+    print("; ".join(f"{k}={v}" for k, v in versions.items()))
+    for name in WORKERS:
+        runs = runner.column(rounds, name)
+        if runs:
+            last = [r[name] for r in rounds if name in r][-1]
+            extra = f", accuracy {last['last_accuracy']:.3f}" if "last_accuracy" in last else ""
+            print(f"{program} {name}: {statistics.median(runs):.2f} ms/epoch "
+                  f"({min(runs):.2f}..{max(runs):.2f}); loss {last['first_loss']:.4g} -> "
+                  f"{last['last_loss']:.4g} over the last timed fit{extra}")
+    ratio = runner.paired(rounds, "keras", "numbanet")
+    print(runner.ratio_line(f"{program}: Keras / numbanet", ratio, "" if ratio is None else
+                            f"goal >= {GOAL:g}: {'met' if ratio['median'] >= GOAL else 'missed'}"))
+    print(runner.control_line(runner.paired(rounds, "numbanet", CONTROL), f"{program}: numbanet"),
+          flush=True)
 
 
 if __name__ == "__main__":
