@@ -316,6 +316,23 @@ def test_cross_entropy_with_every_target_ignored_is_nan_with_a_zero_gradient(tor
     np.testing.assert_allclose(x.grad.numpy(), rx.grad.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("call, expected", [
+    (lambda: F.linear([1.0], nb.zeros(1, 1)), "linear(): argument 'input' (position 1) must "
+                                              "be Tensor, not list"),
+    (lambda: nb.index_select(nb.zeros(2), 0, (0,)), "index_select(): argument 'index' "
+                                                    "(position 3) must be Tensor, not tuple"),
+    (lambda: F.mse_loss(nb.zeros(2), [0.0]), "mse_loss(): argument 'target' (position 2) "
+                                             "must be Tensor, not list"),
+    (lambda: F.embedding(nb.zeros(1, dtype=nb.int64), np.zeros((2, 2))),
+     "embedding(): argument 'weight' (position 2) must be Tensor, not ndarray"),
+])
+def test_an_argument_that_is_not_a_tensor_gets_one_message_from_ops_and_functional(call,
+                                                                                   expected):
+    with pytest.raises(TypeError) as err:
+        call()
+    assert str(err.value) == expected + "; convert it with nb.tensor(...)"
+
+
 def test_linear_of_zero_features():
     assert F.linear(nb.zeros(0), nb.zeros(0, 0)).shape == (0,)
     x = nb.zeros(2, 0, requires_grad=True)

@@ -45,6 +45,13 @@ def device_mismatch(op: str, first, second) -> RuntimeError:
                         f"first, e.g. with .to('{first}')")
 
 
+def not_a_tensor(op: str, name: str, position: int, value) -> TypeError:
+    """PyTorch's error for an argument that should be a Tensor (a list, an array...), with
+    the fix."""
+    return TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+                     f"{type(value).__name__}; convert it with nb.tensor(...)")
+
+
 def as_tensor_operand(x, like: Tensor, op: str):
     """``x`` as a Tensor or a Python/NumPy scalar that an op can take beside ``like``."""
     if isinstance(x, Tensor) or isinstance(x, SCALARS):

@@ -24,7 +24,7 @@ from ... import dtypes as dt
 from ...shapes import as_int, broadcast_shapes, normalize_dim
 from ...tensor import Tensor
 from ..function import Function
-from .dispatch import SCALARS, number, raw_cast, same_device, wrap
+from .dispatch import SCALARS, not_a_tensor, number, raw_cast, same_device, wrap
 from .shape import reshape
 
 
@@ -456,11 +456,6 @@ class IndexAdd(Function):
         return IndexSelect.apply(gg, ctx.dim, index, ctx.lin), None, None, None, None
 
 
-def _argument_error(op: str, name: str, position: int, value) -> TypeError:
-    return TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
-                     f"{type(value).__name__}; convert it with nb.tensor(...)")
-
-
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at ``index`` along ``dim``, as in ``torch.index_select``:
     the result has ``input``'s shape with ``len(index)`` in place of ``input.shape[dim]``
@@ -474,9 +469,9 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         index_select(x, 1, nb.tensor([1]))        # [[2.], [4.], [6.]]
     """
     if not isinstance(input, Tensor):
-        raise _argument_error("index_select", "input", 1, input)
+        raise not_a_tensor("index_select", "input", 1, input)
     if not isinstance(index, Tensor):
-        raise _argument_error("index_select", "index", 3, index)
+        raise not_a_tensor("index_select", "index", 3, index)
     d = normalize_dim(dim, len(input._shape), "index_select")
     if index._dtype is not dt.int64:
         raise RuntimeError(f"index_select(): Expected dtype int64 for index, got "
@@ -520,9 +515,9 @@ def embedding(weight: Tensor, indices: Tensor) -> Tensor:
         embedding(table, nb.tensor([[1, 2], [9, 1]])).shape     # (2, 2, 4)
     """
     if not isinstance(weight, Tensor):
-        raise _argument_error("embedding", "weight", 1, weight)
+        raise not_a_tensor("embedding", "weight", 1, weight)
     if not isinstance(indices, Tensor):
-        raise _argument_error("embedding", "indices", 2, indices)
+        raise not_a_tensor("embedding", "indices", 2, indices)
     if len(weight._shape) != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
                          f"shape {weight.shape}")
@@ -553,7 +548,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         narrow(x, -1, -2, 2)      # the last two columns, shape (3, 2)
     """
     if not isinstance(input, Tensor):
-        raise _argument_error("narrow", "input", 1, input)
+        raise not_a_tensor("narrow", "input", 1, input)
     if not input._shape:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, len(input._shape), "narrow")
@@ -598,9 +593,9 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
         loss = -pick_classes(logp, labels).mean()
     """
     if not isinstance(logp, Tensor):
-        raise _argument_error("pick_classes", "logp", 1, logp)
+        raise not_a_tensor("pick_classes", "logp", 1, logp)
     if not isinstance(target, Tensor):
-        raise _argument_error("pick_classes", "target", 2, target)
+        raise not_a_tensor("pick_classes", "target", 2, target)
     if len(logp._shape) != 2 or target._dtype is not dt.int64 or \
             target._shape != logp._shape[:1]:
         raise ValueError(f"pick_classes: expects scores of shape (N, C) and int64 targets of "

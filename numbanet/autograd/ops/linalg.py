@@ -8,7 +8,7 @@ from ... import dtypes as dt
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
-from .dispatch import raw_cast, same_device, wrap
+from .dispatch import not_a_tensor, raw_cast, same_device, wrap
 from .shape import Permute, squeeze, unsqueeze
 
 _SWAP_LAST = {n: tuple(range(n - 2)) + (n - 1, n - 2) for n in range(2, 9)}
@@ -221,11 +221,6 @@ class LinearGrad(Function):
         return grad_g, grad_x, grad_w, None, None
 
 
-def _argument_error(op: str, name: str, position: int, value) -> TypeError:
-    return TypeError(f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
-                     f"{type(value).__name__}; convert it with nb.tensor(...)")
-
-
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, with ``weight`` shaped (out_features, in_features) and
     ``bias`` (out_features,), over the last dim of an input of any number of dims (as
@@ -237,11 +232,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         linear(x, w, b).shape        # (64, 100)
     """
     if not isinstance(input, Tensor):
-        raise _argument_error("linear", "input", 1, input)
+        raise not_a_tensor("linear", "input", 1, input)
     if not isinstance(weight, Tensor):
-        raise _argument_error("linear", "weight", 2, weight)
+        raise not_a_tensor("linear", "weight", 2, weight)
     if bias is not None and not isinstance(bias, Tensor):
-        raise _argument_error("linear", "bias", 3, bias)
+        raise not_a_tensor("linear", "bias", 3, bias)
     same_device("linear", input, weight, *(() if bias is None else (bias,)))
     shape, w_shape = input._shape, weight._shape
     if not shape or len(w_shape) != 2 or shape[-1] != w_shape[1]:

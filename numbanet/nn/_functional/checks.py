@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numbers
 
-from ...autograd.ops.dispatch import same_device
+from ...autograd.ops.dispatch import not_a_tensor, same_device
 from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 
@@ -14,9 +14,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _not_a_tensor(fn: str, name: str, position: int, value):
-    """PyTorch's TypeError for an argument that should be a Tensor (a list, an array...)."""
-    raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, not "
-                    f"{type(value).__name__}; convert it with nb.tensor(...)")
+    """Raise PyTorch's TypeError for an argument that should be a Tensor (a list, an
+    array...)."""
+    raise not_a_tensor(fn, name, position, value)
 
 
 def _probability(p, fn: str, name: str = "dropout probability"):
