@@ -79,7 +79,7 @@ class Backend:
 
     def broadcast_to(self, a, shape):
         """A read-only view with stride 0 along the broadcast dimensions; ValueError unless
-        ``a`` broadcasts to ``shape`` (``checks.broadcast_strides``)."""
+        ``a`` broadcasts to ``shape`` (``layout.broadcast_strides``)."""
         raise NotImplementedError
 
     # -- elementwise -------------------------------------------------------------------

@@ -53,27 +53,6 @@ def random_range(low, high):
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
 
 
-def broadcast_strides(shape, strides, target):
-    """The strides of a view of an array of ``shape`` and ``strides`` broadcast to
-    ``target`` (stride 0 along the new dims and the dims of size 1 that grow). ValueError
-    unless ``shape`` broadcasts to ``target``: a larger size with the stride kept would
-    reach past the array's memory."""
-    target = tuple(target)
-    lead = len(target) - len(shape)
-    out = [0] * lead
-    for n, m, s in zip(shape, target[lead:], strides):
-        if n == m:
-            out.append(s)
-        elif n == 1:
-            out.append(0)
-        else:
-            break
-    if lead < 0 or len(out) != len(target) or min(target, default=0) < 0:
-        raise ValueError(f"broadcast_to: an array of shape {tuple(shape)} cannot be broadcast "
-                         f"to {target}")
-    return tuple(out)
-
-
 def permutation(perm, ndim):
     """Raise unless ``perm`` orders the ``ndim`` dims of an array, each once."""
     if sorted(perm) != list(range(ndim)):

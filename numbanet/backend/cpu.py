@@ -9,13 +9,11 @@ inside BLAS. Every kernel is compiled on first use and cached on disk.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from . import Backend, checks, optimizers, scalar
+from . import Backend, checks, layout, optimizers, scalar
 from . import cpu_windows as _win
 from . import host_memory as _host
 from . import windows as _windows
@@ -283,11 +281,13 @@ def _as4d(x, ndim):
 
 
 def _split_leading(x, i, ndim):
-    """The i-th sub-array along the leading of ``ndim`` broadcast dims (or ``x`` if it
-    does not reach that far or broadcasts there)."""
-    if not isinstance(x, np.ndarray) or x.ndim < ndim:
+    """The sub-array of ``x`` for index ``i`` of the leading of ``ndim`` dims being peeled
+    (``layout.peel``): ``x`` itself if it does not reach that far, its only entry there if
+    it broadcasts."""
+    if not isinstance(x, np.ndarray):
         return x
-    return x[0] if x.shape[0] == 1 else x[i]
+    at = layout.peel(x.shape, i, ndim)
+    return x if at is None else x[at]
 
 
 class _Kernels(dict):
@@ -337,11 +337,9 @@ def _not_broadcastable(op, operands, out):
 
 def _check_leading(operands, out, op="where"):
     """Before peeling the leading dim of ``out`` (more than 4 dims): the operands must
-    broadcast to it along that dim, and have no more dims than ``out``."""
-    nd, lead = out.ndim, out.shape[0]
+    broadcast to it."""
     for x in operands:
-        if isinstance(x, np.ndarray) and (x.ndim > nd or x.ndim == nd and
-                                          x.shape[0] not in (1, lead)):
+        if isinstance(x, np.ndarray) and not layout.broadcasts(x.shape, out.shape):
             raise _not_broadcastable(op, operands, out)
 
 
@@ -361,7 +359,7 @@ def _run_elementwise(op, kernels, operands, out):
             operands = [x.reshape(size) if x.__class__ is np.ndarray else x for x in operands]
             out = out.reshape(size)
         flat(*operands, out)
-    elif out.ndim <= 4:
+    elif out.ndim <= layout.KERNEL_DIMS:
         if not strided(*(_as4d(x, out.ndim) for x in operands), _as4d(out, 4)):
             raise _not_broadcastable(op, operands, out)
     else:  # more than 4 dims: peel the leading one
@@ -421,17 +419,16 @@ class CPUBackend(Backend):
         try:
             return np.reshape(a, shape, copy=False)
         except ValueError:
-            if math.prod(shape) != a.size or min(shape, default=0) < 0:  # as CUDA's
-                raise ValueError(f"cannot reshape an array of size {a.size} into shape "
-                                 f"{tuple(shape)}") from None
-            return None  # the strides do not allow a view
+            pass
+        layout.check_reshape(a.size, shape)  # the error CUDA's gives (not NumPy's)
+        return None  # the strides do not allow a view
 
     def broadcast_to(self, a, shape):
         # as_strided keeps the view writable in NumPy's eyes, so kernels see one array type;
         # the tensor layer refuses writes into it (is_writable).
         if not a.ndim:  # a single value, as the gradient of a loss
             return np.ndarray(shape, a.dtype, buffer=a, strides=(0,) * len(shape))
-        strides = checks.broadcast_strides(a.shape, a.strides, shape)
+        strides = layout.broadcast_strides(a.shape, a.strides, shape)
         if a.flags.c_contiguous:  # four times cheaper than as_strided, for the common case
             return np.ndarray(shape, a.dtype, buffer=a, strides=strides)
         return np.lib.stride_tricks.as_strided(a, shape, strides)
@@ -482,7 +479,7 @@ class CPUBackend(Backend):
     def where(self, cond, a, b, out):
         operands = (cond, a, b)
         nd = out.ndim
-        if nd > 4:
+        if nd > layout.KERNEL_DIMS:
             _check_leading(operands, out)
             for i in range(out.shape[0]):
                 self.where(*(_split_leading(x, i, nd) for x in operands), out[i])
@@ -496,10 +493,8 @@ class CPUBackend(Backend):
         """``a`` as a 2-D (kept, reduced) array: a view where the strides allow."""
         if len(axes) == a.ndim and a.flags.c_contiguous:  # all of it, e.g. a loss
             return a.reshape(1, a.size), ()
-        keep = [d for d in range(a.ndim) if d not in axes]
-        v = a.transpose(keep + list(axes))
-        kept = tuple(a.shape[d] for d in keep)
-        return np.reshape(v, (math.prod(kept), -1) if v.size else (math.prod(kept), 0)), kept
+        perm, kept, rows = layout.reduction_rows(a.shape, axes)
+        return np.reshape(a.transpose(perm), rows), kept
 
     def reduce(self, op, a, axes, dtype):
         rows, kept = self._rows(a, axes)
@@ -534,16 +529,11 @@ class CPUBackend(Backend):
         return np.matmul(a, b)
 
     # -- gather / scatter -------------------------------------------------------------------
-    @staticmethod
-    def _three(a, axis):
-        shape = a.shape
-        return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
-
     def index_select(self, a, axis, index):
         checks.index_arguments("index_select", a.shape, axis, index)
         out_shape = a.shape[:axis] + (index.shape[0],) + a.shape[axis + 1:]
         out = _host.empty(out_shape, a.dtype)
-        three = self._three(a, axis)
+        three = layout.gather_plan(a.shape, axis)
         bad = _gather(self.contiguous(a).reshape(three), index,
                       out.reshape(three[0], index.shape[0], three[2]))
         if bad >= 0:
@@ -552,7 +542,7 @@ class CPUBackend(Backend):
 
     def _scatter(self, op, dst, axis, index, src, accumulate):
         checks.index_arguments(op, dst.shape, axis, index, src.shape)
-        three = self._three(dst, axis)
+        three = layout.gather_plan(dst.shape, axis)
         view = self.reshape_view(dst, three)
         target = view if view is not None else self.contiguous(dst).reshape(three)
         src3 = self.contiguous(src).reshape(three[0], index.shape[0], three[2])

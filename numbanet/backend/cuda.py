@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 from numba import cuda
 
-from . import Backend, checks, windows
+from . import Backend, checks, layout, windows
 from .cuda_kernels import (
     _ARGREDUCE,
     _BINARY,
@@ -79,62 +79,21 @@ else:
         return cuda.is_cuda_array(a)
 
 
-def _c_strides(shape, itemsize):
-    strides = []
-    step = itemsize
-    for n in reversed(shape):
-        strides.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(strides))
+_is_c_contiguous = layout.is_c_contiguous
 
 
-def _is_c_contiguous(a) -> bool:
-    if a.size == 0:
-        return True
-    expected = a.dtype.itemsize
-    for n, s in zip(reversed(a.shape), reversed(a.strides)):
-        if n != 1 and s != expected:
-            return False
-        expected *= n
-    return True
-
-
-def _nocopy_reshape(shape, strides, new_shape):
-    """Strides of a view of (shape, strides) with ``new_shape``, or None (NumPy's rule)."""
-    old = [(n, s) for n, s in zip(shape, strides) if n != 1]
-    new_strides = [0] * len(new_shape)
-    if math.prod(shape) == 0:
-        return None
-    oi, ni = 0, 0
-    while ni < len(new_shape) and oi < len(old):
-        np_, op_ = new_shape[ni], old[oi][0]
-        nj, oj = ni + 1, oi + 1
-        while np_ != op_:
-            if np_ < op_:
-                np_ *= new_shape[nj]
-                nj += 1
-            else:
-                op_ *= old[oj][0]
-                oj += 1
-        for k in range(oi, oj - 1):  # the old dims merged here must be contiguous together
-            if old[k][1] != old[k + 1][0] * old[k + 1][1]:
-                return None
-        new_strides[nj - 1] = old[oj - 1][1]
-        for k in range(nj - 1, ni, -1):
-            new_strides[k - 1] = new_strides[k] * new_shape[k]
-        ni, oi = nj, oj
-    last = new_strides[ni - 1] if ni > 0 else strides[-1] if strides else 1
-    for k in range(ni, len(new_shape)):  # trailing dims of size 1
-        new_strides[k] = last
-    return tuple(new_strides)
+def _right(x, ndim):
+    """``x`` with leading dims of size 1 added up to ``ndim`` (right-aligned broadcasting)."""
+    if x.ndim >= ndim:
+        return x
+    return _derive(x, 0, *layout.right_aligned(x.shape, x.strides, ndim))
 
 
 def _as4d(a):
     """``a`` as a 4-D view aligned to the right (leading dims of size 1)."""
     if a.ndim == 4:
         return a
-    lead = 4 - a.ndim
-    return _derive(a, 0, (1,) * lead + tuple(a.shape), (0,) * lead + tuple(a.strides))
+    return _derive(a, 0, *layout.right_aligned(a.shape, a.strides, 4))
 
 
 def _flat(a):
@@ -231,23 +190,7 @@ class CUDABackend(Backend):
 
     # -- views ------------------------------------------------------------------------------
     def basic_index(self, a, key):
-        delta, shape, strides = 0, [], []
-        for d, k in enumerate(key):
-            if isinstance(k, slice):
-                start, stop, step = k.indices(a.shape[d])
-                n = len(range(start, stop, step))
-                if n:
-                    delta += start * a.strides[d]
-                shape.append(n)
-                strides.append(a.strides[d] * step)
-            elif -a.shape[d] <= k < a.shape[d]:
-                delta += (k % a.shape[d]) * a.strides[d]
-            else:
-                raise IndexError(f"index {k} is out of bounds for dimension {d} with size "
-                                 f"{a.shape[d]}")
-        shape += a.shape[len(key):]
-        strides += a.strides[len(key):]
-        return _derive(a, delta, tuple(shape), tuple(strides))
+        return _derive(a, *layout.index_view(a.shape, a.strides, key))
 
     def permute(self, a, perm):
         checks.permutation(perm, a.ndim)
@@ -257,18 +200,17 @@ class CUDABackend(Backend):
         shape = tuple(shape)
         if shape == tuple(a.shape):
             return a
-        if math.prod(shape) != a.size or min(shape, default=0) < 0:
-            raise ValueError(f"cannot reshape an array of size {a.size} into shape {shape}")
+        layout.check_reshape(a.size, shape)
         if _is_c_contiguous(a):
-            strides = _c_strides(shape, a.dtype.itemsize)
+            strides = layout.c_strides(shape, a.dtype.itemsize)
         else:
-            strides = _nocopy_reshape(tuple(a.shape), tuple(a.strides), shape)
+            strides = layout.nocopy_reshape(tuple(a.shape), tuple(a.strides), shape)
             if strides is None:
                 return None
         return _derive(a, 0, shape, strides)
 
     def broadcast_to(self, a, shape):
-        return _derive(a, 0, tuple(shape), checks.broadcast_strides(a.shape, a.strides, shape))
+        return _derive(a, 0, tuple(shape), layout.broadcast_strides(a.shape, a.strides, shape))
 
     def is_contiguous(self, a):
         return _is_c_contiguous(a)
@@ -339,10 +281,8 @@ class CUDABackend(Backend):
 
     # -- reductions -------------------------------------------------------------------------
     def _rows(self, a, axes):
-        keep = [d for d in range(a.ndim) if d not in axes]
-        moved = self.permute(a, keep + list(axes))
-        kept = tuple(a.shape[d] for d in keep)
-        rows = (math.prod(kept), math.prod(a.shape[d] for d in axes))
+        perm, kept, rows = layout.reduction_rows(a.shape, axes)
+        moved = self.permute(a, perm)
         view = self.reshape_view(moved, rows)
         if view is None:
             view = self.reshape_view(self.contiguous(moved), rows)
@@ -394,14 +334,9 @@ class CUDABackend(Backend):
 
     # -- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
-        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2] or any(
-                n != m and 1 not in (n, m) for n, m in zip(reversed(a.shape[:-2]),
-                                                           reversed(b.shape[:-2]))):
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
-                             "fit: (..., m, k) @ (..., k, n) with batch dims that broadcast")
-        batch = _broadcast_batch(a.shape[:-2], b.shape[:-2])
-        m, n = a.shape[-2], b.shape[-1]
-        out = _alloc(batch + (m, n), np.result_type(a.dtype, b.dtype))
+        shape = layout.matmul_shape(a.shape, b.shape)
+        batch, (m, n) = shape[:-2], shape[-2:]
+        out = _alloc(shape, np.result_type(a.dtype, b.dtype))
         if out.size == 0:
             return out
         if a.shape[-1] == 0:
@@ -411,16 +346,12 @@ class CUDABackend(Backend):
                 sub = self.matmul(_lead(a, i, len(batch) + 2), _lead(b, i, len(batch) + 2))
                 self.unary("identity", sub, self.basic_index(out, (i,)))
             return out
-        a3, b3, out3 = (_as3d(x) for x in (a, b, out))
+        a3, b3, out3 = (_right(x, 3) for x in (a, b, out))
         grid = (-(-n // BN), -(-m // BM), max(1, min(out3.shape[0], 65535)))
         _matmul_kernel(out.dtype)[grid, NT](a3, b3, out3)
         return out
 
     # -- gather / scatter -------------------------------------------------------------------
-    @staticmethod
-    def _three(shape, axis):
-        return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
-
     def _bad_flag(self):
         """The device int64 where the index kernels record the position of a bad index."""
         if self._bad is None:
@@ -444,7 +375,7 @@ class CUDABackend(Backend):
         out = _alloc(out_shape, a.dtype)
         if out.size == 0:
             return out
-        three = self._three(a.shape, axis)
+        three = layout.gather_plan(a.shape, axis)
         src = self.reshape_view(self.contiguous(a), three)
         dst = self.reshape_view(out, (three[0], index.shape[0], three[2]))
         blocks, threads = _launch(out.size)
@@ -457,7 +388,7 @@ class CUDABackend(Backend):
 
     def _scatter(self, op, dst, axis, index, src, accumulate):
         checks.index_arguments(op, dst.shape, axis, index, src.shape)
-        three = self._three(dst.shape, axis)
+        three = layout.gather_plan(dst.shape, axis)
         if math.prod(three) == 0 or index.shape[0] == 0:
             return dst
         view = self.reshape_view(dst, three)
@@ -568,8 +499,7 @@ def _check_broadcast(op, operands, out):
     out's, and reads outside an operand of size 0."""
     shape = tuple(out.shape)
     for x in operands:
-        if _is_device_array(x) and (x.ndim > len(shape) or any(
-                n != m and n != 1 for n, m in zip(reversed(x.shape), reversed(shape)))):
+        if _is_device_array(x) and not layout.broadcasts(x.shape, shape):
             shapes = [tuple(y.shape) for y in operands if _is_device_array(y)]
             raise ValueError(f"{op}: operands of shapes {shapes} do not broadcast to the "
                              f"output's shape {shape}")
@@ -578,31 +508,14 @@ def _check_broadcast(op, operands, out):
 def _lead(x, i, ndim):
     """The i-th sub-array along the leading of ``ndim`` broadcast dims (or ``x`` itself if it
     does not reach that far or broadcasts there)."""
-    if not _is_device_array(x) or x.ndim < ndim:
+    if not _is_device_array(x):
         return x
-    return _derive(x, 0 if x.shape[0] == 1 else i * x.strides[0], tuple(x.shape[1:]),
-                   tuple(x.strides[1:]))
-
-
-def _right(x, ndim):
-    """``x`` with leading dims of size 1 added up to ``ndim`` (right-aligned broadcasting)."""
-    if x.ndim >= ndim:
+    at = layout.peel(x.shape, i, ndim)
+    if at is None:
         return x
-    lead = ndim - x.ndim
-    return _derive(x, 0, (1,) * lead + tuple(x.shape), (0,) * lead + tuple(x.strides))
+    return _derive(x, at * x.strides[0], tuple(x.shape[1:]), tuple(x.strides[1:]))
 
 
-def _as3d(x):
-    """A (batch, rows, cols) view of an array with at most one batch dim."""
-    if x.ndim == 3:
-        return x
-    return _derive(x, 0, (1,) + tuple(x.shape), (0,) + tuple(x.strides))
-
-
-def _broadcast_batch(s, t):
-    n = max(len(s), len(t))
-    s, t = (1,) * (n - len(s)) + tuple(s), (1,) * (n - len(t)) + tuple(t)
-    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(s, t))
 
 
 _BACKENDS: dict = {}

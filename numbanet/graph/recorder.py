@@ -41,7 +41,7 @@ import math
 import numpy as np
 
 from .. import dtypes as dt
-from ..backend import Backend
+from ..backend import Backend, layout
 from ..device import device as _device
 from ..tensor import Tensor
 from .ir import Graph, Value
@@ -53,14 +53,6 @@ class DataDependentError(RuntimeError):
 
 def _dtype_of(np_dtype) -> dt.DType:
     return dt.from_numpy_dtype(np_dtype)
-
-
-def _c_strides(shape, itemsize):
-    strides, step = [], itemsize
-    for n in reversed(shape):
-        strides.append(step)
-        step *= max(n, 1)
-    return tuple(reversed(strides))
 
 
 class SymArray:
@@ -92,7 +84,7 @@ class SymArray:
 
     @property
     def strides(self) -> tuple:
-        return _c_strides(self.shape, self.dtype.itemsize)
+        return layout.c_strides(self.shape, self.dtype.itemsize)
 
     def __repr__(self) -> str:
         return f"SymArray(shape={self.shape}, dtype={self.dtype})"
@@ -215,13 +207,9 @@ class GraphBackend(Backend):
 
     # -- views ------------------------------------------------------------------------------
     def basic_index(self, a, key):
-        shape = []
-        for d, k in enumerate(key):
-            if isinstance(k, slice):
-                shape.append(len(range(*k.indices(a.shape[d]))))
-        shape += a.shape[len(key):]
         key = tuple(k if isinstance(k, slice) else int(k) for k in key)
-        return a.derive("slice", key, tuple(shape))
+        _, shape, _ = layout.index_view(a.shape, a.strides, key)
+        return a.derive("slice", key, shape)
 
     def permute(self, a, perm):
         perm = tuple(int(p) for p in perm)
@@ -265,21 +253,20 @@ class GraphBackend(Backend):
     # -- reductions ------------------------------------------------------------------------
     def reduce(self, op, a, axes, dtype):
         axes = tuple(int(x) for x in axes)
-        shape = tuple(s for i, s in enumerate(a.shape) if i not in axes)
+        shape = layout.reduced_shape(a.shape, axes)
         return self._new("reduce", (a.read(),), {"op": op, "axes": axes, "dtype": dtype},
                          shape, dtype.numpy)
 
     def argreduce(self, op, a, axis):
-        shape = tuple(s for i, s in enumerate(a.shape) if i != axis)
+        shape = layout.reduced_shape(a.shape, (axis,))
         return self._new("argreduce", (a.read(),), {"op": op, "axis": int(axis)}, shape,
                          np.int64)
 
     # -- linear algebra ---------------------------------------------------------------------
     def matmul(self, a, b):
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         dtype = np.result_type(a.dtype, b.dtype)
-        return self._new("matmul", (a.read(), b.read()), {},
-                         tuple(batch) + (a.shape[-2], b.shape[-1]), dtype)
+        return self._new("matmul", (a.read(), b.read()), {}, layout.matmul_shape(a.shape, b.shape),
+                         dtype)
 
     # -- gather / scatter -------------------------------------------------------------------
     def index_select(self, a, axis, index):
