@@ -35,7 +35,9 @@ PROGRAMS = {"seed_nn": (1.0, 0.8), "mlp_adam": (1.0, None)}  # goal, aim
 WORKERS = ("numbanet", "torch", CONTROL)
 
 
-def _program(lib, name, seed):
+def _program(lib, name, seed, device="cpu"):
+    """The training step of program ``name`` in ``lib`` (numbanet or torch) on ``device``
+    (``gpu_bench.py`` runs ``mlp_adam`` on 'cuda')."""
     import numpy as np
     nn, optim = lib.nn, lib.optim
     rng = np.random.default_rng(seed)
@@ -45,15 +47,18 @@ def _program(lib, name, seed):
         y = lib.from_numpy(rng.standard_normal((64, 10), dtype=np.float32))
         model = nn.Sequential(nn.Linear(1000, 100), nn.ReLU(), nn.Linear(100, 10))
         loss_fn = nn.MSELoss(reduction="sum")
-        optimizer = optim.SGD(model.parameters(), lr=1e-6)
     else:
         x = lib.from_numpy(rng.standard_normal((128, 784), dtype=np.float32))
         y = lib.from_numpy(rng.integers(0, 10, 128))
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                               nn.Linear(256, 10))
         loss_fn = nn.CrossEntropyLoss()
+    model.to(device)
+    if name == "seed_nn":
+        optimizer = optim.SGD(model.parameters(), lr=1e-6)
+    else:
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    return training_step(model, loss_fn, optimizer, x, y)
+    return training_step(model, loss_fn, optimizer, x.to(device), y.to(device))
 
 
 def training_step(model, loss_fn, optimizer, x, y):
