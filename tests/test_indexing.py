@@ -169,6 +169,27 @@ def test_rows_picked_by_an_index_tensor_and_their_gradient():
         picked.sum().backward()
 
 
+def test_rows_picked_by_an_index_tensor_are_index_selects_op_to_second_order():
+    """``x[idx]`` is the op of ``index_select`` (one row gather, its gradient one scatter-add),
+    with negatives counted from the end; gradient and gradient of the gradient match
+    central differences."""
+    rng = np.random.default_rng(3)
+    x = nb.tensor(rng.normal(size=(5, 3)), dtype=nb.float64, requires_grad=True)
+    idx = nb.tensor([4, -1, 0, 4, 2])
+    picked, selected = x[idx], nb.index_select(x, 0, nb.tensor([4, 4, 0, 4, 2]))
+    assert type(picked.grad_fn) is type(selected.grad_fn)
+    check(picked.detach(), selected.detach().numpy())
+    probe = nb.tensor(rng.normal(size=(5, 3)), dtype=nb.float64)
+    assert nb.autograd.gradcheck(lambda t: t[idx] * probe, (x,))
+
+    def first(t):
+        with nb.enable_grad():
+            t = t if t.requires_grad else t.detach().requires_grad_()
+            g, = nb.autograd.grad((t[idx] ** 3 * probe).sum(), (t,), create_graph=True)
+            return g
+    assert nb.autograd.gradcheck(first, (x,))
+
+
 def test_multi_dimensional_int_tensor_index():
     a = np.arange(24.0).reshape(4, 6)
     idx = np.array([[0, 3], [2, 2], [-1, 1]])

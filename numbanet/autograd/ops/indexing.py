@@ -260,16 +260,13 @@ class BasicIndexGrad(Function):
 
 class Gather(Function):
     @staticmethod
-    def forward(ctx, v, plan, index=None):
-        """``index``: the tensor whose data is ``plan.lin``, if it was not copied."""
+    def forward(ctx, v, plan):
         ctx.plan = plan
-        ctx.save_for_backward(index)
         return wrap(_gather(v._device.backend, v._data, plan), v._device, v._dtype)
 
     @staticmethod
     def backward(ctx, g):
-        ctx.saved_tensors  # noqa: B018 (raises if a shared index changed since the forward)
-        return Scatter.apply(g, ctx.plan), None, None
+        return Scatter.apply(g, ctx.plan), None
 
 
 class Scatter(Function):
@@ -289,13 +286,12 @@ class Scatter(Function):
 def getitem(x: Tensor, key) -> Tensor:
     if key.__class__ is Tensor and key._dtype is dt.int64 and len(key._shape) == 1 and \
             x._shape and key._device is x._device:
-        # x[idx], the minibatch case: rows of x, without the general parse and its view,
-        # and with ``idx`` itself as the index (its version is checked at backward). The
-        # backend's gather and scatter check every index as they read it (its memory may be
-        # NumPy's and change) and count negative ones from the end, so nothing is checked here.
-        be = x._device.backend
-        plan = _Advanced(x._shape, [0], be.contiguous(key._data), key._shape, adjacent=True)
-        return Gather.apply(x, plan, key)
+        # x[idx], the minibatch case: rows of x by index_select's op, without the general
+        # parse, its view and its plan, and with ``idx`` itself as the index (its version is
+        # checked at backward). The backend's gather and scatter check every index as they
+        # read it (its memory may be NumPy's and change) and count negative ones from the
+        # end, so nothing is checked here.
+        return IndexSelect.apply(x, 0, key, x._device.backend.contiguous(key._data))
     bkey, view_shape, plan = _parse(x, key)
     v = BasicIndex.apply(x, bkey, view_shape)
     return v if plan is None else Gather.apply(v, plan)
@@ -419,10 +415,12 @@ def _checked_index(index: Tensor, size: int, error):
 
 
 class IndexSelect(Function):
-    """The entries ``lin`` (a contiguous 1-D int64 backend array, checked to lie in
-    [0, size)) of ``x`` along ``dim``, as a copy; ``index`` is the tensor ``lin`` was read
-    from (its version is checked at backward). The gradient adds ``g`` back into those
-    entries (``IndexAdd``)."""
+    """The entries ``lin`` (a contiguous 1-D int64 backend array) of ``x`` along ``dim``, as
+    a copy; ``index`` is the tensor ``lin`` was read from (its version is checked at
+    backward). The gradient adds ``g`` back into those entries (``IndexAdd``). The kernels
+    refuse an entry outside [-size, size) and count a negative one from the end:
+    ``index_select`` and ``embedding`` check for [0, size) first, ``x[idx]`` leaves it to
+    them."""
 
     @staticmethod
     def forward(ctx, x, dim, index, lin):
