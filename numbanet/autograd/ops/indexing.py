@@ -6,7 +6,8 @@ selects (removes its dim) first, even beside index tensors: ``x[0, :, idx]`` of 
 Ints and slices make a view (``BasicIndex``). Int tensors and masks gather a copy
 (``Gather``): the indexed dims are moved to the front and flattened, the index
 tensors become one linear index, and the backend's ``index_select`` picks the
-rows; the backward scatters with ``index_add``.
+rows; the backward scatters with ``index_add``. ``x[idx]`` with one 1-D int64 tensor, the
+minibatch case, is ``index_select``'s op (``IndexSelect``) on dim 0.
 
 Named ops for the layers above: ``index_select`` and ``narrow`` (PyTorch's),
 ``embedding`` (rows of a table) and ``pick_classes`` (the class pick of the losses).
@@ -171,8 +172,7 @@ def _advanced_plan(be, view_shape, adv, adjacent):
             else:
                 be.binary("logical_or", outside, bad, outside)
         elif math.prod(shape):
-            lo = be.to_host(be.reduce("min", idx, tuple(range(len(shape))), dt.int64)).item()
-            hi = be.to_host(be.reduce("max", idx, tuple(range(len(shape))), dt.int64)).item()
+            lo, hi = _index_bounds(be, idx, shape)
             bad = lo if lo < -size else (hi if hi >= size else None)
             if bad is not None:
                 raise IndexError(f"index {bad} is out of bounds for dimension {src_dim} "
@@ -374,13 +374,13 @@ class IndexPut(Function):
 
 # ---- index_select, narrow and the class pick of the losses ------------------------------
 
-def _index_bounds(index: Tensor):
-    """(lowest, highest) value of a non-empty int64 tensor: two reductions and one host read
-    each (what a bounds check before a kernel costs, on every device)."""
-    be = index._device.backend
-    dims = tuple(range(len(index._shape)))
-    low = be.to_host(be.reduce("min", index._data, dims, dt.int64)).item()
-    high = be.to_host(be.reduce("max", index._data, dims, dt.int64)).item()
+def _index_bounds(be, data, shape):
+    """(lowest, highest) value of a non-empty int64 backend array of ``shape``: two
+    reductions and one host read each (what a bounds check before a kernel costs, on every
+    device)."""
+    dims = tuple(range(len(shape)))
+    low = be.to_host(be.reduce("min", data, dims, dt.int64)).item()
+    high = be.to_host(be.reduce("max", data, dims, dt.int64)).item()
     return low, high
 
 
@@ -408,7 +408,7 @@ def _checked_index(index: Tensor, size: int, error):
         be.where(_outside(be, data, shape, size), np.int64(size), data, checked)
         return checked
     if math.prod(index._shape):
-        low, high = _index_bounds(index)
+        low, high = _index_bounds(be, data, index._shape)
         if low < 0 or high >= size:
             raise error(low if low < 0 else high)
     return data
@@ -605,7 +605,7 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
     if be.symbolic:  # checked when the graph runs: see _checked_index
         bad = _outside(be, target._data, target._shape, n_classes)
     elif n:
-        low, high = _index_bounds(target)
+        low, high = _index_bounds(be, target._data, target._shape)
         if low < 0 or high >= n_classes:
             raise IndexError(f"pick_classes: target {low if low < 0 else high} is out of "
                              f"bounds for {n_classes} classes (targets must be in "

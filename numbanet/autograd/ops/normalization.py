@@ -96,8 +96,7 @@ class BatchNorm(Function):
         x, weight = ctx.saved_tensors
         dims = (0,) + tuple(range(2, x.ndim))
         count = math.prod(x.shape[d] for d in dims)
-        x_hat = NormalizedInput.apply(x, ctx.x_hat, ctx.inv_std)
-        inv_std = InverseStd.apply(x, ctx.x_hat, ctx.inv_std)
+        x_hat, inv_std = _kept(x, ctx.x_hat, ctx.inv_std)
         needs = ctx.needs_input_grad
         g_sum = g.sum(dims, keepdim=True)
         g_xhat_sum = (g * x_hat).sum(dims, keepdim=True)
@@ -131,8 +130,7 @@ class NormalizedInput(Function):
     def backward(ctx, v):
         x, x_hat, inv_std = ctx.saved_tensors
         dims = (0,) + tuple(range(2, x.ndim))
-        xh = NormalizedInput.apply(x, x_hat, inv_std)
-        istd = InverseStd.apply(x, x_hat, inv_std)
+        xh, istd = _kept(x, x_hat, inv_std)
         gx = istd * (v - v.mean(dims, keepdim=True) - xh * (v * xh).mean(dims, keepdim=True))
         return gx, None, None
 
@@ -151,9 +149,14 @@ class InverseStd(Function):
     def backward(ctx, v):
         x, x_hat, inv_std = ctx.saved_tensors
         count = x.numel() // x.shape[1]
-        xh = NormalizedInput.apply(x, x_hat, inv_std)
-        istd = InverseStd.apply(x, x_hat, inv_std)
+        xh, istd = _kept(x, x_hat, inv_std)
         return -(v * istd * istd * (1.0 / count)) * xh, None, None
+
+
+def _kept(x: Tensor, x_hat: Tensor, inv_std: Tensor):
+    """The values a batch-norm forward kept for ``x``, ``x_hat`` and ``inv_std``, as
+    differentiable functions of ``x`` (for a backward that runs under ``create_graph``)."""
+    return NormalizedInput.apply(x, x_hat, inv_std), InverseStd.apply(x, x_hat, inv_std)
 
 
 def update_running_stats_(running_mean: Tensor | None, running_var: Tensor | None,
