@@ -118,13 +118,6 @@ def script(path: str, *args) -> list:
     return [sys.executable, os.path.abspath(path), *args]
 
 
-def require(result: dict) -> dict:
-    """``result``, or a RuntimeError with the worker's output when it failed."""
-    if "error" in result:
-        raise RuntimeError(f"worker failed ({result['error']}):\n{result['stderr']}")
-    return result
-
-
 # ---- the worker's side ---------------------------------------------------------------------
 
 def time_block(step: Callable[[], object], n: int,
