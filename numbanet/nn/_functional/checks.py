@@ -30,19 +30,25 @@ def _probability(p, fn: str, name: str = "dropout probability"):
     return float(p)
 
 
-def _loss_args(fn: str, input, target, weight=None):
-    """The checks every loss starts with: ``input``, ``target`` (and ``weight``, when given)
-    are tensors on one device."""
+def _loss_args(fn: str, input, target, weight=None, size_average=None, reduce=None,
+               reduction: str = "mean") -> str:
+    """The checks every loss starts with, returning its reduction: the legacy
+    ``size_average``/``reduce`` mapped onto ``reduction`` (with PyTorch's warning), a known
+    reduction, and ``input``, ``target`` (and ``weight``, when given) tensors on one
+    device."""
+    reduction = _legacy_reduction(size_average, reduce, reduction, stacklevel=4)
+    _check_reduction(reduction, fn)
     if not isinstance(input, Tensor):
         _not_a_tensor(fn, "input", 1, input)
     if not isinstance(target, Tensor):
         _not_a_tensor(fn, "target", 2, target)
     if weight is None:
         same_device(fn, input, target)
-        return
+        return reduction
     if not isinstance(weight, Tensor):
         _not_a_tensor(fn, "weight", 3, weight)
     same_device(fn, input, target, weight)
+    return reduction
 
 
 def _check_reduction(reduction: str, fn: str):
@@ -84,8 +90,10 @@ def _as_float(t: Tensor, like: Tensor) -> Tensor:
 
 
 # ---- the legacy size_average / reduce arguments ----------------------------------------------
-def _legacy_reduction(size_average, reduce, reduction: str, warn: bool = True) -> str:
-    """Map PyTorch 0.3's ``size_average``/``reduce`` onto ``reduction``, as PyTorch does."""
+def _legacy_reduction(size_average, reduce, reduction: str, warn: bool = True,
+                      stacklevel: int = 3) -> str:
+    """Map PyTorch 0.3's ``size_average``/``reduce`` onto ``reduction``, as PyTorch does
+    (the warning names the frame ``stacklevel`` up, the caller of the loss)."""
     if size_average is None and reduce is None:
         return reduction
     size_average = True if size_average is None else size_average
@@ -94,5 +102,5 @@ def _legacy_reduction(size_average, reduce, reduction: str, warn: bool = True) -
     if warn:
         import warnings
         warnings.warn(f"size_average and reduce args are deprecated, please use "
-                      f"reduction='{new}' instead.", DeprecationWarning, stacklevel=3)
+                      f"reduction='{new}' instead.", DeprecationWarning, stacklevel=stacklevel)
     return new

@@ -13,9 +13,7 @@ from ...tensor import Tensor
 from .checks import (
     _as_float,
     _check_elementwise_weight,
-    _check_reduction,
     _check_same_shape,
-    _legacy_reduction,
     _loss_args,
     _reduce,
 )
@@ -25,9 +23,7 @@ from .checks import (
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, averaged, summed or per element."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "mse_loss")
-    _loss_args("mse_loss", input, target)
+    reduction = _loss_args("mse_loss", input, target, None, size_average, reduce, reduction)
     _check_same_shape(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
@@ -36,9 +32,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean") -> Tensor:
     """Absolute error |input - target|, averaged, summed or per element."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "l1_loss")
-    _loss_args("l1_loss", input, target)
+    reduction = _loss_args("l1_loss", input, target, None, size_average, reduce, reduction)
     _check_same_shape(input, target, "l1_loss")
     return _reduce(ops.abs(input - target), reduction)
 
@@ -89,9 +83,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     With ``weight`` (one per class), each term is scaled by its class's weight and 'mean'
     divides by the total weight, as in PyTorch; targets equal to ``ignore_index`` add
     nothing."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "nll_loss")
-    _loss_args("nll_loss", input, target, weight)
+    reduction = _loss_args("nll_loss", input, target, weight, size_average, reduce, reduction)
     _check_class_target(input, target, "nll_loss")
     n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
     if weight is not None and tuple(weight.shape) != (n_classes,):
@@ -135,9 +127,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
     Computed as ``nll_loss(log_softmax(input, 1), target)``, which stays finite for any
     logits (a softmax followed by log would give log(0) = -inf)."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "cross_entropy")
-    _loss_args("cross_entropy", input, target, weight)
+    reduction = _loss_args("cross_entropy", input, target, weight, size_average, reduce, reduction)
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have a class dimension, got a scalar")
     class_dim = 0 if input.ndim == 1 else 1
@@ -163,9 +153,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """-(y log(x) + (1-y) log(1-x)) for probabilities ``input`` in [0, 1]. Each log is
     clamped at -100, as in PyTorch, so x = 0 or 1 gives a finite loss."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "binary_cross_entropy")
-    _loss_args("binary_cross_entropy", input, target, weight)
+    reduction = _loss_args("binary_cross_entropy", input, target, weight, size_average, reduce,
+                           reduction)
     _check_same_shape(input, target, "binary_cross_entropy")
     _check_elementwise_weight(weight, input, "binary_cross_entropy")
     for name, t in (("input", input), ("target", target)):
@@ -235,9 +224,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross entropy of ``sigmoid(input)``, in the stable form
     max(x, 0) - x*y + log(1 + exp(-|x|)), which never overflows exp."""
-    reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    _loss_args("binary_cross_entropy_with_logits", input, target, weight)
+    reduction = _loss_args("binary_cross_entropy_with_logits", input, target, weight,
+                           size_average, reduce, reduction)
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     _check_elementwise_weight(weight, input, "binary_cross_entropy_with_logits")
     # -|x| written so that its slope at x = 0 is +1: with relu's slope 0 there, the gradient
