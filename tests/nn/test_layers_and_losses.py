@@ -343,6 +343,14 @@ def test_linear_of_zero_features():
     assert x.grad.shape == (2, 0) and w.grad.shape == (3, 0)
 
 
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits])
+def test_the_legacy_reduction_warning_of_a_loss_names_its_caller(loss):
+    x = nb.tensor([0.2, 0.7])
+    with pytest.warns(DeprecationWarning, match="reduction='sum'") as record:
+        loss(x, x, size_average=False)
+    assert record[0].filename == __file__
+
+
 def test_legacy_size_average_false_is_sum_with_deprecation_warning(torch):
     with pytest.warns(DeprecationWarning, match="reduction='sum'"):
         loss_fn = nn.MSELoss(size_average=False)
