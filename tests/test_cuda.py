@@ -189,11 +189,11 @@ class _TransferCounter:
     simulator."""
 
     def __init__(self, monkeypatch):
-        from numbanet.backend import cuda as backend
+        from numbanet.backend import cuda_memory  # every host/device copy of the backend
         self.copies = []
         for name in ("_upload", "_download"):
-            original = getattr(backend, name)
-            monkeypatch.setattr(backend, name, self._counting(name, original))
+            original = getattr(cuda_memory, name)
+            monkeypatch.setattr(cuda_memory, name, self._counting(name, original))
         if SIMULATED:
             from numba.cuda.simulator import kernel
             original_call = kernel.FakeCUDAKernel.__call__

@@ -185,6 +185,17 @@ class Backend:
         divided, added to every pixel of its window."""
         raise NotImplementedError
 
+    # -- generated elementwise kernels (kernel fusion, graph/fusion.py) ---------------------
+    def elementwise_program(self, kernels, shape: tuple, is_array: list):
+        """``run(args, outs)``, which runs a generated elementwise program over ``shape`` (at
+        most 4 dims): ``kernels`` holds its ``flat`` and ``strided`` kernels compiled for this
+        device (``graph.fusion.kernels_for(program, backend.name)``), ``is_array[k]`` says
+        whether its operand k is an array (else a scalar of the operand's dtype). ``run``
+        launches ``flat`` when every array in ``args`` is C-contiguous and of ``shape``, else
+        ``strided`` on 4-D views aligned to the right; ``outs`` are C-contiguous arrays of
+        ``shape``, written."""
+        raise NotImplementedError
+
     # -- fused optimizer updates ---------------------------------------------------------
     def adam_step(self, p, g, m, v, lr, beta1, beta2, eps, bias_correction1,
                   bias_correction2_sqrt, weight_decay):

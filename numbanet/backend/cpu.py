@@ -615,6 +615,22 @@ class CPUBackend(Backend):
         _win.avg_pool_backward(g, geo, bool(count_include_pad), int(divisor_override), out)
         return out
 
+    # -- generated elementwise kernels ------------------------------------------------------
+    def elementwise_program(self, kernels, shape, is_array):
+        flat, strided = kernels.flat, kernels.strided
+        shape = tuple(shape)
+        full4 = (1,) * (4 - len(shape)) + shape
+
+        def run(args, outs):
+            for a in args:
+                if isinstance(a, np.ndarray) and (a.shape != shape or not a.flags.c_contiguous):
+                    strided(*[a.reshape((1,) * (4 - a.ndim) + a.shape)
+                              if isinstance(a, np.ndarray) else a for a in args],
+                            *[o.reshape(full4) for o in outs])
+                    return
+            flat(*args, *outs)
+        return run
+
     def adam_step(self, p, g, m, v, *numbers):
         checks.update_arrays("adam_step", (p, g, m, v), self.is_contiguous)
         _adam_step(p, g, m, v, *numbers)

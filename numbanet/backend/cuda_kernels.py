@@ -39,6 +39,13 @@ RANDOM_STATES = 64 if SIMULATED else 65536  # one xoroshiro128+ state per random
 # Matmul tiles: a block computes BM x BN outputs, each thread TM x TN of them.
 BM, BN, BK, TM, TN = (4, 4, 2, 2, 2) if SIMULATED else (128, 128, 8, 8, 8)
 
+
+def launch(n):
+    """(blocks, threads) for a grid-stride kernel over ``n`` elements."""
+    threads = max(1, min(THREADS, n))
+    return max(1, min((n + threads - 1) // threads, MAX_BLOCKS)), threads
+
+
 _kernel_jit = cuda.jit(cache=not SIMULATED)
 _device_jit = cuda.jit(device=True)
 
@@ -159,9 +166,10 @@ class _Kernels(dict):
         return kernels
 
 
-_UNARY = _Kernels(scalar.UNARY, (_unary_flat, _unary_flat_s, _unary_strided, _unary_strided_s))
-_BINARY = _Kernels(scalar.BINARY, (_binary_flat, _binary_flat_as, _binary_flat_sa,
-                                   _binary_strided, _binary_strided_as, _binary_strided_sa))
+# The elementwise kernels by op name: UNARY["relu"]["_unary_flat"] is relu's flat kernel.
+UNARY = _Kernels(scalar.UNARY, (_unary_flat, _unary_flat_s, _unary_strided, _unary_strided_s))
+BINARY = _Kernels(scalar.BINARY, (_binary_flat, _binary_flat_as, _binary_flat_sa,
+                                  _binary_strided, _binary_strided_as, _binary_strided_sa))
 
 
 # ---- reductions: rows of a (rows, cols) view, across blocks, pass after pass ------------
@@ -212,7 +220,9 @@ class _ReduceKernels(dict):
         return kernel
 
 
-_REDUCE = _ReduceKernels()
+# The reduction kernels by op name and accumulator: REDUCE["sum", np.float64] is the sum
+# kernel (``_reduce_pass`` combining with ``scalar.REDUCE["sum"]``, i.e. ``scalar.add``).
+REDUCE = _ReduceKernels()
 
 
 @_device_jit
@@ -266,7 +276,7 @@ def _argreduce_pass(a, index_in, first, want_max, out_v, out_i, span):
         row += cuda.gridDim.y
 
 
-_ARGREDUCE = {acc: specialise(_argreduce_pass, _kernel_jit, acc.__name__, acc_t=acc)
+ARGREDUCE = {acc: specialise(_argreduce_pass, _kernel_jit, acc.__name__, acc_t=acc)
               for acc in (np.float64, np.int64)}
 
 

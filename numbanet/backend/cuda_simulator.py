@@ -2,7 +2,7 @@
 
 The CUDA backend runs unchanged on the simulator, which runs each GPU thread as a Python
 thread over NumPy arrays. Two things differ from a real GPU, and this module, imported by
-``cuda.py`` only on the simulator, makes them alike:
+``cuda_memory.py`` only on the simulator, makes them alike:
 
 - ``cuda.shared.array`` is patched (``FakeCUDAShared.array``): the simulator makes a
   block's shared array when its first thread asks, without a lock, so two threads that

@@ -302,42 +302,15 @@ def _generic_step(be, n, ins, outs):
 
 
 def _fused_step(device, n, ins, outs, reuse: bool):
+    """A step running a ``fused`` node: its program's kernels for this device (generated
+    by ``fusion.kernels_for``), launched by the backend (``Backend.elementwise_program``)."""
     from .fusion import kernels_for
     program = n.attrs["program"]
-    target = "cpu" if device.type == "cpu" else "cuda"
-    module = kernels_for(program, target)
     be = device.backend
+    run = be.elementwise_program(kernels_for(program, be.name), tuple(program["shape"]),
+                                 [s is not None for s, _ in ins])
     specs = [(v.shape, v.dtype) for v in n.outputs]
-    shape = tuple(program["shape"])
     bufs = [None]
-    if target == "cpu":
-        flat, strided = module.flat, module.strided
-        full4 = (1,) * (4 - len(shape)) + shape
-
-        def step(env):
-            args = [env[s] if s is not None else lit for s, lit in ins]
-            if reuse and bufs[0] is not None:
-                out = bufs[0]
-            else:
-                out = [be.empty(s, d) for s, d in specs]
-                if reuse:
-                    bufs[0] = out
-            contiguous = True
-            for a in args:
-                if isinstance(a, np.ndarray) and (a.shape != shape or not a.flags.c_contiguous):
-                    contiguous = False
-                    break
-            if contiguous:
-                flat(*args, *out)
-            else:
-                strided(*[a.reshape((1,) * (4 - a.ndim) + a.shape)
-                          if isinstance(a, np.ndarray) else a for a in args],
-                        *[o.reshape(full4) for o in out])
-            for o, a in zip(outs, out):
-                env[o] = a
-        return step
-
-    run = _cuda_program(be, module, shape, [s is not None for s, _ in ins])
 
     def step(env):
         args = [env[s] if s is not None else lit for s, lit in ins]
@@ -351,40 +324,6 @@ def _fused_step(device, n, ins, outs, reuse: bool):
         for o, a in zip(outs, out):
             env[o] = a
     return step
-
-
-def _cuda_program(be, module, shape: tuple, is_array: list):
-    """``run(args, outs)`` launching, on the CUDA backend ``be``, the kernels ``module``
-    (``flat`` and ``strided``, from ``fusion.kernels_for``) of an elementwise program over
-    ``shape``: ``flat`` on 1-D views when every array operand is C-contiguous and of
-    ``shape``, else ``strided`` on 4-D views aligned to the right. ``is_array[k]``: whether
-    operand k is an array (else a scalar literal).
-
-    This is the one place where the graph layer reaches past the backend contract, into
-    ``backend/cuda.py``'s launch size (``_launch``) and its 1-D and 4-D views of a device
-    array (``_flat``, ``_as4d``); it is meant to become a method of the backend that runs a
-    generated program, on every device."""
-    from ..backend import cuda as cuda_backend
-    as4d, flat1d = cuda_backend._as4d, cuda_backend._flat
-    is_contiguous = be.is_contiguous
-    size = 1
-    for n in shape:
-        size *= n
-    blocks, threads = cuda_backend._launch(size)
-    flat_k = module.flat[blocks, threads]
-    strided_k = module.strided[blocks, threads]
-    arrays = [k for k, flag in enumerate(is_array) if flag]
-
-    def run(args, outs):
-        for k in arrays:
-            a = args[k]
-            if tuple(a.shape) != shape or not is_contiguous(a):
-                strided_k(*[as4d(a) if flag else a for a, flag in zip(args, is_array)],
-                          *[as4d(o) for o in outs])
-                return
-        flat_k(*[flat1d(a) if flag else a for a, flag in zip(args, is_array)],
-               *[flat1d(o) for o in outs])
-    return run
 
 
 # ---- arrays in and out of a plan -----------------------------------------------------------

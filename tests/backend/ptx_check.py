@@ -11,7 +11,7 @@ import time
 
 from numba import cuda, types
 
-from numbanet.backend import cuda as C
+from numbanet.backend import cuda_kernels as C
 from numbanet.backend import scalar
 
 CC = (9, 0)
@@ -26,18 +26,18 @@ def jobs():
     comparisons = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
                    "logical_xor"}
     for op in scalar.UNARY:
-        kernels = C._UNARY[op]
+        kernels = C.UNARY[op]
         for t in (f32, f64):
             out = b1 if op in ("to_bool", "logical_not") else t
             yield f"unary {op} {t}", kernels["_unary_flat"], (arr(t, 1, "C"), arr(out, 1, "C"))
             yield f"unary {op} {t} strided", kernels["_unary_strided"], (arr(t, 4), arr(out, 4))
-    ident = C._UNARY["identity"]
+    ident = C.UNARY["identity"]
     for src, dst in ((f32, f64), (f64, f32), (i64, f32), (f32, i64), (b1, f32), (i64, b1)):
         yield f"cast {src}->{dst}", ident["_unary_strided"], (arr(src, 4), arr(dst, 4))
         yield f"fill {dst}", ident["_unary_flat_s"], (dst, arr(dst, 1, "C"))
         yield f"fill {dst} strided", ident["_unary_strided_s"], (dst, arr(dst, 4))
     for op in scalar.BINARY:
-        kernels = C._BINARY[op]
+        kernels = C.BINARY[op]
         for t in (f32, i64):
             out = b1 if op in comparisons else t
             yield f"binary {op} {t}", kernels["_binary_flat"], (arr(t, 1, "C"),) * 2 + (
@@ -51,10 +51,10 @@ def jobs():
     for op in scalar.REDUCE:
         for acc, t in ((C.np.float64, f32), (C.np.int64, i64)):
             out = f64 if acc is C.np.float64 else i64
-            yield f"reduce {op} {t}", C._REDUCE[op, acc], (arr(t, 2), arr(out, 2, "C"), i64)
+            yield f"reduce {op} {t}", C.REDUCE[op, acc], (arr(t, 2), arr(out, 2, "C"), i64)
     for acc, t in ((C.np.float64, f32), (C.np.int64, b1)):
         out = f64 if acc is C.np.float64 else i64
-        yield f"argreduce {t}", C._ARGREDUCE[acc], (arr(t, 2), arr(i64, 2, "C"), b1, b1,
+        yield f"argreduce {t}", C.ARGREDUCE[acc], (arr(t, 2), arr(i64, 2, "C"), b1, b1,
                                                      arr(out, 2, "C"), arr(i64, 2, "C"), i64)
     for t, dt in ((f32, "float32"), (f64, "float64"), (i64, "int64")):
         yield f"matmul {t}", C._matmul_kernel(C.np.dtype(dt)), (arr(t, 3), arr(t, 3),
