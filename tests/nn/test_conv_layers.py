@@ -11,6 +11,8 @@ batch normalization and ``Embedding``, and of their functional forms.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -316,3 +318,18 @@ def test_argument_mistakes_are_caught_before_any_kernel_runs():
         nn.Embedding(5, 2)(nb.tensor([5]))
     with pytest.raises(TypeError, match="int64 tensor of indices"):
         nn.Embedding(5, 2)(nb.tensor([1.0]))
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0, -1])
+def test_embedding_argument_mistakes_are_refused_with_or_without_padding(padding_idx):
+    message = "embedding: input must be an int64 tensor of indices, got float32; convert it " \
+              "with .long()"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        F.embedding(nb.tensor([1.0]), nb.randn(5, 2), padding_idx)
+    for weight in (nb.randn(5), nb.randn(5, 2, 1), nb.tensor(1.0)):
+        message = "embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape " \
+                  f"{weight.shape}"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            F.embedding(nb.tensor([1]), weight, padding_idx)
+    with pytest.raises(IndexError, match="index 5 is out of range for 5 embeddings"):
+        F.embedding(nb.tensor([0, 5]), nb.randn(5, 2), padding_idx)

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import numbers
 
-from ... import dtypes as _dt
 from ...autograd import ops
 from ...autograd.ops import indexing as _ops_index
-from ...autograd.ops.dispatch import same_device
 from ...tensor import Tensor
 from .checks import _not_a_tensor
 
@@ -24,17 +22,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         _not_a_tensor(fn, "input", 1, input)
     if not isinstance(weight, Tensor):
         _not_a_tensor(fn, "weight", 2, weight)
-    if input.dtype is not _dt.int64:
-        raise TypeError(f"{fn}: input must be an int64 tensor of indices, got "
-                        f"{input.dtype.name}; convert it with .long()")
-    if weight.ndim != 2:
-        raise ValueError(f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
-                         f"{tuple(weight.shape)}")
-    same_device(fn, input, weight)
-    n = weight.shape[0]
-    if padding_idx is not None:
-        padding_idx = _padding_index(padding_idx, n, fn)
-    rows = _ops_index.embedding(weight, input)  # checks the indices, before its kernel
+    if padding_idx is not None and weight.ndim == 2:  # another weight: the lookup refuses it
+        padding_idx = _padding_index(padding_idx, weight.shape[0], fn)
+    # the lookup checks the rest (an int64 input, a 2-D weight, one device, the indices in
+    # range), before its kernel
+    rows = _ops_index.embedding(weight, input)
     if padding_idx is None:
         return rows
     return ops.where((input == padding_idx).unsqueeze(-1), rows.detach(), rows)
