@@ -4,8 +4,9 @@ A backend works on its own array type (NumPy ``ndarray`` on the CPU, Numba
 device arrays on CUDA) and knows nothing of tensors or autograd. The tensor
 layer decides shapes, dtypes and broadcasting, validates every argument and
 allocates outputs; a backend only runs the primitives below. ``Backend``
-lists them; ``cpu.py`` and ``cuda.py`` implement them, and
-``tests/backend/test_conformance.py`` checks every backend against NumPy.
+lists them, with the types of their arguments (the op enums, ``Window``, ``Array``);
+``cpu.py`` and ``cuda.py`` implement them, sharing the shape and stride arithmetic of
+``layout.py``, and ``tests/backend/test_conformance.py`` checks every backend against NumPy.
 
 Conventions shared by all backends:
 
@@ -24,11 +25,74 @@ Conventions shared by all backends:
 """
 from __future__ import annotations
 
+import enum
+from typing import Callable, NamedTuple, Protocol, Union
+
+import numpy as np
+
+from . import scalar
+
+# ---- the contract's types --------------------------------------------------------------
+# The op enums are made from the scalar tables, so that an op added to backend/scalar.py is
+# a member at once. Their members are strings (``UnaryOp.RELU == "relu"``, with one hash):
+# a backend's kernel tables, keyed by the op's name, find a member or its name alike, and
+# callers may pass either.
+# (mypy cannot see members made from a table: it reads these as enums without members)
+UnaryOp = enum.StrEnum(  # type: ignore[misc]
+    "UnaryOp", {name.upper(): name for name in scalar.UNARY}, module=__name__)
+BinaryOp = enum.StrEnum(  # type: ignore[misc]
+    "BinaryOp", {name.upper(): name for name in scalar.BINARY}, module=__name__)
+ReduceOp = enum.StrEnum(  # type: ignore[misc]
+    "ReduceOp", {name.upper(): name for name in scalar.REDUCE}, module=__name__)
+ArgReduceOp = enum.StrEnum(  # type: ignore[misc]
+    "ArgReduceOp", {"MAX": "max", "MIN": "min"}, module=__name__)
+
+
+class Window(NamedTuple):
+    """The window of a convolution or pooling (``backend/windows.py``): kernel size,
+    stride, padding and dilation, each as (height, width). A plain 8-tuple in this order is
+    accepted wherever a Window is."""
+
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+    dh: int
+    dw: int
+
+
+class Array(Protocol):
+    """A backend's array, as the layers above read it: NumPy's ``ndarray`` on the CPU,
+    Numba's ``DeviceNDArray`` on CUDA (a ``FakeCUDAArray`` on its simulator), the graph
+    recorder's ``SymArray``. Its memory is read and written by its backend only."""
+
+    @property
+    def shape(self) -> tuple: ...
+
+    @property
+    def strides(self) -> tuple: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    @property
+    def ndim(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+# An operand of an elementwise primitive: an array, or a NumPy scalar of the operand dtype.
+Operand = Union[Array, np.generic]
+
 
 class Backend:
     """The primitives every device implements. Elementwise ops are named by
-    the keys of ``backend.scalar.UNARY`` and ``backend.scalar.BINARY``;
-    reductions by the keys of ``backend.scalar.REDUCE``."""
+    ``UnaryOp`` and ``BinaryOp`` (the keys of ``backend.scalar.UNARY`` and
+    ``backend.scalar.BINARY``), reductions by ``ReduceOp`` (``backend.scalar.REDUCE``);
+    a plain name is as good as the member."""
 
     name = "abstract"
     symbolic = False  # True for the graph device, whose arrays hold no values on the host
@@ -83,32 +147,32 @@ class Backend:
         raise NotImplementedError
 
     # -- elementwise -------------------------------------------------------------------
-    def unary(self, op: str, a, out):
+    def unary(self, op: UnaryOp, a: Operand, out: Array) -> Array:
         """``out[...] = op(a)``, ``a`` broadcastable to ``out``; casts on store. An operand
         that does not broadcast to ``out`` raises ValueError (the same for ``binary`` and
         ``where``)."""
         raise NotImplementedError
 
-    def binary(self, op: str, a, b, out):
+    def binary(self, op: BinaryOp, a: Operand, b: Operand, out: Array) -> Array:
         """``out[...] = op(a, b)`` with broadcasting; ``a`` or ``b`` may be scalars."""
         raise NotImplementedError
 
-    def where(self, cond, a, b, out):
+    def where(self, cond: Operand, a: Operand, b: Operand, out: Array) -> Array:
         raise NotImplementedError
 
     # -- reductions ------------------------------------------------------------------------
-    def reduce(self, op: str, a, axes: tuple, dtype):
+    def reduce(self, op: ReduceOp, a: Array, axes: tuple, dtype) -> Array:
         """Reduce ``a`` over ``axes`` (non-empty, sorted) and drop them; result of ``dtype``.
         ``sum`` and ``prod`` accumulate in float64 (floats) or int64 (integers)."""
         raise NotImplementedError
 
-    def argreduce(self, op: str, a, axis: int):
+    def argreduce(self, op: ArgReduceOp, a: Array, axis: int) -> Array:
         """int64 indices of the first max (``op='max'``) or min along ``axis``; NaN counts as
         the largest and the smallest value, as in PyTorch."""
         raise NotImplementedError
 
     # -- linear algebra ------------------------------------------------------------------
-    def matmul(self, a, b):
+    def matmul(self, a: Array, b: Array) -> Array:
         """Batched matrix product of arrays of at least 2 dimensions (batch dims broadcast)."""
         raise NotImplementedError
 
@@ -136,13 +200,13 @@ class Backend:
         raise NotImplementedError
 
     # -- sliding windows: convolution and pooling (see backend/windows.py) -------------------
-    # ``x`` is an (N, C, H, W) float array in any layout; ``geo`` the window as the tuple of
-    # ints (kh, kw, sh, sw, ph, pw, dh, dw); ``out_hw`` the (OH, OW) the caller computed from
-    # it (every window starts inside the image or its padding). Each primitive checks that
+    # ``x`` is an (N, C, H, W) float array in any layout; ``geo`` the ``Window`` (kh, kw, sh,
+    # sw, ph, pw, dh, dw); ``out_hw`` the (OH, OW) the caller computed from it (every window
+    # starts inside the image or its padding). Each primitive checks that
     # these agree with each other and with its arrays' shapes (``windows.check``) and raises
     # ValueError otherwise, before any kernel runs.
 
-    def im2col(self, x, geo, out_hw):
+    def im2col(self, x: Array, geo: Window, out_hw: tuple) -> Array:
         """Unfold the windows of ``x`` into columns: a new C-contiguous array ``cols`` of shape
         (C*kh*kw, N, OH*OW) with ``cols[(c*kh + i)*kw + j, n, oh*OW + ow] = x[n, c, ih, iw]``
         (0 in the padding), ``ih = oh*sh - ph + i*dh``, ``iw = ow*sw - pw + j*dw``.
@@ -154,33 +218,36 @@ class Backend:
         trades memory (each pixel is copied once per window that holds it) for speed."""
         raise NotImplementedError
 
-    def col2im(self, cols, geo, out_hw, shape):
+    def col2im(self, cols: Array, geo: Window, out_hw: tuple, shape: tuple) -> Array:
         """The adjoint of ``im2col``: a new array of ``shape`` (N, C, H, W) where each pixel is
         the sum of the entries of ``cols`` (C*kh*kw, N, OH*OW) that ``im2col`` copies it to.
         This is the gradient of a convolution with respect to its input."""
         raise NotImplementedError
 
-    def max_pool2d(self, x, geo, out_hw):
+    def max_pool2d(self, x: Array, geo: Window, out_hw: tuple) -> tuple:
         """(values, indices): the maximum of each window, padding excluded, and the int64 flat
         index ``ih*W + iw`` in its (H, W) plane of where it was; NaN counts as the largest
         value (the last NaN of a window wins), as in PyTorch. Both shaped (N, C, OH, OW).
         A window that holds only padding (possible with dilation) gives -inf and index -1."""
         raise NotImplementedError
 
-    def max_pool2d_backward(self, g, indices, geo, shape):
+    def max_pool2d_backward(self, g: Array, indices: Array, geo: Window,
+                            shape: tuple) -> Array:
         """A new array of ``shape`` (N, C, H, W): zero, plus each entry of ``g`` (N, C, OH, OW)
         at the pixel ``indices`` names (summed where windows overlap; index -1 sends nowhere).
         ``indices`` (int64, of ``g``'s shape) may hold anything: a value that is neither -1
         nor in [0, H*W) raises IndexError."""
         raise NotImplementedError
 
-    def avg_pool2d(self, x, geo, out_hw, count_include_pad, divisor_override):
+    def avg_pool2d(self, x: Array, geo: Window, out_hw: tuple, count_include_pad: bool,
+                   divisor_override: int) -> Array:
         """The mean of each window (dilation 1): the sum of its pixels over the window clipped
         to the padded image (``count_include_pad``) or to the image, or over
         ``divisor_override`` when it is > 0; 0 for a window outside the image."""
         raise NotImplementedError
 
-    def avg_pool2d_backward(self, g, geo, shape, count_include_pad, divisor_override):
+    def avg_pool2d_backward(self, g: Array, geo: Window, shape: tuple, count_include_pad: bool,
+                            divisor_override: int) -> Array:
         """A new array of ``shape`` (N, C, H, W): each entry of ``g`` divided as the forward
         divided, added to every pixel of its window."""
         raise NotImplementedError

@@ -237,11 +237,13 @@ class GraphBackend(Backend):
 
     # -- elementwise ------------------------------------------------------------------------
     def unary(self, op, a, out):
-        out.write(self.rec.add("unary", (_operand(a),), {"op": op}, out.shape, out.dtype))
+        # an op enum's member is recorded as its name (``str``): a graph's attributes and
+        # fusion's program keys hold plain strings
+        out.write(self.rec.add("unary", (_operand(a),), {"op": str(op)}, out.shape, out.dtype))
         return out
 
     def binary(self, op, a, b, out):
-        out.write(self.rec.add("binary", (_operand(a), _operand(b)), {"op": op}, out.shape,
+        out.write(self.rec.add("binary", (_operand(a), _operand(b)), {"op": str(op)}, out.shape,
                                out.dtype))
         return out
 
@@ -254,12 +256,12 @@ class GraphBackend(Backend):
     def reduce(self, op, a, axes, dtype):
         axes = tuple(int(x) for x in axes)
         shape = layout.reduced_shape(a.shape, axes)
-        return self._new("reduce", (a.read(),), {"op": op, "axes": axes, "dtype": dtype},
+        return self._new("reduce", (a.read(),), {"op": str(op), "axes": axes, "dtype": dtype},
                          shape, dtype.numpy)
 
     def argreduce(self, op, a, axis):
         shape = layout.reduced_shape(a.shape, (axis,))
-        return self._new("argreduce", (a.read(),), {"op": op, "axis": int(axis)}, shape,
+        return self._new("argreduce", (a.read(),), {"op": str(op), "axis": int(axis)}, shape,
                          np.int64)
 
     # -- linear algebra ---------------------------------------------------------------------

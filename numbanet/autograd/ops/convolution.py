@@ -22,9 +22,13 @@ the matrices gain a group dimension and batched matmul does the rest.
 whose forwards call the backend and whose own backwards are written with ``Conv2d`` and
 each other (each gradient is linear in both of its operands): a plain backward and one
 with ``create_graph=True`` run the same code, and gradients of every order exist.
+
+The window is a ``Window`` (kh, kw, sh, sw, ph, pw, dh, dw) of the backend contract, made by
+``nn.functional``, which checks the arguments before these ops run.
 """
 from __future__ import annotations
 
+from ...backend import Window as Window  # the window type, for nn.functional
 from ..function import Function
 from .dispatch import wrap
 
@@ -57,7 +61,7 @@ def _view(be, a, shape):
 
 
 class Conv2d(Function):
-    """``conv2d(x, weight, bias)`` with window ``geo`` (see backend/windows.py) as one op.
+    """``conv2d(x, weight, bias)`` with the ``Window`` ``geo`` (see backend/windows.py) as one op.
     Arguments are checked by ``nn.functional.conv2d`` before."""
 
     @staticmethod

@@ -4,8 +4,8 @@ Each pooling op's gradient is a linear map of the incoming gradient, written as 
 Function whose own gradient is the adjoint map again: average pooling and "spread
 back over the window" are each other's adjoints, and so are "send to the argmax
 pixel" and "gather from the argmax pixel". Gradients of every order therefore exist.
-The window geometry ``geo`` is the tuple of backend/windows.py; arguments are checked
-by ``nn.functional`` before these run.
+The window ``geo`` is a ``Window`` of the backend contract (kh, kw, sh, sw, ph, pw, dh, dw,
+see backend/windows.py); arguments are checked by ``nn.functional`` before these run.
 """
 from __future__ import annotations
 

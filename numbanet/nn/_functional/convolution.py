@@ -120,7 +120,7 @@ def _conv2d(input, weight, bias, stride, padding, dilation, groups, fn):
                          "larger input, more padding or a smaller kernel")
     out_hw = (_window_output(h, kh, stride[0], pad[0], dilation[0]),
               _window_output(w, kw, stride[1], pad[1], dilation[1]))
-    geo = (kh, kw) + stride + pad + dilation
+    geo = _ops_conv.Window(kh, kw, *stride, *pad, *dilation)
     out = _ops_conv.Conv2d.apply(x, weight, bias, geo, groups, out_hw)
     if crop != (0, 0):
         out = out[:, :, crop[0]:, crop[1]:]
@@ -147,7 +147,7 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, fn):
                          f"kernel_size {kernel}, stride {stride}, padding {pad}, dilation "
                          f"{dilation}: the output would be {out_hw}. Use a smaller kernel or "
                          "more padding")
-    return kernel + stride + pad + dilation, out_hw
+    return _ops_conv.Window(*kernel, *stride, *pad, *dilation), out_hw
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
