@@ -20,14 +20,11 @@ from .autograd.ops import (
     log_softmax,
     matmul,
     max,
-    maximum,
     mean,
     min,
-    minimum,
     mm,
     narrow,
     permute,
-    pow,
     reshape,
     softmax,
     squeeze,
@@ -38,7 +35,7 @@ from .autograd.ops import (
     var,
     where,
 )
-from .autograd.ops.registry import UNARY as _UNARY
+from .autograd.ops.registry import functions as _registered
 from .creation import (
     arange,
     empty,
@@ -68,7 +65,7 @@ from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
 
-globals().update({name: spec.function for name, spec in _UNARY.items()})  # nb.exp, nb.sin...
+globals().update(_registered())  # nb.exp, nb.sin, nb.add, nb.eq, nb.logical_and...
 
 float = float32
 double = float64

@@ -9,13 +9,13 @@ saved for backward was changed in place. Memory numbanet did not allocate
 sends in-place writes through the overlap check.
 
 The maths lives in ``autograd/ops``: every method below that computes forwards
-to the differentiable op of the same name, and the methods of the elementwise
-unary ops (``exp``, ``relu_``, ``__neg__``...) are attached from the op registry
-(``autograd/ops/registry.py``).
+to the differentiable op of the same name, and the methods and operators of the
+elementwise ops (``exp``, ``relu_``, ``__neg__``, ``__add__``, ``mul_``, ``__eq__``...) are
+attached from the op registry (``autograd/ops/registry.py``).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -403,32 +403,8 @@ class Tensor:
     def copy_(self, src) -> Tensor:
         return _ops.copy_(self, src)
 
-    def add_(self, other, alpha=1) -> Tensor:
-        return _ops.inplace("add", self, other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, alpha=1) -> Tensor:
-        return _ops.inplace("sub", self, other if alpha == 1 else other * alpha)
-
-    def mul_(self, other) -> Tensor:
-        return _ops.inplace("mul", self, other)
-
-    def div_(self, other) -> Tensor:
-        return _ops.inplace("div", self, other)
-
     def clamp_(self, min=None, max=None) -> Tensor:
         return _ops.inplace_unary(self, lambda t: _ops.clamp(t, min, max))
-
-    def __iadd__(self, other):
-        return _ops.inplace("add", self, other)
-
-    def __isub__(self, other):
-        return _ops.inplace("sub", self, other)
-
-    def __imul__(self, other):
-        return _ops.inplace("mul", self, other)
-
-    def __itruediv__(self, other):
-        return _ops.inplace("div", self, other)
 
     def __setitem__(self, key, value):
         _ops.setitem(self, key, value)
@@ -437,35 +413,27 @@ class Tensor:
         return _ops.getitem(self, key)
 
     # ---- arithmetic -------------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.add(self, other)
-
-    def __radd__(self, other):
-        return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops.div(other, self)
-
-    def __pow__(self, other):
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other):
-        return _ops.pow(other, self)
+    if TYPE_CHECKING:  # for the type checker only: these come from the op registry at import
+        def __add__(self, other) -> Tensor: ...
+        def __radd__(self, other) -> Tensor: ...
+        def __sub__(self, other) -> Tensor: ...
+        def __rsub__(self, other) -> Tensor: ...
+        def __mul__(self, other) -> Tensor: ...
+        def __rmul__(self, other) -> Tensor: ...
+        def __truediv__(self, other) -> Tensor: ...
+        def __rtruediv__(self, other) -> Tensor: ...
+        def __pow__(self, other) -> Tensor: ...
+        def __rpow__(self, other) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __eq__(self, other) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other) -> Tensor: ...  # type: ignore[override]
+        def __lt__(self, other) -> Tensor: ...
+        def __le__(self, other) -> Tensor: ...
+        def __gt__(self, other) -> Tensor: ...
+        def __ge__(self, other) -> Tensor: ...
+        def __and__(self, other) -> Tensor: ...
+        def __or__(self, other) -> Tensor: ...
+        def __getattr__(self, name: str) -> Any: ...  # exp, mul_, eq...
 
     def __matmul__(self, other):
         return _ops.matmul(self, other)
@@ -479,59 +447,11 @@ class Tensor:
     def __invert__(self):
         return _ops.invert(self)
 
-    def __and__(self, other):
-        return _ops.bitwise("and", self, other)
-
-    def __or__(self, other):
-        return _ops.bitwise("or", self, other)
-
-    def __xor__(self, other):
-        return _ops.bitwise("xor", self, other)
-
-    def __eq__(self, other):
-        return _ops.compare("eq", self, other)
-
-    def __ne__(self, other):
-        return _ops.compare("ne", self, other)
-
-    def __lt__(self, other):
-        return _ops.compare("lt", self, other)
-
-    def __le__(self, other):
-        return _ops.compare("le", self, other)
-
-    def __gt__(self, other):
-        return _ops.compare("gt", self, other)
-
-    def __ge__(self, other):
-        return _ops.compare("ge", self, other)
-
     # ---- methods that forward to ops -------------------------------------------------------
-    def add(self, other):
-        return _ops.add(self, other)
-
-    def sub(self, other):
-        return _ops.sub(self, other)
-
-    def mul(self, other):
-        return _ops.mul(self, other)
-
-    def div(self, other):
-        return _ops.div(self, other)
-
-    def pow(self, exponent):
-        return _ops.pow(self, exponent)
-
     def clamp(self, min=None, max=None):
         return _ops.clamp(self, min, max)
 
     clip = clamp
-
-    def maximum(self, other):
-        return _ops.maximum(self, other)
-
-    def minimum(self, other):
-        return _ops.minimum(self, other)
 
     def softmax(self, dim: int):
         return _ops.softmax(self, dim)

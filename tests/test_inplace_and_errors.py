@@ -112,7 +112,7 @@ def test_inplace_ops_on_int_tensors_stay_int():
     t = nb.tensor([1, 2, 3])
     t += 2
     t *= nb.tensor([1, 0, 2])
-    t -= True
+    t -= 1
     np.testing.assert_array_equal(t.numpy(), [2, -1, 9])
     assert t.dtype == I64
     f = nb.tensor([1.0, 2.0])

@@ -36,7 +36,7 @@ from strategies import (
 
 import numbanet as nb
 from numbanet.autograd import gradcheck, ops
-from numbanet.autograd.ops.registry import UNARY
+from numbanet.autograd.ops.registry import BINARY, UNARY
 
 F64 = dict(eps=1e-6, atol=1e-5, rtol=1e-3)  # DESIGN.md: PyTorch's defaults, float64 only
 F32 = dict(eps=1e-3, atol=1e-2, rtol=1e-2)  # DESIGN.md: float32 smoke tests only
@@ -254,27 +254,31 @@ def _binary_test(name, np_fn, forms, scalar_forms=(), a_domain=None, b_domain=No
     return test
 
 
-test_add_grad_matches_central_difference = _binary_test(
-    "add", np.add, [ops.add, lambda a, b: a + b, lambda a, b: a.add(b)],
-    [("right", lambda a, s: a + s), ("left", lambda a, s: s + a),
-     ("right", lambda a, s: a.add(s))])
-test_sub_grad_matches_central_difference = _binary_test(
-    "sub", np.subtract, [ops.sub, lambda a, b: a - b, lambda a, b: a.sub(b)],
-    [("right", lambda a, s: a - s), ("left", lambda a, s: s - a),
-     ("right", lambda a, s: a.sub(s))])
-test_mul_grad_matches_central_difference = _binary_test(
-    "mul", np.multiply, [ops.mul, lambda a, b: a * b, lambda a, b: a.mul(b)],
-    [("right", lambda a, s: a * s), ("left", lambda a, s: s * a),
-     ("right", lambda a, s: a.mul(s))])
-test_div_grad_matches_central_difference = _binary_test(
-    "div", np.true_divide, [ops.div, lambda a, b: a / b, lambda a, b: a.div(b)],
-    [("right", lambda a, s: a / s), ("left", lambda a, s: s / a),
-     ("right", lambda a, s: a.div(s))],
-    b_domain=dict(avoid=0.0))
-test_pow_tensor_tensor_grad_matches_central_difference = _binary_test(
-    "pow_tensor_tensor", np.power,
-    [ops.pow, nb.pow, lambda a, b: a ** b, lambda a, b: a.pow(b)],
-    a_domain=dict(low=0.2, high=2.0), b_domain=dict(low=-2.0, high=2.0))
+def _registry_binary_test(spec):
+    """The registry's binary op ``spec`` in every form it has: the functions, the method, the
+    operator and its reflected form, with tensors and with a number on either side."""
+    fn = spec.function
+    forms = [fn, getattr(nb, spec.name), getattr(ops, spec.name)]
+    forms += [getattr(nb, alias) for alias in spec.aliases]
+    if spec.method:
+        forms.append(lambda a, b: getattr(a, spec.name)(b))
+    if spec.operator:
+        forms.append(lambda a, b: getattr(a, spec.operator)(b))
+    if spec.reflected:
+        forms.append(lambda a, b: getattr(b, spec.reflected)(a))
+    if spec.alpha:
+        forms.append(lambda a, b: fn(a, b / 2, alpha=2))
+    scalar_forms = [("right", fn), ("left", lambda a, s: fn(s, a))]
+    if spec.operator:
+        scalar_forms.append(("right", lambda a, s: getattr(a, spec.operator)(s)))
+    if spec.reflected:
+        scalar_forms.append(("left", lambda a, s: getattr(a, spec.reflected)(s)))
+    if spec.untied:
+        return _extremum_test(spec.name, forms, spec.ref)
+    a_domain, b_domain = spec.domains
+    if spec.name == "pow":  # numbers on either side have tests of their own below
+        scalar_forms = []
+    return _binary_test(spec.name, spec.ref, forms, scalar_forms, a_domain, b_domain)
 
 
 @given(st.data())
@@ -322,12 +326,16 @@ def _extremum_test(name, forms, np_fn):
     return test
 
 
-test_maximum_grad_matches_central_difference = _extremum_test(
-    "maximum", [nb.maximum, ops.maximum, lambda a, b: a.maximum(b), lambda a, b: nb.max(a, b)],
-    np.maximum)
-test_minimum_grad_matches_central_difference = _extremum_test(
-    "minimum", [nb.minimum, ops.minimum, lambda a, b: a.minimum(b), lambda a, b: nb.min(a, b)],
-    np.minimum)
+for _spec in BINARY.values():  # add, sub, mul, div, pow, maximum, minimum
+    if _spec.grads is not None:
+        globals()[f"test_{_spec.name}_grad_matches_central_difference"] = \
+            _registry_binary_test(_spec)
+
+
+def test_the_registry_declares_the_binary_ops():
+    assert {"add", "sub", "mul", "div", "pow", "maximum", "minimum"} <= {
+        name for name, spec in BINARY.items() if spec.grads is not None}
+    assert {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "bitwise_and"} <= set(BINARY)
 
 
 @given(st.data())

@@ -1,24 +1,15 @@
 """The differentiable ops of numbanet, one ``Function`` each, and their functional forms.
 
-The elementwise unary ops are declared in the registry (``registry.UNARY``): their
-functions are exported here and their Tensor methods attached from it."""
+The elementwise ops are declared in the registry (``registry.UNARY`` and ``registry.BINARY``):
+their functions are exported here and their Tensor methods attached from it."""
 import sys as _sys
 
 from ... import tensor as _tensor
 from .elementwise import (
-                          add,
-                          bitwise,
                           clamp,
-                          compare,
-                          div,
                           invert,
                           logical_not,
-                          maximum,
-                          minimum,
-                          mul,
-                          pow,
                           sign,
-                          sub,
                           where,
 )
 from .indexing import getitem, index_select, narrow
@@ -39,8 +30,9 @@ from .reduction import (
                           sum_to_shape,
                           var,
 )
-from .registry import UNARY as _UNARY
+from .registry import attach_binary_methods as _attach_binary_methods
 from .registry import attach_methods as _attach_methods
+from .registry import functions as _functions
 from .shape import (
                           cast,
                           cat,
@@ -60,8 +52,9 @@ from .shape import (
                           view,
 )
 
-globals().update({name: spec.function for name, spec in _UNARY.items()})  # exp, relu, sin...
+globals().update(_functions())  # exp, relu, sin, add, mul, eq, logical_and...
 _attach_methods()
+_attach_binary_methods()
 _tensor._ops = _sys.modules[__name__]  # Tensor's methods call the ops through it
 
 __all__ = [name for name in dir() if not name.startswith("_")]

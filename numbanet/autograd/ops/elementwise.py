@@ -12,18 +12,7 @@ from ...shapes import broadcast_shapes
 from ...tensor import Tensor
 from ..function import Function
 from .dispatch import SCALARS, binary, number, raw_cast, result_type, same_device, unary
-from .registry import unary_op
-
-
-class Add(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        return binary("add", a, b, "add")
-
-    @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        return (g if na else None), (g if nb else None)
+from .registry import binary_op, unary_op
 
 
 def _is_bool(o) -> bool:
@@ -31,81 +20,55 @@ def _is_bool(o) -> bool:
 
 
 def _refuse_bool(op, *operands):
-    """Subtraction and negation of bools are errors, as in PyTorch."""
-    if not _is_bool(operands[0]) or not all(_is_bool(o) for o in operands[1:]):
-        return  # the usual case, decided by the first operand
-    hint = "~ or logical_not()" if op == "neg" else "^ or logical_xor()"
-    raise TypeError(f"{op}: the - operator on bool tensors is not supported; to invert or "
-                    f"compare masks use {hint}, or convert with .long() first")
+    """Subtraction and negation with a bool operand are errors, as in PyTorch."""
+    if any(o._dtype is dt.bool_ if o.__class__ is Tensor else _is_bool(o) for o in operands):
+        hint = "~ or logical_not()" if op == "neg" else "^ or logical_xor()"
+        raise RuntimeError(f"{op}: subtraction, the - operator, with a bool tensor is not "
+                           f"supported; to invert or compare masks use {hint}, or convert with "
+                           ".long() first")
 
 
-class Sub(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        if a.__class__ is not Tensor or a._dtype is dt.bool_:
-            _refuse_bool("sub", a, b)
-        return binary("sub", a, b, "sub")
-
-    @staticmethod
-    def backward(ctx, g):
-        na, nb = ctx.needs_input_grad
-        return (g if na else None), (-g if nb else None)
+def _check_sub(a, b):
+    if a.__class__ is Tensor and a._dtype is not dt.bool_ and (
+            b.__class__ is float or b.__class__ is int
+            or (b.__class__ is Tensor and b._dtype is not dt.bool_)):
+        return  # the usual case, in few tests
+    _refuse_bool("sub", a, b)
 
 
-class Mul(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return binary("mul", a, b, "mul")
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (g * b if na else None), (g * a if nb else None)
+def _check_pow(a, b):
+    if a.__class__ is not Tensor or not a._dtype.is_floating_point:
+        if _is_bool(a) and b.__class__ is Tensor and b._dtype is dt.bool_:
+            raise NotImplementedError("pow is not implemented for bool tensors (as in PyTorch); "
+                                      "convert first, e.g. x.long() ** y")
+        _check_integer_power(a, b)
 
 
-class Div(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return binary("div", a, b, "div", kind="float")
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (g / b if na else None), (-g * a / (b * b) if nb else None)
+def _refuse_bool_input(op):
+    def check(x):
+        if x._dtype is dt.bool_:
+            raise RuntimeError(f"{op}: bool tensors are not supported (as in PyTorch); convert "
+                               f"the mask first, e.g. x.long().{op}()")
+    return check
 
 
-class Pow(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        if a.__class__ is not Tensor or not a._dtype.is_floating_point:
-            _check_integer_power(a, b)
-        out = binary("power", a, b, "pow")
-        ctx.save_for_backward(a, b, out)
-        return out
+def _pow_grad_base(g, a, b, y):
+    if isinstance(b, Tensor):
+        return g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
+    if b == 0:
+        return g * 0.0
+    return SquareBackward.apply(g, a) if b == 2 else g * (b * a ** (b - 1))
 
-    @staticmethod
-    def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        ga = gb = None
-        if na:
-            if isinstance(b, Tensor):
-                ga = g * where((b == 0) & (a == 0), 0.0, b * a ** (b - 1))
-            elif b == 0:
-                ga = g * 0.0
-            else:
-                ga = SquareBackward.apply(g, a) if b == 2 else g * (b * a ** (b - 1))
-        if nb:
-            if isinstance(a, Tensor):
-                log_a = where((a == 0) & (b >= 0), 0.0, log(a))
-                gb = g * out * log_a
-            else:
-                gb = g * out * (math.log(a) if a > 0 else float("nan"))
-        return ga, gb
+
+def _pow_grad_exponent(g, a, b, y):
+    if isinstance(a, Tensor):
+        return g * y * where((a == 0) & (b >= 0), 0.0, log(a))
+    return g * y * (math.log(a) if a > 0 else float("nan"))
+
+
+def _larger_share(a, b, g):
+    """1 where a > b, 0 where a < b, 1/2 at ties: ties split the gradient, as in PyTorch."""
+    return where(a == b, 0.5, (a > b).to(g.dtype))
 
 
 class SquareBackward(Function):
@@ -168,10 +131,11 @@ log = unary_op("log", lambda g, x, y: g / x, "input", np.log, domain=(0.1, 3.0),
 sqrt = unary_op("sqrt", lambda g, x, y: g / (2 * y), "output", np.sqrt, domain=(0.1, 3.0),
                 doc="The square root (nan below 0).")
 abs = unary_op("abs", lambda g, x, y: g * sign(x), "input", np.abs, avoid=0.0,
+               check=_refuse_bool_input("abs"),
                operator="__abs__", doc="|x|; its gradient is sign(x) (0 at 0).")
 relu = unary_op("relu", lambda g, x, y: ThresholdBackward.apply(g, y), "output",
                 lambda x: np.maximum(x, 0), avoid=0.0, title="ReLU",
-                doc="max(x, 0); NaN stays NaN.")
+                check=_refuse_bool_input("relu"), doc="max(x, 0); NaN stays NaN.")
 sigmoid = unary_op("sigmoid", lambda g, x, y: g * y * (1 - y), "output",
                    lambda x: 1 / (1 + np.exp(-x)), domain=(-6.0, 6.0), doc="1 / (1 + e^-x).")
 tanh = unary_op("tanh", lambda g, x, y: g * (1 - y * y), "output", np.tanh,
@@ -211,34 +175,6 @@ class Clamp(Function):
         return g * inside, None, None
 
 
-class Maximum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return binary("maximum", a, b, "maximum")
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        share = where(a == b, 0.5, (a > b).to(g.dtype))  # ties split the gradient, as in PyTorch
-        na, nb = ctx.needs_input_grad
-        return (g * share if na else None), (g * (1 - share) if nb else None)
-
-
-class Minimum(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return binary("minimum", a, b, "minimum")
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        share = where(a == b, 0.5, (a < b).to(g.dtype))
-        na, nb = ctx.needs_input_grad
-        return (g * share if na else None), (g * (1 - share) if nb else None)
-
-
 class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -263,26 +199,6 @@ class Where(Function):
 
 # ---- the functional forms -------------------------------------------------------------
 
-def add(a, b):
-    return Add.apply(a, b)
-
-
-def sub(a, b):
-    return Sub.apply(a, b)
-
-
-def mul(a, b):
-    return Mul.apply(a, b)
-
-
-def div(a, b):
-    return Div.apply(a, b)
-
-
-def pow(a, b):
-    return Pow.apply(a, b)
-
-
 def sign(x):
     """-1, 0 or 1 by the sign of each element (no gradient)."""
     return unary("sign", x)
@@ -299,14 +215,6 @@ def clamp(x, min=None, max=None):
     return Clamp.apply(x, min, max)
 
 
-def maximum(a, b):
-    return Maximum.apply(a, b)
-
-
-def minimum(a, b):
-    return Minimum.apply(a, b)
-
-
 def where(cond, a, b):
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (tensors or numbers)."""
     if not isinstance(cond, Tensor):
@@ -316,11 +224,6 @@ def where(cond, a, b):
                            f"with dtype {cond._dtype.name}; compare first, e.g. where(c != 0, "
                            "a, b)")
     return Where.apply(cond, a, b)
-
-
-def compare(op: str, a, b) -> Tensor:
-    """Comparisons and logical ops: bool results, no gradient."""
-    return binary(op, a, b, op, kind="bool")
 
 
 def logical_not(x: Tensor) -> Tensor:
@@ -341,16 +244,80 @@ def _refuse_bitwise(op: str, *operands):
                 "tensors (masks); compare first, e.g. (x > 0) & (y > 0)")
 
 
-def bitwise(op: str, a, b) -> Tensor:
-    """``a & b``, ``a | b``, ``a ^ b`` of bool tensors (or bools)."""
-    if a.__class__ is not Tensor or b.__class__ is not Tensor or a._dtype is not dt.bool_ \
-            or b._dtype is not dt.bool_:
-        _refuse_bitwise(f"bitwise_{op}", a, b)
-    return binary(f"logical_{op}", a, b, f"bitwise_{op}", kind="bool")
-
-
 def invert(x: Tensor) -> Tensor:
     """``~x`` of a bool tensor."""
     if x._dtype is not dt.bool_:
         _refuse_bitwise("bitwise_not", x)
     return unary("logical_not", x, "bool")
+
+
+def _check_bitwise(op: str):
+    def check(a, b):
+        if a.__class__ is not Tensor or b.__class__ is not Tensor or a._dtype is not dt.bool_ \
+                or b._dtype is not dt.bool_:
+            _refuse_bitwise(op, a, b)
+    return check
+
+
+# ---- binary ops, declared in the registry --------------------------------------------
+
+def _same(g, a, b, y):
+    return g
+
+
+add = binary_op("add", (_same, _same), "", np.add, alpha=True, operator="__add__",
+                reflected="__radd__", inplace=True, inplace_operator="__iadd__",
+                doc="a + alpha * b.")
+sub = binary_op("sub", (_same, lambda g, a, b, y: -g), "", np.subtract, alpha=True,
+                operator="__sub__", reflected="__rsub__", inplace=True,
+                inplace_operator="__isub__", aliases=("subtract",), check=_check_sub,
+                doc="a - alpha * b (not for bool tensors).")
+mul = binary_op("mul", (lambda g, a, b, y: g * b, lambda g, a, b, y: g * a), "ab",
+                np.multiply, operator="__mul__", reflected="__rmul__", inplace=True,
+                inplace_operator="__imul__", aliases=("multiply",), doc="a * b.")
+div = binary_op("div", (lambda g, a, b, y: g / b, lambda g, a, b, y: -g * a / (b * b)), "ab",
+                np.true_divide, kind="float", operator="__truediv__", reflected="__rtruediv__",
+                inplace=True, inplace_operator="__itruediv__", aliases=("divide", "true_divide"),
+                domains=({}, dict(avoid=0.0)), doc="a / b, true division (integers as floats).")
+pow = binary_op("pow", (_pow_grad_base, _pow_grad_exponent), "aby", np.power, kernel="power",
+                operator="__pow__", reflected="__rpow__", inplace=True,
+                inplace_operator="__ipow__", check=_check_pow,
+                domains=(dict(low=0.2, high=2.0), dict(low=-2.0, high=2.0)),
+                doc="a to the power b (integers to negative integer powers are refused).")
+maximum = binary_op("maximum", (lambda g, a, b, y: g * _larger_share(a, b, g),
+                                lambda g, a, b, y: g * (1 - _larger_share(a, b, g))), "ab",
+                    np.maximum, untied=True, doc="The larger of a and b; NaN if either is NaN.")
+minimum = binary_op("minimum", (lambda g, a, b, y: g * _larger_share(b, a, g),
+                                lambda g, a, b, y: g * (1 - _larger_share(b, a, g))), "ab",
+                    np.minimum, untied=True, doc="The smaller of a and b; NaN if either is NaN.")
+
+# Comparisons and logical ops: bool results, no gradient.
+eq = binary_op("eq", None, "", np.equal, kind="bool", operator="__eq__", inplace=True,
+               doc="a == b, elementwise.")
+ne = binary_op("ne", None, "", np.not_equal, kind="bool", operator="__ne__", inplace=True,
+               aliases=("not_equal",), doc="a != b, elementwise.")
+lt = binary_op("lt", None, "", np.less, kind="bool", operator="__lt__", inplace=True,
+               aliases=("less",), doc="a < b, elementwise.")
+le = binary_op("le", None, "", np.less_equal, kind="bool", operator="__le__", inplace=True,
+               aliases=("less_equal",), doc="a <= b, elementwise.")
+gt = binary_op("gt", None, "", np.greater, kind="bool", operator="__gt__", inplace=True,
+               aliases=("greater",), doc="a > b, elementwise.")
+ge = binary_op("ge", None, "", np.greater_equal, kind="bool", operator="__ge__", inplace=True,
+               aliases=("greater_equal",), doc="a >= b, elementwise.")
+logical_and = binary_op("logical_and", None, "", np.logical_and, kind="bool", inplace=True,
+                        doc="a and b, elementwise, for any dtype (non-zero is true).")
+logical_or = binary_op("logical_or", None, "", np.logical_or, kind="bool", inplace=True,
+                       doc="a or b, elementwise, for any dtype (non-zero is true).")
+logical_xor = binary_op("logical_xor", None, "", np.logical_xor, kind="bool", inplace=True,
+                        doc="Exactly one of a and b, elementwise, for any dtype.")
+bitwise_and = binary_op("bitwise_and", None, "", np.logical_and, kernel="logical_and",
+                        kind="bool", operator="__and__", reflected="__rand__",
+                        inplace_operator="__iand__", check=_check_bitwise("bitwise_and"),
+                        doc="a & b of bool tensors (masks).")
+bitwise_or = binary_op("bitwise_or", None, "", np.logical_or, kernel="logical_or", kind="bool",
+                       operator="__or__", reflected="__ror__", inplace_operator="__ior__",
+                       check=_check_bitwise("bitwise_or"), doc="a | b of bool tensors (masks).")
+bitwise_xor = binary_op("bitwise_xor", None, "", np.logical_xor, kernel="logical_xor",
+                        kind="bool", operator="__xor__", reflected="__rxor__",
+                        inplace_operator="__ixor__", check=_check_bitwise("bitwise_xor"),
+                        doc="a ^ b of bool tensors (masks).")

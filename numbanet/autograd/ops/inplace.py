@@ -108,9 +108,10 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
     return x
 
 
-def inplace_unary(x: Tensor, fn) -> Tensor:
-    """``x`` replaced by ``fn(x)`` (for clamp_, relu_)."""
-    if _tracked(x):
+def inplace_unary(x: Tensor, fn, other=None) -> Tensor:
+    """``x`` replaced by ``fn(x)`` (for clamp_, relu_); ``other`` is a tensor that ``fn``
+    reads besides ``x`` (for pow_, lt_), recorded too if it requires grad."""
+    if _tracked(x, other):
         return _rebase(x, fn, "in-place op")
     _check_writable(x, "in-place op")
     with no_grad():
