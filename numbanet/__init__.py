@@ -29,6 +29,7 @@ from .autograd.ops import (
     softmax,
     squeeze,
     stack,
+    std,
     sum,
     transpose,
     unsqueeze,
@@ -72,6 +73,22 @@ double = float64
 long = int64
 
 __version__ = "0.1.0"
+
+
+# The other programming models and tools load on first use, so that a plain
+# ``import numbanet`` stays quick: ``numbanet.jit.trace``, ``numbanet.keras.Sequential``...
+_LAZY_MODULES = frozenset({"jit", "static", "keras", "models", "viz", "distributed"})
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'numbanet' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY_MODULES})
 
 
 def clone(x: Tensor) -> Tensor:

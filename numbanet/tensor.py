@@ -447,59 +447,13 @@ class Tensor:
     def __invert__(self):
         return _ops.invert(self)
 
-    # ---- methods that forward to ops -------------------------------------------------------
-    def clamp(self, min=None, max=None):
-        return _ops.clamp(self, min, max)
-
-    clip = clamp
-
-    def softmax(self, dim: int):
-        return _ops.softmax(self, dim)
-
-    def log_softmax(self, dim: int):
-        return _ops.log_softmax(self, dim)
-
-    def sum(self, dim=None, keepdim: bool = False):
-        return _ops.sum(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim: bool = False):
-        return _ops.mean(self, dim, keepdim)
-
-    def var(self, dim=None, unbiased: bool = True, keepdim: bool = False, correction=None):
-        return _ops.var(self, dim, unbiased, keepdim, correction)
-
-    def std(self, dim=None, unbiased: bool = True, keepdim: bool = False, correction=None):
-        return _ops.var(self, dim, unbiased, keepdim, correction).sqrt()
-
-    def max(self, dim=None, keepdim: bool = False):
-        return _ops.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim: bool = False):
-        return _ops.min(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim: bool = False):
-        return _ops.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim: bool = False):
-        return _ops.argmin(self, dim, keepdim)
-
-    def any(self, dim=None, keepdim: bool = False):
-        return _ops.any(self, dim, keepdim)
-
-    def all(self, dim=None, keepdim: bool = False):
-        return _ops.all(self, dim, keepdim)
-
+    # ---- methods whose arguments differ from their op's (the others, sum, mean, max,
+    # transpose..., are the op's function itself, attached by autograd/ops/__init__.py)
     def mm(self, other):
         return _ops.mm(self, other)
 
     def matmul(self, other):
         return _ops.matmul(self, other)
-
-    def t(self):
-        return _ops.t(self)
-
-    def transpose(self, dim0: int, dim1: int):
-        return _ops.transpose(self, dim0, dim1)
 
     def permute(self, *dims):
         return _ops.permute(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int)
@@ -517,32 +471,11 @@ class Tensor:
     def reshape_as(self, other):
         return _ops.reshape(self, other.shape)
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, dim=None):
-        return _ops.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int):
-        return _ops.unsqueeze(self, dim)
-
     def expand(self, *sizes):
         return _ops.expand(self, sizes)
 
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
-
-    def clone(self):
-        return _ops.clone(self)
-
-    def contiguous(self):
-        return _ops.contiguous(self)
-
-    def index_select(self, dim: int, index):
-        return _ops.index_select(self, dim, index)
-
-    def narrow(self, dim: int, start: int, length: int):
-        return _ops.narrow(self, dim, start, length)
 
 
 # The layers above bind these when they are imported (``numbanet/__init__.py`` imports them

@@ -26,6 +26,7 @@ from .reduction import (
                           mean,
                           min,
                           softmax,
+                          std,
                           sum,
                           sum_to_shape,
                           var,
@@ -55,6 +56,12 @@ from .shape import (
 globals().update(_functions())  # exp, relu, sin, add, mul, eq, logical_and...
 _attach_methods()
 _attach_binary_methods()
+# Tensor methods that are the op's function itself: x.sum(1) is sum(x, 1)
+_METHODS = {fn.__name__: fn for fn in (
+    clamp, softmax, log_softmax, sum, mean, var, std, max, min, argmax, argmin, any, all, t,
+    transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow)}
+for _name, _fn in {**_METHODS, "clip": clamp}.items():
+    setattr(_tensor.Tensor, _name, _fn)
 _tensor._ops = _sys.modules[__name__]  # Tensor's methods call the ops through it
 
 __all__ = [name for name in dir() if not name.startswith("_")]

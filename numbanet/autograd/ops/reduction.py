@@ -144,6 +144,12 @@ def var(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
     return sum(centered * centered, dims, keepdim) / builtins.max(count - correction, 0)
 
 
+def std(x: Tensor, dim=None, unbiased: bool = True, keepdim: bool = False,
+        correction=None) -> Tensor:
+    """Standard deviation: the square root of ``var`` (the same arguments)."""
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
 def _out_shape(shape, dims, keepdim) -> tuple:
     return _kept_shape(shape, dims) if keepdim else \
         tuple(n for i, n in enumerate(shape) if i not in dims)
