@@ -7,6 +7,7 @@ import pytest
 
 import numbanet as nb
 from numbanet.autograd.ops import fused
+from numbanet.autograd.ops.normalization import batch_norm_train
 
 
 def _adam_reference(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay, keras):
@@ -264,7 +265,12 @@ def test_take_rows_is_indexing_by_an_int64_tensor():
         fused.take_rows(x, nb.tensor([0.0]))
 
 
-# ---- Keras's batch normalisation ------------------------------------------------------------
+# ---- Keras's batch normalisation: batch_norm_train with Keras's momentum (1 - m) and the
+# biased variance ----------------------------------------------------------------------------
+
+def _keras_batch_norm(x, gamma, beta, mean, var, momentum, eps):
+    return batch_norm_train(x, gamma, beta, mean, var, 1.0 - momentum, eps, unbiased=False)
+
 
 def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
     nb.manual_seed(0)
@@ -272,7 +278,7 @@ def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
     gamma = nb.rand(3, dtype=nb.float64).requires_grad_(True)
     beta = nb.randn(3, dtype=nb.float64).requires_grad_(True)
     mean, var = nb.zeros(3, dtype=nb.float64), nb.ones(3, dtype=nb.float64)
-    y = fused.batch_norm_training(x, gamma, beta, mean, var, 0.9, 1e-3)
+    y = _keras_batch_norm(x, gamma, beta, mean, var, 0.9, 1e-3)
     a = x.detach().numpy()
     mu, sigma2 = a.mean(0), a.var(0)
     np.testing.assert_allclose(y.detach().numpy(), gamma.detach().numpy() * (a - mu)
@@ -280,8 +286,8 @@ def test_batch_norm_training_normalises_and_moves_the_statistics_keras_way():
     np.testing.assert_allclose(mean.numpy(), 0.1 * mu, rtol=1e-12)
     np.testing.assert_allclose(var.numpy(), 0.9 + 0.1 * sigma2, rtol=1e-12)
     assert nb.autograd.gradcheck(
-        lambda x, g, b: fused.batch_norm_training(x, g, b, mean.clone(), var.clone(), 0.9,
-                                                  1e-3), (x, gamma, beta))
+        lambda x, g, b: _keras_batch_norm(x, g, b, mean.clone(), var.clone(), 0.9, 1e-3),
+        (x, gamma, beta))
 
 
 @pytest.mark.parametrize("momentum", [0.99, 0.3])
@@ -292,7 +298,7 @@ def test_batch_norm_training_of_a_strided_input_moves_the_biased_statistics(mome
     gamma, beta = nb.rand(4, dtype=nb.float64), nb.randn(4, dtype=nb.float64)
     moving = [nb.randn(4, dtype=nb.float64), nb.rand(4, dtype=nb.float64) + 0.5]
     old = [t.numpy().copy() for t in moving]
-    y = fused.batch_norm_training(x, gamma, beta, *moving, momentum, 1e-3)
+    y = _keras_batch_norm(x, gamma, beta, *moving, momentum, 1e-3)
     a = x.numpy()
     mu, sigma2 = a.mean((0, 2)), a.var((0, 2))
     np.testing.assert_allclose(y.numpy(), gamma.numpy()[:, None] * (a - mu[:, None])

@@ -13,8 +13,6 @@ Nothing here records a graph.
 - ``row_slice``, ``take_rows``: rows of training data (a batch view, an epoch's
   gather, the op of ``indexing.index_select``) without the bookkeeping of general
   indexing.
-- ``batch_norm_training``: ``normalization.batch_norm_train`` with the moving
-  statistics updated Keras's way.
 - ``flatten_dense_tensors`` / ``unflatten_dense_tensors``: many tensors end to end
   in one contiguous tensor, and views of it back (as
   ``torch._utils._flatten_dense_tensors`` / ``_unflatten_dense_tensors``).
@@ -33,7 +31,6 @@ from ...tensor import Tensor
 from ..grad_mode import state
 from .dispatch import device_mismatch, wrap
 from .indexing import IndexSelect
-from .normalization import batch_norm_train
 from .shape import cat
 
 _EPS_PLACEMENTS = ("torch", "keras")
@@ -224,24 +221,6 @@ def take_rows(t: Tensor, index: Tensor) -> Tensor:
     if t._requires_grad:  # rows of data: nothing to record
         t = t.detach()
     return IndexSelect.apply(t, 0, index, t._device.backend.contiguous(index._data))
-
-
-# ---- Keras's batch normalisation ----------------------------------------------------------
-
-def batch_norm_training(x: Tensor, weight: Tensor | None, bias: Tensor | None,
-                        moving_mean: Tensor, moving_variance: Tensor, momentum: float,
-                        eps: float) -> Tensor:
-    """``normalization.batch_norm_train`` with Keras's conventions: batch normalisation of
-    ``x`` (channels in dim 1) with the batch's own statistics, differentiable in ``x``,
-    ``weight`` and ``bias``; and, in place outside autograd, Keras's update of the moving
-    statistics, where ``momentum`` is the weight of the *old* value and the variance is
-    the biased one::
-
-        moving_mean     = moving_mean     * momentum + mean     * (1 - momentum)
-        moving_variance = moving_variance * momentum + variance * (1 - momentum)
-    """
-    return batch_norm_train(x, weight, bias, moving_mean, moving_variance, 1.0 - momentum,
-                            eps, unbiased=False)
 
 
 # ---- flat buffers and host memory (numbanet.distributed) ----------------------------------

@@ -21,7 +21,7 @@ mode, as in Keras, which is what fine-tuning a pretrained network needs.
 """
 from __future__ import annotations
 
-from ...autograd.ops.fused import batch_norm_training
+from ...autograd.ops.normalization import batch_norm_train
 from ...nn import functional as F
 from ...tensor import Tensor
 from .. import initializers
@@ -147,8 +147,11 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}' needs more than one value per "
                              f"channel to compute batch statistics while training, got inputs "
                              f"that give {x.numel() // x.shape[1]}; use a larger batch")
-        return batch_norm_training(x, self.gamma, self.beta, self.moving_mean,
-                                   self.moving_variance, self.momentum, self.epsilon)
+        # Keras's momentum is the weight of the old moving value, PyTorch's (batch_norm_train's)
+        # that of the batch's; Keras moves the biased variance
+        return batch_norm_train(x, self.gamma, self.beta, self.moving_mean,
+                                self.moving_variance, 1.0 - self.momentum, self.epsilon,
+                                unbiased=False)
 
     def get_config(self) -> dict:
         where = f"BatchNormalization '{self.name}'"
