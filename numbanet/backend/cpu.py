@@ -316,9 +316,11 @@ class _ReduceKernels(dict):
         return kernel
 
 
-_UNARY = _Kernels(scalar.UNARY, _unary_flat, _unary_strided)
-_BINARY = _Kernels(scalar.BINARY, _binary_flat, _binary_strided)
-_REDUCE = _ReduceKernels()
+# The kernels by op name: UNARY["relu"] is relu's (flat, strided) pair, REDUCE["sum"] the
+# sum kernel (``_reduce_rows`` combining with ``scalar.REDUCE["sum"]``, i.e. ``scalar.add``).
+UNARY = _Kernels(scalar.UNARY, _unary_flat, _unary_strided)
+BINARY = _Kernels(scalar.BINARY, _binary_flat, _binary_strided)
+REDUCE = _ReduceKernels()
 
 
 def _one_value(x):
@@ -459,9 +461,9 @@ class CPUBackend(Backend):
             return out
         if 0 < out.ndim <= 2 and out.flags.c_contiguous and (  # the hot case, as in binary
                 not isinstance(a, np.ndarray) or a.shape == out.shape and a.flags.c_contiguous):
-            _UNARY[op][0](a, out)
+            UNARY[op][0](a, out)
             return out
-        _run_elementwise(op, _UNARY[op], (a,), out)
+        _run_elementwise(op, UNARY[op], (a,), out)
         return out
 
     def binary(self, op, a, b, out):
@@ -471,9 +473,9 @@ class CPUBackend(Backend):
             shape = out.shape
             if (not isinstance(a, np.ndarray) or a.shape == shape and a.flags.c_contiguous) and \
                     (not isinstance(b, np.ndarray) or b.shape == shape and b.flags.c_contiguous):
-                _BINARY[op][0](a, b, out)
+                BINARY[op][0](a, b, out)
                 return out
-        _run_elementwise(op, _BINARY[op], (_one_value(a), _one_value(b)), out)
+        _run_elementwise(op, BINARY[op], (_one_value(a), _one_value(b)), out)
         return out
 
     def where(self, cond, a, b, out):
@@ -506,7 +508,7 @@ class CPUBackend(Backend):
         if rows.shape[1] == 0:
             out.fill(0 if op == "sum" else 1)
         else:
-            _REDUCE[op](rows, out)
+            REDUCE[op](rows, out)
         out = out.reshape(kept)
         if out.dtype != dtype.numpy and out.size == 1:  # a loss: one number, cast in Python
             return out.astype(dtype.numpy)  # (a kernel call costs 3 us more)

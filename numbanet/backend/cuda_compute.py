@@ -206,5 +206,3 @@ def _check_broadcast(op, operands, out):
             shapes = [tuple(y.shape) for y in operands if _is_device_array(y)]
             raise ValueError(f"{op}: operands of shapes {shapes} do not broadcast to the "
                              f"output's shape {shape}")
-
-

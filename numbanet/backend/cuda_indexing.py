@@ -161,5 +161,3 @@ class IndexingOps:
                 self.unary("identity", np.int64(size), self.basic_index(shape, (slice(d, d + 1),)))
             _nonzero_coords[1, 1](flat, shape, out)
         return out
-
-
