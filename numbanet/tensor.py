@@ -192,6 +192,11 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a Tensor it returns
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
+        return _autograd.register_hook(self, hook)
+
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:

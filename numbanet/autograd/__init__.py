@@ -23,6 +23,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import gradcheck
+from .hooks import RemovableHandle, register_hook
 from .ops.dispatch import device_mismatch
 
 

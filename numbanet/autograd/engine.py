@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from .function import Edge, Node
 from .grad_mode import state
+from .hooks import LEAF_HOOKS, leaf_gradient, run_hooks
 from .ops.inplace import add_into, writable, zeros_on
 from .ops.reduction import sum_to_shape
 
@@ -171,7 +172,7 @@ def _seed(tensors, grad_tensors, sink):
     for t, g in zip(tensors, grad_tensors):
         sink.seed(g)
         if t.grad_fn is None:
-            sink.leaf(t, g)
+            sink.leaf(t, leaf_gradient(t, g) if LEAF_HOOKS else g)
             continue
         node = t.grad_fn
         if node not in buffers:
@@ -190,6 +191,7 @@ def _run(roots, buffers, sink, retain_graph: bool):
     deps = _collect(roots)
     ready = [n for n in roots if n not in deps]
     anomaly = state.anomaly
+    held: dict = {}  # id -> [leaf, gradient] of the leaves with hooks
     while ready:
         node = ready.pop()
         grads = buffers.pop(node, None)
@@ -197,7 +199,8 @@ def _run(roots, buffers, sink, retain_graph: bool):
         if grads is None:  # every gradient that reached it was None: nothing to run
             result = (None,) * len(edges)
         else:
-            if len(grads) != 1 or grads[0] is None or sink.captures or node._retained:
+            if len(grads) != 1 or grads[0] is None or sink.captures or node._retained \
+                    or node._hooks:
                 grads = _output_gradients(node, grads, sink)  # not the common case
             result = _call_backward(node, grads, retain_graph)
         for edge, g in zip(edges, result):
@@ -211,7 +214,10 @@ def _run(roots, buffers, sink, retain_graph: bool):
                 if anomaly:
                     _check_anomaly(g, node, _index(edges, edge))
                 if isinstance(target, Tensor):  # a leaf
-                    sink.leaf(target, g)
+                    if LEAF_HOOKS and id(target) in LEAF_HOOKS:
+                        _hold(held, target, g)  # its hooks see the sum of its gradients
+                    else:
+                        sink.leaf(target, g)
                     continue
                 slot = buffers.get(target)
                 if slot is None:
@@ -223,18 +229,31 @@ def _run(roots, buffers, sink, retain_graph: bool):
             deps[target] -= 1  # a None (a zero gradient) counts too: the node waits one less
             if not deps[target]:
                 ready.append(target)
+    for leaf, g in held.values():
+        sink.leaf(leaf, leaf_gradient(leaf, g))
+
+
+def _hold(held: dict, leaf: Tensor, g: Tensor):
+    entry = held.get(id(leaf))
+    if entry is None:
+        held[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
 
 
 def _output_gradients(node: Node, grads: list, sink) -> list:
     """The gradients of ``node``'s outputs, zeros for those that got none (unless the node
-    asked not to), handed to ``retain_grad`` tensors and to ``autograd.grad`` on the way."""
-    retained = node._retained
+    asked not to), passed through the outputs' hooks, and handed to ``retain_grad`` tensors
+    and to ``autograd.grad`` on the way."""
+    retained, hooks = node._retained, node._hooks
     for nr, g in enumerate(grads):
         if g is None:
             if node.materialize_grads and node._outputs[nr] is not None:
                 shape, dtype, device = node._outputs[nr]
                 grads[nr] = zeros_on(shape, dtype, device)
             continue
+        if hooks and nr in hooks and hooks[nr]:
+            g = grads[nr] = run_hooks(hooks[nr], g)
         if retained and nr in retained:
             keeper = retained[nr]
             keeper._grad = g if keeper._grad is None else keeper._grad + g

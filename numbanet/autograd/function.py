@@ -77,6 +77,7 @@ class Node:
     _freed = False
     _outputs: tuple = ()  # (shape, dtype, device) of each output, to materialise zeros
     _retained: dict | None = None  # output_nr -> tensor that asked for retain_grad
+    _hooks: dict | None = None  # output_nr -> the gradient hooks of that output (hooks.py)
     _saved_outputs: dict | None = None  # index in _saved -> output_nr, for saved outputs
     _non_differentiable: tuple = ()  # ids of the outputs of mark_non_differentiable
     _dirty: tuple = ()  # ids of the inputs of mark_dirty
