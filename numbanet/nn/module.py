@@ -19,15 +19,68 @@ state that is saved but not trained. Everything else walks that tree::
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+import copy
+import itertools
+import operator
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
-from ..autograd import no_grad
+from .. import dtypes as _dtypes
+from ..autograd import Function, no_grad
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.ops.shape import set_data_
 from ..tensor import Tensor
 from .parameter import Parameter
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: the keys the module has that the state dict lacks,
+    and the keys of the state dict that the module does not have."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
+
+    __str__ = __repr__
+
+
+class RemovableHandle:
+    """What the ``register_*_hook`` methods return: ``handle.remove()`` unregisters the
+    hook; used as a context manager, the hook is removed on leaving the ``with`` block."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = next(RemovableHandle._ids)
+        extras = [] if extra_dict is None else (
+            extra_dict if isinstance(extra_dict, list) else [extra_dict])
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
+
+    def remove(self) -> None:
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            hooks = ref()
+            if hooks is not None and self.id in hooks:
+                del hooks[self.id]
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+               "_backward_hooks", "_backward_pre_hooks")
 
 
 class Module:
@@ -42,6 +95,8 @@ class Module:
         object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
 
     # ---- attribute registration -------------------------------------------------------------
     def _registry(self):
@@ -143,15 +198,124 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks \
+                or self._backward_pre_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """``forward`` between the module's hooks, in PyTorch's order: forward pre-hooks,
+        the backward hooks' capture of the inputs, ``forward``, forward hooks, the backward
+        hooks' capture of the outputs. Forward hooks registered with ``always_call=True``
+        also run when something before them raised."""
+        result = None
+        called = set()
+        try:
+            for hook_id, hook in list(self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    out = hook(self, args, kwargs)
+                    if out is not None:
+                        if not (isinstance(out, tuple) and len(out) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {out}.")
+                        args, kwargs = out
+                else:
+                    out = hook(self, args)
+                    if out is not None:
+                        args = out if isinstance(out, tuple) else (out,)
+            capture = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                capture = _BackwardHook(self, list(self._backward_hooks.values()),
+                                        list(self._backward_pre_hooks.values()))
+                args = capture.setup_inputs(args)
+            result = self.forward(*args, **kwargs)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    called.add(hook_id)
+                if hook_id in self._forward_hooks_with_kwargs:
+                    out = hook(self, args, kwargs, result)
+                else:
+                    out = hook(self, args, result)
+                if out is not None:
+                    result = out
+        except Exception:
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id not in self._forward_hooks_always_called or hook_id in called:
+                    continue
+                try:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        out = hook(self, args, kwargs, result)
+                    else:
+                        out = hook(self, args, result)
+                    if out is not None:
+                        result = out
+                except Exception as e:
+                    warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                  "exception that was silenced as another error was raised "
+                                  f"in forward: {e}", stacklevel=2)
+            raise
+        if capture is not None:
+            if not isinstance(result, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a "
+                              f"Tensor or a tuple of Tensors but received {type(result)}",
+                              stacklevel=2)
+            result = capture.setup_outputs(result)
+        return result
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def _add_hook(self, registry: str, hook, prepend: bool, *flags) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"a module hook must be callable, got {type(hook).__name__}")
+        hooks = getattr(self, registry)
+        extras = [getattr(self, name) for name in _HOOK_DICTS if name.startswith(registry)
+                  and name != registry]
+        handle = RemovableHandle(hooks, extra_dict=extras)
+        hooks[handle.id] = hook
+        for name, on in flags:
+            if on:
+                getattr(self, name)[handle.id] = True
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` (``with_kwargs``: ``hook(module, args, kwargs)``) runs
+        before ``forward``; what it returns, if not None, replaces the inputs: a tuple (or a
+        single value) of positional arguments, or ``(args, kwargs)`` with ``with_kwargs``."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend,
+                              ("_forward_pre_hooks_with_kwargs", with_kwargs))
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs,
+        output)``) runs after ``forward``; what it returns, if not None, replaces the
+        output. With ``always_call`` it runs even when the forward raised."""
+        return self._add_hook("_forward_hooks", hook, prepend,
+                              ("_forward_hooks_with_kwargs", with_kwargs),
+                              ("_forward_hooks_always_called", always_call))
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients of the module's outputs are
+        known; what it returns, if not None, replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's
+        positional inputs are known (None where an input is no tensor or needs no
+        gradient); what it returns, if not None, replaces ``grad_input``. The inputs and
+        outputs the hook sees are tensors passed positionally (or a tuple of outputs)."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # ---- the tree ---------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, module) for this module and every module under it; a module
+        reached twice is listed once unless ``remove_duplicate=False``."""
         memo = set() if memo is None else memo
+        if self in memo:
+            return
         if remove_duplicate:
-            if id(self) in memo:
-                return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
@@ -192,8 +356,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True):
-        yield from self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True):
+        yield from self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True):
         for _, b in self.named_buffers(recurse=recurse):
@@ -214,9 +379,11 @@ class Module:
                 child.state_dict(out, prefix + name + ".", keep_vars)
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy values into this module's parameters and buffers (same objects, in place).
-        With ``strict``, missing and unexpected keys are errors, listed by name."""
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy values into this module's parameters and buffers (the same objects, in
+        place; with ``assign``, the state dict's tensors take their places instead). Returns
+        ``(missing_keys, unexpected_keys)``; with ``strict`` (the default) either is an
+        error that lists the keys, as a shape mismatch always is."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}. "
                             "Pass the mapping of names to tensors that state_dict() returns "
@@ -230,8 +397,9 @@ class Module:
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected a Tensor '
-                              f"in the state dict, got {type(value).__name__}.")
+                errors.append(f'While copying the parameter named "{key}", expected Tensor or '
+                              "Tensor-like object from checkpoint but received "
+                              f"{type(value)}")
             elif tuple(value.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{tuple(value.shape)} from checkpoint, the shape in current "
@@ -239,18 +407,40 @@ class Module:
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ".")
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
         with no_grad():
             for key, target in own.items():
-                if key in state_dict:
+                if key not in state_dict:
+                    continue
+                if not assign:
                     target.copy_(state_dict[key])
+                    continue
+                path, _, name = key.rpartition(".")
+                owner = self.get_submodule(path)
+                value = state_dict[key]
+                if name in owner._parameters:
+                    if not isinstance(value, Parameter):
+                        value = Parameter(value, requires_grad=target.requires_grad)
+                    owner._parameters[name] = value
+                else:
+                    owner._buffers[name] = value
         return IncompatibleKeys(missing, unexpected)
+
+    def get_submodule(self, target: str = "") -> Module:
+        """The module at dotted path ``target`` (``""``: this module)."""
+        module = self
+        for item in target.split(".") if target else ():
+            child = module._modules.get(item)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = child
+        return module
 
     # ---- modes and gradients ----------------------------------------------------------------
     def train(self, mode: bool = True):
@@ -298,6 +488,11 @@ class Module:
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)`` or ``to(device, dtype)``; dtypes change floating
         point parameters and buffers only, as in PyTorch."""
+        for a in (*args, kwargs.get("dtype")):
+            if a is not None and _is_dtype(a) and not _dtypes.as_dtype(a).is_floating_point:
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={_dtypes.as_dtype(a)}")
+
         def move(t):
             if not t.dtype.is_floating_point:
                 kw = {k: v for k, v in kwargs.items() if k != "dtype"}
@@ -312,11 +507,25 @@ class Module:
     def cpu(self):
         return self._apply(lambda t: t.cpu())
 
+    def _floating_to(self, name: str, method: str):
+        dtype = getattr(_dtypes, name, None)
+        if not isinstance(dtype, _dtypes.DType):
+            raise TypeError(f"Module.{method}(): numbanet has no {name} dtype yet (tensors "
+                            f"hold {', '.join(d.name for d in _dtypes.ALL)}); use .float() "
+                            "or .double()")
+        return self._apply(lambda t: t.to(dtype) if t.dtype.is_floating_point else t)
+
     def double(self):
-        return self._apply(lambda t: t.double() if t.dtype.is_floating_point else t)
+        return self._floating_to("float64", "double")
 
     def float(self):
-        return self._apply(lambda t: t.float() if t.dtype.is_floating_point else t)
+        return self._floating_to("float32", "float")
+
+    def half(self):
+        return self._floating_to("float16", "half")
+
+    def bfloat16(self):
+        return self._floating_to("bfloat16", "bfloat16")
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and on this module."""
@@ -324,6 +533,39 @@ class Module:
             child.apply(fn)
         fn(self)
         return self
+
+    # ---- copying and pickling ------------------------------------------------------------
+    def __deepcopy__(self, memo):
+        """A copy of the whole tree; a tensor held twice is copied once (Parameters copy
+        themselves; plain tensors, as buffers or attributes, are cloned here)."""
+        for value in _held_tensors(self):
+            if id(value) not in memo and not isinstance(value, Parameter):
+                memo[id(value)] = _copy_tensor(value, memo)
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        state = copy.deepcopy(self.__dict__, memo)
+        object.__getattribute__(new, "__dict__").update(state)
+        return new
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_buffers"] = OrderedDict((k, _pickled(v)) for k, v in self._buffers.items())
+        for key, value in state.items():
+            if isinstance(value, Tensor) and not isinstance(value, Parameter):
+                state[key] = _pickled(value)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["_buffers"] = OrderedDict((k, _unpickled(v))
+                                        for k, v in state.get("_buffers", {}).items())
+        for key, value in state.items():
+            if isinstance(value, _PickledTensor):
+                state[key] = value.tensor()
+        for name in _HOOK_DICTS:
+            state.setdefault(name, OrderedDict())
+        state.setdefault("_non_persistent", set())
+        object.__getattribute__(self, "__dict__").update(state)
 
     # ---- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -343,6 +585,165 @@ class Module:
         if len(lines) == 1 and not self._modules:
             return head + lines[0] + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _held_tensors(module: Module):
+    yield from (b for b in module._buffers.values() if b is not None)
+    yield from (v for v in module.__dict__.values() if isinstance(v, Tensor))
+
+
+def _copy_tensor(t: Tensor, memo) -> Tensor:
+    if t.grad_fn is not None:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                           "the deepcopy protocol at the moment; detach() the tensor held by "
+                           "the module first")
+    with no_grad():
+        new = t.detach().clone()
+    if t.requires_grad:
+        new.requires_grad_(True)
+    if t.grad is not None:
+        new.grad = _copy_tensor(t.grad, memo)
+    return new
+
+
+class _PickledTensor:
+    """A plain tensor of a module (a buffer, an attribute), as its values on the host, its
+    dtype, its device and whether it requires grad: what a module's pickle holds."""
+
+    def __init__(self, t: Tensor):
+        self.array = t.detach().cpu().numpy()
+        self.dtype, self.device, self.requires_grad = t.dtype.name, str(t.device), t.requires_grad
+
+    def tensor(self) -> Tensor:
+        from ..creation import tensor
+        return tensor(self.array, dtype=_dtypes.as_dtype(self.dtype), device=self.device,
+                      requires_grad=self.requires_grad)
+
+
+def _pickled(value):
+    return _PickledTensor(value) if isinstance(value, Tensor) and \
+        not isinstance(value, Parameter) else value
+
+
+def _unpickled(value):
+    return value.tensor() if isinstance(value, _PickledTensor) else value
+
+
+def _pack(index, values, size: int) -> tuple:
+    out = [None] * size
+    for i, v in zip(index, values):
+        out[i] = v
+    return tuple(out)
+
+
+class _BackwardHook:
+    """One forward's state for the module's full backward hooks, as PyTorch's
+    ``BackwardHook``: identity ops around the tensors going in and coming out see their
+    gradients in backward; the output side records ``grad_output`` (running the backward
+    pre-hooks), the input side calls the hooks with ``grad_input``."""
+
+    __slots__ = ("module", "hooks", "pre_hooks", "n_inputs", "input_index", "n_outputs",
+                 "output_index", "grad_outputs")
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.n_inputs = self.n_outputs = 0
+        self.input_index = self.output_index = self.grad_outputs = None
+
+    def setup_inputs(self, args: tuple) -> tuple:
+        self.n_inputs = len(args)
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        if not index or not is_grad_enabled():
+            return args
+        self.input_index = index
+        new = list(args)
+        for i, t in zip(index, _HookedInputs.apply(self, *(args[i] for i in index))):
+            new[i] = t
+        return tuple(new)
+
+    def setup_outputs(self, result):
+        single = not isinstance(result, tuple)
+        outs = (result,) if single else result
+        self.n_outputs = len(outs)
+        index = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not index or not is_grad_enabled():
+            return result
+        self.output_index = index
+        new = list(outs)
+        for i, t in zip(index, _HookedOutputs.apply(self, *(outs[i] for i in index))):
+            new[i] = t
+        return new[0] if single else tuple(new)
+
+    def output_gradients(self, grads: tuple) -> tuple:
+        self.grad_outputs = _pack(self.output_index, grads, self.n_outputs)
+        for hook in self.pre_hooks:
+            out = hook(self.module, self.grad_outputs)
+            if out is None:
+                continue
+            if len(out) != len(self.grad_outputs):
+                raise RuntimeError("Backward pre hook returned an invalid number of "
+                                   f"grad_output, got {len(out)}, but expected "
+                                   f"{len(self.grad_outputs)}")
+            self.grad_outputs = tuple(out)
+        grad_outputs = self.grad_outputs
+        if self.input_index is None:  # no input needs a gradient: the hooks run now
+            if self.hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with "
+                              "respect to module outputs since no inputs require gradients; "
+                              "its grad_input is all None", stacklevel=2)
+            grad_inputs = (None,) * self.n_inputs
+            for hook in self.hooks:
+                out = hook(self.module, grad_inputs, grad_outputs)
+                if out is not None and not (isinstance(out, tuple)
+                                            and all(g is None for g in out)):
+                    raise RuntimeError("Backward hook for Modules where no input requires "
+                                       "gradient should always return None or None for all "
+                                       "gradients.")
+            self.grad_outputs = None
+        return tuple(grad_outputs[i] for i in self.output_index)
+
+    def input_gradients(self, grads: tuple) -> tuple:
+        if self.grad_outputs is None:  # the gradient did not come through the outputs
+            return grads
+        grad_inputs = _pack(self.input_index, grads, self.n_inputs)
+        for hook in self.hooks:
+            out = hook(self.module, grad_inputs, self.grad_outputs)
+            if out is None:
+                continue
+            if len(out) != len(grad_inputs):
+                raise RuntimeError("Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(out)}, but expected {len(grad_inputs)}")
+            grad_inputs = tuple(out)
+        self.grad_outputs = None
+        return tuple(grad_inputs[i] for i in self.input_index)
+
+
+class _HookedInputs(Function):
+    """Identity on a module's inputs whose backward hands their gradients to the hooks."""
+
+    @staticmethod
+    def forward(ctx, capture, *tensors):
+        ctx.capture = capture
+        ctx.set_materialize_grads(False)
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.capture.input_gradients(grads))
+
+
+class _HookedOutputs(Function):
+    """Identity on a module's outputs whose backward records their gradients."""
+
+    @staticmethod
+    def forward(ctx, capture, *tensors):
+        ctx.capture = capture
+        ctx.set_materialize_grads(False)
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.capture.output_gradients(grads))
 
 
 def _is_dtype(a) -> bool:
@@ -374,15 +775,66 @@ class Sequential(Module):
             return Sequential(OrderedDict(items[index]))
         return items[_index(index, len(items), "Sequential")][1]
 
+    def __setitem__(self, index, module):
+        key = list(self._modules)[_index(index, len(self), "Sequential")]
+        self._modules[key] = _as_module(module, "Sequential")
+
+    def __delitem__(self, index):
+        keys = list(self._modules)
+        for key in (keys[index] if isinstance(index, slice)
+                    else [keys[_index(index, len(keys), "Sequential")]]):
+            del self._modules[key]
+        _renumber(self)  # as in PyTorch, the remaining modules are numbered 0, 1, ... again
+
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
         return iter(self._modules.values())
 
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError("add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return self.extend(other)
+
     def append(self, module: Module):
         self.add_module(str(len(self)), _as_module(module, "Sequential"))
         return self
+
+    def extend(self, sequential):
+        for m in sequential:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module):
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        mods = list(self._modules.values())
+        mods.insert(index + n if index < 0 else index, _as_module(module, "Sequential"))
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self._modules[str(i)] = m
+        return self
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+
+def _renumber(container: Module) -> None:
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
 
 
 class ModuleList(Module):
@@ -390,18 +842,25 @@ class ModuleList(Module):
 
     def __init__(self, modules=None):
         super().__init__()
-        for m in modules or ():
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
 
     def __getitem__(self, index):
         mods = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(mods[index])
+            return type(self)(mods[index])
         return mods[_index(index, len(mods), "ModuleList")]
 
     def __setitem__(self, index, module):
         i = _index(index, len(self), "ModuleList")
         self._modules[str(i)] = _as_module(module, "ModuleList")
+
+    def __delitem__(self, index):
+        keys = list(self._modules)
+        for key in (keys[index] if isinstance(index, slice)
+                    else [keys[_index(index, len(keys), "ModuleList")]]):
+            del self._modules[key]
+        _renumber(self)
 
     def __len__(self):
         return len(self._modules)
@@ -409,25 +868,60 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        combined = ModuleList()
+        for m in itertools.chain(self, other):
+            combined.append(m)
+        return combined
+
     def append(self, module):
         self.add_module(str(len(self)), _as_module(module, "ModuleList"))
         return self
 
     def extend(self, modules):
+        if not isinstance(modules, Iterable):
+            raise TypeError("ModuleList.extend should be called with an iterable, but got "
+                            + type(modules).__name__)
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index: int, module):
+    def insert(self, index: int, module) -> None:
         mods = list(self._modules.values())
         mods.insert(index, _as_module(module, "ModuleList"))
         self._modules.clear()
         for i, m in enumerate(mods):
             self._modules[str(i)] = m
 
+    def pop(self, key=-1):
+        v = self[key]
+        del self[key]
+        return v
+
+    def __repr__(self) -> str:
+        """Runs of equal modules are written once: ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        runs = []  # [first, last, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = []
+        for first, last, r in runs:
+            head = f"({first}): " if first == last else \
+                f"({first}-{last}): {last - first + 1} x "
+            lines.append((head + r).replace("\n", "\n  "))
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters the parent module sees."""
+    """A dict of modules whose parameters the parent module sees, in insertion order."""
 
     def __init__(self, modules=None):
         super().__init__()
@@ -452,6 +946,14 @@ class ModuleDict(Module):
     def __contains__(self, key):
         return key in self._modules
 
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
     def keys(self):
         return self._modules.keys()
 
@@ -461,22 +963,226 @@ class ModuleDict(Module):
     def items(self):
         return self._modules.items()
 
-    def update(self, modules):
-        pairs = modules.items() if hasattr(modules, "items") else modules
-        for key, m in pairs:
-            self[key] = m
+    def update(self, modules) -> None:
+        _update(self, modules, "ModuleDict", sort_plain_mappings=False)
+
+
+def _update(container, pairs, name: str, sort_plain_mappings: bool) -> None:
+    """``update`` of ModuleDict and ParameterDict: from a mapping or from (key, value)
+    pairs, with PyTorch's errors."""
+    if not isinstance(pairs, Iterable):
+        raise TypeError(f"{name}.update should be called with an iterable of key/value pairs, "
+                        f"but got {type(pairs).__name__}")
+    if isinstance(pairs, (OrderedDict, ModuleDict, ParameterDict)):
+        items = list(pairs.items())
+    elif isinstance(pairs, Mapping):
+        items = sorted(pairs.items()) if sort_plain_mappings else list(pairs.items())
+    else:
+        items = []
+        for j, pair in enumerate(pairs):
+            if not isinstance(pair, Iterable):
+                raise TypeError(f"{name} update sequence element #{j} should be Iterable; is "
+                                f"{type(pair).__name__}")
+            pair = tuple(pair)
+            if len(pair) != 2:
+                raise ValueError(f"{name} update sequence element #{j} has length "
+                                 f"{len(pair)}; 2 is required")
+            items.append(pair)
+    for key, value in items:
+        container[key] = value
+
+
+def _describe(value) -> str:
+    """How ParameterList and ParameterDict print an entry."""
+    if not isinstance(value, Tensor):
+        return f"Object of type: {type(value).__name__}"
+    size = "x".join(str(n) for n in value.shape)
+    device = f" ({value.device})" if value.device.type != "cpu" else ""
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    return f"{kind} containing: [{value.dtype} of size {size}{device}]"
+
+
+class ParameterList(Module):
+    """A list of Parameters that the parent module sees; a Tensor that is added becomes a
+    Parameter (other objects are held as they are)."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, index) -> str:
+        index = operator.index(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range")
+        return str(index % len(self))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            out = type(self)()
+            for i in range(*index.indices(len(self))):
+                out.append(self[i])
+            return out
+        return getattr(self, self._key(index))
+
+    def __setitem__(self, index, param):
+        if isinstance(param, Tensor) and not isinstance(param, Parameter):
+            param = Parameter(param)
+        setattr(self, self._key(index), param)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value) -> ParameterList:
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values) -> ParameterList:
+        if not isinstance(values, Iterable) or isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable, but got "
+                            + type(values).__name__)
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({i}): {_describe(v)}" for i, v in enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """A dict of Parameters that the parent module sees, in insertion order (``update``
+    from a plain dict sorts its keys, as PyTorch does); a Tensor that is added becomes a
+    Parameter."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys: dict = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _attr(key) -> str:
+        if not isinstance(key, str):
+            raise TypeError("Index given to ParameterDict cannot be used as a key as it is not "
+                            f"a string (type is '{type(key).__name__}'). Open an issue on "
+                            "github if you need non-string keys.")
+        return key
+
+    def __getitem__(self, key):
+        return getattr(self, self._attr(key))
+
+    def __setitem__(self, key, value):
+        attr = self._attr(key)
+        self._keys[key] = None
+        if isinstance(value, Tensor) and not isinstance(value, Parameter):
+            value = Parameter(value)
+        setattr(self, attr, value)
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, self._attr(key))
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def copy(self) -> ParameterDict:
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self) -> None:
+        for k in list(self._keys):
+            del self[k]
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def popitem(self):
+        k, _ = self._keys.popitem()
+        self._keys[k] = None  # so that ``del`` below finds it
+        val = self[k]
+        del self[k]
+        return k, val
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def fromkeys(self, keys, default=None) -> ParameterDict:
+        return ParameterDict((k, default) for k in keys)
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def update(self, parameters) -> None:
+        _update(self, parameters, "ParameterDict", sort_plain_mappings=True)
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"  ({k}): {_describe(v)}" for k, v in self.items())
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
 
 
 def _as_module(m, container: str) -> Module:
     if not isinstance(m, Module):
-        raise TypeError(f"{container} holds nn.Modules, got {type(m).__name__}")
+        raise TypeError(f"{container} holds nn.Modules: {type(m).__name__} is not a Module "
+                        "subclass")
     return m
 
 
 def _index(index, n: int, container: str) -> int:
-    if not isinstance(index, int):
+    if isinstance(index, bool) or not hasattr(index, "__index__"):
         raise TypeError(f"{container} indices must be integers or slices, got "
                         f"{type(index).__name__}")
+    index = operator.index(index)
     if not -n <= index < n:
         raise IndexError(f"index {index} is out of range for a {container} of length {n}")
     return index % n

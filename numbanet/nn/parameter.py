@@ -36,5 +36,27 @@ class Parameter(Tensor):
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo):
+        """A new Parameter over a copy of the values, with the same ``requires_grad`` (and,
+        as in PyTorch, without the gradient)."""
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        from ..autograd import no_grad
+        with no_grad():
+            data = self.detach().clone()
+        result = type(self)(data, self.requires_grad)
+        memo[id(self)] = result
+        return result
+
     def __reduce_ex__(self, protocol):
-        raise TypeError("numbanet does not pickle tensors; save them with nb.save(...)")
+        """In-process pickling (``pickle.dumps``, multiprocessing): the values on the host,
+        the dtype, the device and ``requires_grad``. Files are written with ``nb.save``,
+        which never pickles."""
+        return (_rebuild_parameter, (type(self), self.detach().cpu().numpy(),
+                                     self.dtype.name, str(self.device), self.requires_grad))
+
+
+def _rebuild_parameter(cls, array, dtype: str, device: str, requires_grad: bool):
+    from ..creation import tensor
+    return cls(tensor(array, dtype=dtype, device=device), requires_grad)
