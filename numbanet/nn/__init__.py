@@ -1,5 +1,5 @@
 """``numbanet.nn``: modules, layers and losses with PyTorch's semantics."""
-from . import functional, init
+from . import functional, init, utils
 from .conv import Conv2d
 from .layers import (
                      Dropout,
@@ -30,7 +30,7 @@ from .sparse import Embedding
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "ParameterDict", "ParameterList",
            "Sequential",
-           "functional", "init",
+           "functional", "init", "utils",
            "Linear", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
            "LogSoftmax", "Dropout", "Flatten",
            "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Embedding",
