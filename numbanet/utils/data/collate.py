@@ -1,4 +1,6 @@
-"""``default_collate``: turn a list of samples into one batch.
+"""``default_collate``: turn a list of samples into one batch; ``default_convert``: turn
+the NumPy values of one sample into tensors (the loader's ``collate_fn`` when it does not
+batch: ``batch_size=None``).
 
 The batch has the structure of one sample, with every leaf stacked along a new first
 dimension: a list of ``(x, y)`` pairs becomes one pair ``(xs, ys)``, a list of dicts
@@ -21,6 +23,7 @@ str, bytes             the list of them, unchanged
 from __future__ import annotations
 
 import collections.abc
+import copy
 
 import numpy as np
 
@@ -74,6 +77,45 @@ def default_collate(batch: list):
                     "samples must be tensors, NumPy arrays, numbers or strings, or tuples, "
                     "lists and dicts of those. Pass DataLoader(..., collate_fn=f) with a function "
                     "f(list_of_samples) -> batch for other kinds of samples")
+
+
+def default_convert(data):
+    """``data`` with its NumPy arrays and NumPy scalars made tensors (0-d for a scalar),
+    inside tuples, lists and dicts too, as PyTorch's ``default_convert``: a tensor, a
+    Python number or a string stays as it is, a tuple becomes a list (a namedtuple stays a
+    namedtuple), an array of strings or objects stays an array."""
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return data if data.dtype.kind in "OSUV" else tensor(data)
+    if isinstance(data, (np.number, np.bool_)):
+        return tensor(np.asarray(data))
+    if isinstance(data, collections.abc.Mapping):
+        converted = {key: default_convert(data[key]) for key in data}
+        try:
+            if isinstance(data, collections.abc.MutableMapping):
+                clone = copy.copy(data)
+                clone.update(converted)
+                return clone
+            return type(data)(converted)
+        except TypeError:
+            return converted
+    if isinstance(data, tuple):
+        if hasattr(data, "_fields"):
+            return type(data)(*(default_convert(d) for d in data))
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        converted = [default_convert(d) for d in data]
+        try:
+            if isinstance(data, collections.abc.MutableSequence):
+                clone = copy.copy(data)
+                for i, d in enumerate(converted):
+                    clone[i] = d
+                return clone
+            return type(data)(converted)
+        except TypeError:
+            return converted
+    return data
 
 
 _NUMBERS = (int, float, np.integer, np.floating, np.bool_)  # bool is an int
