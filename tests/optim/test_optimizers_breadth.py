@@ -307,3 +307,41 @@ def test_lbfgs_stops_at_once_at_an_optimum():
         return loss
     assert optimizer.step(closure).item() == 0
     assert len(calls) == 1 and optimizer.state[w]["n_iter"] == 0
+
+
+# ---- CUDA (a GPU or the simulator) ----------------------------------------------------------
+def cuda_params():
+    return [nb.tensor(W0, dtype=nb.float64, device="cuda", requires_grad=True),
+            nb.tensor(B0, dtype=nb.float64, device="cuda", requires_grad=True)]
+
+
+def cuda_loss(w, b):
+    x = nb.tensor(X, dtype=nb.float64, device="cuda")
+    y = nb.tensor(Y, dtype=nb.float64, device="cuda")
+    return (((x.mm(w) + b).tanh() - y) ** 2).sum() + 0.05 * (w ** 4).sum()
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adadelta", dict(weight_decay=0.1)), ("Adamax", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, t0=1)), ("NAdam", dict(lr=0.05, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.05, betas=(0.5, 0.8), decoupled_weight_decay=True, weight_decay=0.1)),
+    ("LBFGS", dict(max_iter=3, line_search_fn="strong_wolfe"))])
+def test_cuda_updates_match_cpu(name, kwargs):
+    on_cpu, on_cuda = nb_params(), cuda_params()
+    ours_cpu = getattr(optim, name)(on_cpu, **kwargs)
+    ours_cuda = getattr(optim, name)(on_cuda, **kwargs)
+    for _ in range(7 if name == "RAdam" else 3):  # RAdam rectifies from its 6th step
+        if name == "LBFGS":
+            ours_cpu.step(closure_for(ours_cpu, on_cpu, nb_loss))
+            ours_cuda.step(closure_for(ours_cuda, on_cuda, cuda_loss))
+        else:
+            train(ours_cpu, on_cpu, nb_loss, 1)
+            train(ours_cuda, on_cuda, cuda_loss, 1)
+    for p in on_cuda:
+        assert p.device.type == "cuda"
+    for values in ours_cuda.state.values():
+        assert all(v.device.type == "cuda" for v in values.values() if isinstance(v, nb.Tensor))
+    for a, b in zip(on_cuda, on_cpu):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), as_numpy(b), rtol=1e-9,
+                                   atol=1e-12)
