@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
+
+import numpy as np
 
 from ..autograd import no_grad
-from ..creation import rand, randn
+from ..autograd.ops.shape import cat
+from ..creation import eye, rand, randn, tensor, zeros
 from ..tensor import Tensor
 
 _LINEAR_GAINS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -36,12 +40,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         elif isinstance(param, (int, float)) and not isinstance(param, bool):
             slope = param
         else:
-            raise ValueError(f"negative_slope {param!r} is not a valid number")
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity!r}; expected one of "
-                     f"{', '.join(_LINEAR_GAINS)}, tanh, relu, leaky_relu, selu")
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity} (expected one of "
+                     f"{', '.join(_LINEAR_GAINS)}, tanh, relu, leaky_relu, selu)")
 
 
 def _fill_from(tensor: Tensor, values: Tensor) -> Tensor:
@@ -134,7 +138,7 @@ def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
 
 def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"Mode {mode!r} not supported, please use one of 'fan_in', 'fan_out'")
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -168,6 +172,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     gives bound = 1 / sqrt(in_features)."""
     _floating(tensor, "kaiming_uniform_")
     if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
@@ -178,9 +183,149 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     """He normal: N(0, std**2) with std = gain / sqrt(fan)."""
     _floating(tensor, "kaiming_normal_")
     if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+def _norm_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _truncated_standard_normal(n: int, lo: float, hi: float, dtype, device) -> Tensor:
+    """``n`` draws of N(0, 1) conditioned on [lo, hi], by exact rejection sampling: from
+    N(0, 1) itself when [lo, hi] holds a fair share of the mass; otherwise (a tail, or a
+    narrow interval) from a shifted exponential (Robert, 1995) or a uniform proposal, so
+    that any interval is sampled in a few rounds."""
+    mass = _norm_cdf(hi) - _norm_cdf(lo)
+    sign = 1.0
+    if mass < 0.3 and hi <= 0:  # sample the mirrored interval on the positive side
+        lo, hi, sign = -hi, -lo, -1.0
+    rate = 0.3  # a first guess of the share of proposals accepted (refined as they come)
+    if mass >= 0.3:
+        rate = mass
+
+        def propose(m):
+            z = randn(m, dtype=dtype, device=device)
+            return z, (z >= lo) & (z <= hi)
+    elif lo > 0 and (hi - lo) * (hi + lo) >= 2:  # a long tail: exponential proposal
+        lam = (lo + math.sqrt(lo * lo + 4.0)) / 2
+
+        def propose(m):
+            z = lo - (1.0 - rand(m, dtype=dtype, device=device)).log() / lam
+            keep = rand(m, dtype=dtype, device=device) <= (-((z - lam) ** 2) / 2).exp()
+            return z, keep & (z <= hi)
+    else:  # a short interval: uniform proposal, accepted with the density's ratio
+        top = max(lo, 0.0)  # the point of [lo, hi] nearest 0, where the density peaks
+
+        def propose(m):
+            z = rand(m, dtype=dtype, device=device) * (hi - lo) + lo
+            keep = rand(m, dtype=dtype, device=device) <= ((top * top - z * z) / 2).exp()
+            return z, keep
+    found, have = [], 0
+    while have < n:
+        m = int((n - have) / rate * 1.1) + 16
+        z, keep = propose(m)
+        z = z[keep]
+        found.append(z)
+        have += z.numel()
+        rate = max(z.numel() / m, 0.05)
+    out = (cat(found) if len(found) > 1 else found[0])[:n]
+    return out * sign if sign < 0 else out
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """Fill with values drawn from N(mean, std**2) truncated to [a, b] (exactly, by
+    rejection sampling, also far in a tail)."""
+    dtype = _floating(tensor, "trunc_normal_")
+    mean, std = _number(mean, "trunc_normal_", "mean", 1), _number(std, "trunc_normal_",
+                                                                     "std", 2)
+    a, b = _number(a, "trunc_normal_", "a", 3), _number(b, "trunc_normal_", "b", 4)
+    if not std > 0.0:
+        raise RuntimeError(f"trunc_normal_ expects std > 0.0, but found std {std}")
+    if math.isnan(a) or math.isnan(b) or a > b:
+        raise RuntimeError(f"trunc_normal_ expects a <= b, but found a={a} and b={b}; give "
+                           "the lower bound first")
+    n = tensor.numel()
+    if n == 0:
+        return tensor
+    z = _truncated_standard_normal(n, (a - mean) / std, (b - mean) / std, dtype,
+                                   tensor.device)
+    return _fill_from(tensor, (z * std + mean).clamp(a, b).reshape(tensor.shape))
+
+
+def _host_to(values: np.ndarray, like: Tensor) -> Tensor:
+    return tensor(values, dtype=like.dtype, device=like.device)
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of the QR decomposition of
+    a Gaussian matrix, its columns' signs fixed so that it is uniformly distributed
+    (Saxe et al., 2013). Dimensions after the first are flattened."""
+    _floating(tensor, "orthogonal_")
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = randn(rows, cols, dtype="float64").numpy()
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill_from(tensor, _host_to(q * gain, tensor).reshape(tensor.shape))
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """Fill a 2-D tensor from N(0, std**2) and set ``ceil(sparsity * rows)`` randomly
+    chosen entries of every column to zero (Martens, 2010)."""
+    _floating(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = int(math.ceil(sparsity * rows))
+    normal_(tensor, 0.0, std)
+    # each column's rows in a random order; its first num_zeros rows become zeros
+    order = rand(rows, cols, dtype="float64").numpy().argsort(axis=0).argsort(axis=0)
+    keep = _host_to((order >= num_zeros).astype(np.float64), tensor)
+    with no_grad():
+        tensor.mul_(keep)
+    return tensor
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity matrix (ones on the diagonal, as many as fit)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"eye_: expected a Tensor, got {type(tensor).__name__}")
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill_from(tensor, eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3, 4 or 5-D convolution weight with the Dirac delta: the convolution keeps its
+    input channels as they are (in each of ``groups`` groups of output channels)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"dirac_: expected a Tensor, got {type(tensor).__name__}")
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tuple(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = sizes[0] // groups
+    values = np.zeros(sizes)
+    centre = tuple(s // 2 for s in sizes[2:])
+    for g in range(groups):
+        for d in range(min(per_group, sizes[1])):
+            values[(g * per_group + d, d) + centre] = 1
+    return _fill_from(tensor, _host_to(values, tensor) if tensor.numel() else
+                      zeros(sizes, dtype=tensor.dtype, device=tensor.device))
+
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_",
+           "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+           "kaiming_normal_", "orthogonal_", "sparse_"]
