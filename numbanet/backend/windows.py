@@ -3,9 +3,13 @@
 Convolution and pooling look at an (N, C, H, W) image through a window of
 ``kh x kw`` taps that slides with a stride, over an image padded with zeros (or,
 for max pooling, with -inf), and whose taps may be spread apart (dilation). Every
-kernel of that family takes the window as one tuple, the *geometry*::
+kernel of that family takes the window as one tuple, the *geometry*, which the contract
+names ``Window`` (``backend/__init__.py``)::
 
-    geo = (kh, kw, sh, sw, ph, pw, dh, dw)   # kernel size, stride, padding, dilation
+    geo = Window(kh, kw, sh, sw, ph, pw, dh, dw)   # kernel size, stride, padding, dilation
+
+``check`` hands the kernels a plain tuple of its ints (one compiled signature for any
+tuple the caller built).
 
 Output position ``(oh, ow)`` and tap ``(i, j)`` read input pixel::
 
