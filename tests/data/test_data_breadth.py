@@ -651,3 +651,37 @@ def test_a_numbanet_generator_is_drawn_from_and_reseeding_it_repeats():
     assert one != two and sorted(one) == list(range(20))
     g.manual_seed(3)
     assert list(sampler) == one  # the same seed again: the same stream, as in PyTorch
+
+
+def test_a_subset_of_a_tensor_dataset_is_gathered_as_its_samples_would_be_stacked():
+    x, y = nb.randn(12, 3), nb.arange(12) * 10
+    nested = nd.Subset(nd.Subset(nd.TensorDataset(x, y), list(range(11, -1, -1))), [0, 5, 7, 2, 9])
+    for num_workers in (0, 2):
+        fast = list(nd.DataLoader(nested, batch_size=2, num_workers=num_workers))
+        slow = list(nd.DataLoader(nested, batch_size=2, num_workers=num_workers,
+                                  collate_fn=lambda samples: nd.default_collate(samples)))
+        assert len(fast) == len(slow) == 3
+        for (fx, fy), (sx, sy) in zip(fast, slow):
+            assert fx.tolist() == sx.tolist() and fy.tolist() == sy.tolist()
+    assert [b[1].tolist() for b in nd.DataLoader(nested, batch_size=5)] == [[110, 60, 40, 90,
+                                                                             20]]
+
+
+def test_data_sets_and_samplers_are_generic_as_pytorchs():
+    class Ints(nd.Dataset[int]):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return i
+
+    class Evens(nd.Sampler[int]):
+        def __iter__(self):
+            return iter([0, 2])
+
+        def __len__(self):
+            return 2
+
+    assert flat(nd.DataLoader(Squares(3), sampler=Evens())) == [0, 4]
+    assert flat(nd.DataLoader(Ints())) == [0, 1]
+    assert nd.IterableDataset[int] is not None

@@ -46,7 +46,7 @@ import numpy as np
 from ...device import as_device
 from ...tensor import Tensor
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset, TensorDataset, sample_indices, shown
+from .dataset import IterableDataset, Subset, TensorDataset, sample_indices, shown
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from .seeding import draw_seed
 from .worker import WorkerInfo, set_worker_info
@@ -285,8 +285,10 @@ class DataLoader:
         gives up between two samples once ``stop`` is set)."""
         if self.batch_sampler is None:  # no batching: task is one sample index
             return self._finish(self.collate_fn(_fetch(dataset, task, stop)))
-        if len(task) and self._gathers_whole_batches(dataset):  # empty: collate says so
-            return self._finish(dataset.gather(task))
+        if len(task) and self.collate_fn is default_collate:  # empty: collate says so
+            source = _gather_source(dataset, task)
+            if source is not None:
+                return self._finish(source[0].gather(source[1]))
         getitems = getattr(dataset, "__getitems__", None)
         if callable(getitems):
             return self._finish(self.collate_fn(getitems(task.tolist())))
@@ -295,12 +297,25 @@ class DataLoader:
     def _finish(self, batch):
         return batch if self.device is None else _to_device(batch, self.device)
 
-    def _gathers_whole_batches(self, dataset) -> bool:
-        """Whether stacking ``dataset[i]`` one by one can be replaced by one index op per
-        tensor: a TensorDataset whose ``__getitem__`` is the plain one, collated by
-        ``default_collate``. Both give the same batch; the gather is much faster."""
-        return (isinstance(dataset, TensorDataset) and self.collate_fn is default_collate
-                and type(dataset).__getitem__ is TensorDataset.__getitem__)
+
+def _gather_source(dataset, indices):
+    """``(tensor_dataset, rows)`` when the batch of ``dataset`` at ``indices`` is rows of a
+    TensorDataset whose ``__getitem__`` is the plain one: ``dataset`` itself or one under
+    plain ``Subset``s (as ``random_split`` makes). Then one index op per tensor gives the
+    batch that stacking ``dataset[i]`` one by one with ``default_collate`` gives, much
+    faster. ``None`` otherwise."""
+    source = dataset
+    while type(source) is Subset:  # exactly: a subclass may read its samples otherwise
+        source = source.dataset
+    if not (isinstance(source, TensorDataset)
+            and type(source).__getitem__ is TensorDataset.__getitem__):
+        return None
+    while dataset is not source:
+        rows = dataset.indices
+        indices = sample_indices([rows[i] for i in indices.tolist()], "DataLoader: the "
+                                 "Subset's indices hold {value} (position {position})")
+        dataset = dataset.dataset
+    return source, indices
 
 
 class _Endless(Sampler):

@@ -9,6 +9,7 @@ import itertools
 import math
 import operator
 import warnings
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -17,11 +18,12 @@ from ...tensor import Tensor
 from .seeding import random_state
 
 _INT64 = np.iinfo(np.int64)
+_T_co = TypeVar("_T_co", covariant=True)
 
 
-class Dataset:
+class Dataset(Generic[_T_co]):
     """A collection of samples read by index: subclasses define ``__len__`` and
-    ``__getitem__``.
+    ``__getitem__``. Generic in the sample's type, as PyTorch's (``Dataset[int]``).
 
     A sample can be anything ``default_collate`` knows how to stack: a tensor, a NumPy
     array, a number, or a tuple or dict of those::
@@ -47,7 +49,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """A stream of samples: subclasses define ``__iter__`` (and, if they can, ``__len__``).
 
     With ``DataLoader(num_workers=W)``, each of the W workers iterates over its own copy of
@@ -119,7 +121,7 @@ class TensorDataset(Dataset):
         return tuple(t[indices] for t in self.tensors)
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The samples of ``dataset`` at ``indices``: ``subset[i]`` is
     ``dataset[indices[i]]``."""
 
@@ -151,7 +153,7 @@ class _AssertionTypeError(TypeError, AssertionError):
     """A data set of the wrong kind: a ``TypeError``, and PyTorch's ``AssertionError``."""
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """The samples of several map-style data sets, one after another. Negative indices
     count from the end, as in a list."""
 

@@ -10,6 +10,8 @@ the generator that ``nb.manual_seed`` seeds, an object with ``initial_seed()`` (
 """
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import numpy as np
 
 from ...creation import tensor
@@ -17,8 +19,10 @@ from ...tensor import Tensor
 from .dataset import sample_indices
 from .seeding import random_state
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
+
+class Sampler(Generic[_T_co]):
     """The base of samplers: subclasses define ``__iter__`` (the indices of one epoch, or
     lists of them for a batch sampler) and usually ``__len__``."""
 
