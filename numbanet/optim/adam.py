@@ -25,8 +25,8 @@ class Adam(Optimizer):
     """
 
     _decoupled_weight_decay = False
-    _checked_options = {"lr": "learning rate", "betas": ("beta parameter", 1.0),
-                        "eps": "epsilon value", "weight_decay": "weight_decay value"}
+    _checked_options = {"lr": "learning rate", "eps": "epsilon value",
+                        "betas": ("beta parameter", 1.0), "weight_decay": "weight_decay value"}
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _required_state = ("step", "exp_avg", "exp_avg_sq")
 

@@ -28,6 +28,11 @@ from typing import Callable, Iterable, Sequence
 
 from .optimizer import Optimizer
 
+__all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+           "MultiplicativeLR", "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau",
+           "SequentialLR", "StepLR"]
+
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being "
     "deprecated where possible. Please use `scheduler.step()` to step the "
@@ -87,6 +92,11 @@ def _lr_lambdas(scheduler: str, optimizer: Optimizer, lr_lambda) -> list:
         if not callable(fn):
             raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
     return lambdas
+
+
+#: entries of PyTorch's scheduler state dicts that mean nothing here (its flag for the warning
+#: when get_lr() is called outside step(), and the former verbose option)
+_TORCH_FLAGS = ("_get_lr_called_within_step", "verbose")
 
 
 class LRScheduler:
@@ -150,22 +160,26 @@ class LRScheduler:
         """Everything the scheduler holds except the optimizer."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
-    def _check_state_dict(self, state_dict) -> None:
+    def _check_state_dict(self, state_dict) -> dict:
+        """The entries of ``state_dict`` to load: refuses what is not a mapping or has
+        entries this scheduler does not have, and drops PyTorch's own flags, so that a
+        dict saved by PyTorch's scheduler loads too."""
         name = type(self).__name__
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}. "
                             f"Pass the dict that {name}.state_dict() returns")
+        state_dict = {k: v for k, v in state_dict.items() if k not in _TORCH_FLAGS}
         own = self.state_dict()
         unexpected = sorted(str(k) for k in state_dict if k not in own)
         if unexpected:
             raise KeyError(f"{name}.load_state_dict: unexpected key(s) {', '.join(unexpected)}; "
                            f"expected those of {name}.state_dict(): {', '.join(own)}")
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a ``state_dict()``: only the entries this scheduler has (never the
         optimizer it drives)."""
-        self._check_state_dict(state_dict)
-        self.__dict__.update(state_dict)
+        self.__dict__.update(self._check_state_dict(state_dict))
 
 
 _LRScheduler = LRScheduler  # PyTorch's former name, still subclassed by older code
@@ -184,8 +198,7 @@ class _LambdaState:
         return saved
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self._check_state_dict(state_dict)  # type: ignore[attr-defined]
-        state_dict = dict(state_dict)
+        state_dict = self._check_state_dict(state_dict)  # type: ignore[attr-defined]
         lambdas = state_dict.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(state_dict)
         for fn, attributes in zip(self.lr_lambdas, lambdas):
@@ -446,8 +459,7 @@ class _Composite:
         return saved
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self._check_state_dict(state_dict)  # type: ignore[attr-defined]
-        state_dict = dict(state_dict)
+        state_dict = self._check_state_dict(state_dict)  # type: ignore[attr-defined]
         inner = state_dict.pop("_schedulers", None)
         if inner is not None and len(inner) != len(self._schedulers):
             raise ValueError(f"{type(self).__name__}.load_state_dict: {len(inner)} schedulers "
@@ -763,8 +775,7 @@ class CyclicLR(LRScheduler):
         return saved
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self._check_state_dict(state_dict)
-        state_dict = dict(state_dict)
+        state_dict = self._check_state_dict(state_dict)
         fn = state_dict.pop("_scale_fn_custom", None)
         self.__dict__.update(state_dict)
         if fn is not None and self._scale_fn_custom is not None:

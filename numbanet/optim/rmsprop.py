@@ -22,8 +22,9 @@ class RMSprop(Optimizer):
     >>> optimizer = optim.RMSprop(model.parameters(), lr=1e-2, momentum=0.9, centered=True)
     """
 
-    _checked_options = {"lr": "learning rate", "alpha": "alpha value", "eps": "epsilon value",
-                        "weight_decay": "weight_decay value", "momentum": "momentum value"}
+    _checked_options = {"lr": "learning rate", "eps": "epsilon value",
+                        "momentum": "momentum value", "weight_decay": "weight_decay value",
+                        "alpha": "alpha value"}
     _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
     _required_state = ("step", "square_avg")
 

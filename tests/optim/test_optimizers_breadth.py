@@ -229,6 +229,30 @@ def test_invalid_options_raise_torchs_error(name, kwargs):
     assert str(ours.value).startswith(str(theirs.value))
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+                                  "Adamax", "ASGD", "NAdam", "RAdam"])
+def test_options_are_checked_in_torchs_order(name):
+    """With every option wrong, the first error is PyTorch's first."""
+    bad = dict(lr=-1.0, eps=-1.0, betas=(2.0, 2.0), weight_decay=-1.0, momentum=-1.0,
+               alpha=-1.0, rho=-1.0, lr_decay=-1.0, initial_accumulator_value=-1.0,
+               momentum_decay=-1.0)
+    accepted = getattr(optim, name)(nb_params()).defaults
+    bad = {k: v for k, v in bad.items() if k in accepted}
+    checked = 0
+    while bad:
+        try:
+            getattr(torch.optim, name)(torch_params(), **bad)
+        except ValueError as error:
+            with pytest.raises(ValueError) as ours:
+                getattr(optim, name)(nb_params(), **bad)
+            assert str(ours.value).startswith(str(error)), bad
+            checked += 1
+        else:  # what is left PyTorch does not check (ASGD's alpha): neither does numbanet
+            getattr(optim, name)(nb_params(), **bad)
+        bad.pop(next(iter(bad)))
+    assert checked >= 2
+
+
 # ---- LBFGS ------------------------------------------------------------------------------
 def closure_for(optimizer, params, loss_fn):
     def closure():

@@ -156,6 +156,32 @@ def test_state_dict_round_trip_resumes_the_schedule(name, make, opt):
         resumed.step()
 
 
+@pytest.mark.parametrize("name,make,opt", CASES, ids=IDS)
+def test_a_state_dict_saved_by_torch_resumes_the_schedule(name, make, opt):
+    """Scheduler state dicts hold plain Python values: PyTorch's load here."""
+    expected = torch_sequence(make, opt)
+    theirs_opt = optimizers(**opt)[1] if opt else optimizers()[1]
+    theirs = make(TL, theirs_opt)
+    for _ in range(12):
+        theirs_opt.step()
+        theirs.step()
+    ours_opt = optimizers(**opt)[0] if opt else optimizers()[0]
+    ours = make(L, ours_opt)
+    for mine, group in zip(ours_opt.param_groups, theirs_opt.param_groups):
+        mine.update({k: v for k, v in group.items() if k in mine and k != "params"})
+    ours.load_state_dict(theirs.state_dict())
+    for epoch in range(12, EPOCHS):
+        assert_epoch(ours_opt, ours, expected[epoch], epoch)
+        ours_opt.step()
+        ours.step()
+
+
+def test_every_scheduler_of_torch_exists():
+    assert set(TL.__all__) <= set(L.__all__)
+    for name in L.__all__:
+        assert isinstance(getattr(L, name), type)
+
+
 def test_lambda_state_dict_saves_a_callable_objects_attributes_not_functions():
     opt = optimizers()[0]
     halving = Halving()
