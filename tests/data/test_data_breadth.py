@@ -685,3 +685,15 @@ def test_data_sets_and_samplers_are_generic_as_pytorchs():
     assert flat(nd.DataLoader(Squares(3), sampler=Evens())) == [0, 4]
     assert flat(nd.DataLoader(Ints())) == [0, 1]
     assert nd.IterableDataset[int] is not None
+
+
+def test_the_package_has_pytorchs_public_names():
+    import numbanet.distributed
+    names = {"BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
+             "DistributedSampler", "IterableDataset", "RandomSampler", "Sampler",
+             "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler",
+             "TensorDataset", "WeightedRandomSampler", "default_collate", "default_convert",
+             "get_worker_info", "random_split"}
+    assert names <= set(dir(td)) and names <= set(nd.__all__)
+    assert all(getattr(nd, name) is not None for name in names)
+    assert nd.DistributedSampler is numbanet.distributed.DistributedSampler

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import functools
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -247,7 +248,7 @@ class DataLoader:
         if self.num_workers == 0:
             if self._iterable:
                 return _serial_stream(_Stream(self, self.dataset))
-            return (self._load(self.dataset, task) for task in tasks)
+            return map(functools.partial(self._load, self.dataset), tasks)  # when asked for
         return _prefetch(lambda w: self._start_worker(w, base_seed), tasks, self.num_workers,
                          self.prefetch_factor, self.timeout)
 
