@@ -158,39 +158,58 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
 
-    def register_parameter(self, name: str, param: Parameter | None):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` (an ``nn.Parameter``, or None) as the parameter ``name``."""
+        self._check_name(name, "parameter", self._parameters)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: '{name}' must be an nn.Parameter or None, "
-                            f"got {type(param).__name__}")
-        self._check_name(name, "parameter")
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (nn.Parameter or None required)")
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
+                             "parameters must be created explicitly. To express "
+                             f"'{name}' as a function of another Tensor, compute the value "
+                             "in the forward() method.")
         self._forget(name)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True):
+    def register_buffer(self, name: str, tensor: Tensor | None,
+                        persistent: bool = True) -> None:
+        """Add ``tensor`` as the buffer ``name``: state that moves with the module and, if
+        ``persistent``, is saved in its ``state_dict``, but is not trained."""
+        self._check_name(name, "buffer", self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got "
-                            f"{type(tensor).__name__}")
-        self._check_name(name, "buffer")
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (Tensor or None required)")
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
-    def add_module(self, name: str, module: Module | None):
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add ``module`` as the child ``name`` (also ``self.name = module``)."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: '{name}' must be an nn.Module or None, got "
-                            f"{type(module).__name__}")
-        self._check_name(name, "module")
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module", self._modules)
         self._forget(name)
         self._modules[name] = module
 
     register_module = add_module
 
-    def _check_name(self, name, what):
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{what} name must be a non-empty string without '.', got {name!r}")
-        if hasattr(type(self), name):
-            raise KeyError(f"attribute '{name}' already exists on {type(self).__name__}")
+    def _check_name(self, name, what: str, registry) -> None:
+        """PyTorch's checks of a name to register: a string without '.', not empty, and not
+        an attribute of the class or a registered entry of another kind already (a plain
+        instance attribute of that name is replaced, so that ``self.w = None`` in
+        ``__init__`` can become a weight later)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            got = f", got: {name}" if what == "module" else ""
+            raise KeyError(f'{what} name can\'t contain "."{got}')
+        if not name:
+            raise KeyError(f'{what} name can\'t be empty string ""')
+        if name not in registry and (hasattr(type(self), name) or any(
+                name in other for other in (self._parameters, self._buffers, self._modules))):
+            raise KeyError(f"attribute '{name}' already exists")
 
     # ---- calling ------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -535,6 +554,13 @@ class Module:
         return self
 
     # ---- copying and pickling ------------------------------------------------------------
+    def __copy__(self):
+        """A shallow copy: a new module object over the same registries (and so the same
+        parameters, buffers and children), as ``copy.copy`` of a PyTorch module."""
+        new = type(self).__new__(type(self))
+        object.__getattribute__(new, "__dict__").update(self.__dict__)
+        return new
+
     def __deepcopy__(self, memo):
         """A copy of the whole tree; a tensor held twice is copied once (Parameters copy
         themselves; plain tensors, as buffers or attributes, are cloned here)."""

@@ -360,3 +360,37 @@ def test_parameter_list_and_dict_match_torch():
     ours = nn.ParameterList([nn.Parameter(nb.ones(2, 3))])
     assert repr(ours) == "ParameterList(  (0): Parameter containing: [numbanet.float32 of " \
         "size 2x3])"
+
+
+def test_registration_errors_match_torch():
+    def errors(lib, mod):
+        m = mod.Linear(2, 2)
+        calls = (lambda: m.register_buffer("a.b", None), lambda: m.register_buffer("", None),
+                 lambda: m.register_buffer("weight", lib.ones(1)),
+                 lambda: m.register_buffer(3, None), lambda: m.add_module("q", 3),
+                 lambda: m.add_module("a.b", None), lambda: m.register_parameter("", None))
+        out = []
+        for call in calls:
+            with pytest.raises((KeyError, TypeError)) as info:
+                call()
+            out.append((type(info.value), str(info.value)))
+        return out
+
+    assert errors(nb, nn) == errors(torch, torch.nn)
+    m = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign 'list' object to buffer 'x'"):
+        m.register_buffer("x", [1])
+    with pytest.raises(ValueError, match="Cannot assign non-leaf Tensor to parameter 'p'"):
+        m.register_parameter("p", _non_leaf_param(nn.Parameter(nb.ones(1))))
+    m.register_buffer("b", nb.ones(1))
+    m.register_buffer("b", nb.zeros(1))  # a buffer may be registered again
+    assert host(m.b).tolist() == [0.0]
+    shallow = copy.copy(m)
+    assert shallow is not m and shallow.weight is m.weight and shallow.b is m.b
+
+
+def _non_leaf_param(w):
+    """A Parameter object that has a grad_fn (as a subclass-preserving op could make)."""
+    out = w * 2
+    out.__class__ = nn.Parameter
+    return out
