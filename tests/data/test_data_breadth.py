@@ -697,3 +697,36 @@ def test_the_package_has_pytorchs_public_names():
     assert names <= set(dir(td)) and names <= set(nd.__all__)
     assert all(getattr(nd, name) is not None for name in names)
     assert nd.DistributedSampler is numbanet.distributed.DistributedSampler
+
+
+def test_more_batches_than_the_reported_length_of_a_stream_warn_as_in_pytorch():
+    class TorchLying(td.IterableDataset):
+        def __iter__(self):
+            return iter(range(5))
+
+        def __len__(self):
+            return 3
+
+    class Lying(nd.IterableDataset):
+        def __iter__(self):
+            return iter(range(5))
+
+        def __len__(self):
+            return 3
+
+    def warned(loader):
+        len(loader)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            batches = list(loader)
+        return len(batches), [str(w.message).split("reported to be ")[1] for w in caught]
+
+    ours, theirs = warned(nd.DataLoader(Lying())), warned(td.DataLoader(TorchLying()))
+    assert ours[0] == theirs[0] == 5
+    assert ours[1][0] == theirs[1][0]  # the first warning, at the fourth batch
+    # with two workers that do not split the stream, every sample comes twice
+    count, messages = warned(nd.DataLoader(Range(0, 4, sharded=False), num_workers=2))
+    assert count == 8 and len(messages) == 1 and "get_worker_info()" in messages[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(list(nd.DataLoader(Range(0, 4, sharded=False), num_workers=2))) == 8

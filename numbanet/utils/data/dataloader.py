@@ -41,6 +41,7 @@ import queue
 import threading
 import time
 import traceback
+import warnings
 
 import numpy as np
 
@@ -212,6 +213,7 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self.in_order = in_order
         self._iterable = iterable
+        self._reported_length = None  # len(dataset) of an IterableDataset, once len(loader) asked
         self._kept_workers: dict = {}  # persistent workers: id -> their copy of the data set
         self.device = None if device is None else as_device(device)
         if self.device is not None and self.device.type == "cuda":
@@ -235,7 +237,7 @@ class DataLoader:
         """The number of batches in one epoch (for an ``IterableDataset``, from its
         ``len``, as in PyTorch)."""
         if self._iterable:
-            n = len(self.dataset)
+            n = self._reported_length = len(self.dataset)
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
@@ -246,11 +248,15 @@ class DataLoader:
         base_seed = draw_seed(self.generator)  # drawn whatever num_workers is, as in PyTorch
         tasks = None if self._iterable else self._tasks()
         if self.num_workers == 0:
-            if self._iterable:
-                return _serial_stream(_Stream(self, self.dataset))
-            return map(functools.partial(self._load, self.dataset), tasks)  # when asked for
-        return _prefetch(lambda w: self._start_worker(w, base_seed), tasks, self.num_workers,
-                         self.prefetch_factor, self.timeout)
+            if not self._iterable:
+                return map(functools.partial(self._load, self.dataset), tasks)  # when asked for
+            batches = _serial_stream(_Stream(self, self.dataset))
+        else:
+            batches = _prefetch(lambda w: self._start_worker(w, base_seed), tasks,
+                                self.num_workers, self.prefetch_factor, self.timeout)
+        if self._iterable and self._reported_length is not None:
+            return _past_length(batches, self._reported_length, self.dataset, self.num_workers)
+        return batches
 
     def _tasks(self):
         """This epoch's work for a map-style data set: int64 arrays of the sample indices of
@@ -356,6 +362,22 @@ class _Stream:
 
 
 _END = object()  # a stream has no more batches
+
+
+def _past_length(batches, length: int, dataset, num_workers: int):
+    """``batches``, with PyTorch's warning once more batches come than the ``len`` that
+    the IterableDataset reported (when ``len(loader)`` was asked): with workers, often a
+    data set that does not split its stream between them."""
+    for k, batch in enumerate(batches, 1):
+        if k == length + 1:
+            message = (f"Length of IterableDataset {dataset} was reported to be {length}(when "
+                       f"accessing len(dataloader)), but {k} samples have been fetched. ")
+            if num_workers > 0:
+                message += ("For multiprocessing data-loading, this could be caused by not "
+                            "properly configuring the IterableDataset replica at each worker: "
+                            "split the stream with get_worker_info() (see IterableDataset).")
+            warnings.warn(message, stacklevel=2)
+        yield batch
 
 
 def _serial_stream(stream: _Stream):
