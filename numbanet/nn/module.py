@@ -16,6 +16,12 @@ state that is saved but not trained. Everything else walks that tree::
     model = TwoLayerNet(1000, 100, 10)
     [name for name, _ in model.named_parameters()]
     # ['linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias']
+
+Hooks see a module's calls as in PyTorch: ``register_forward_pre_hook`` and
+``register_forward_hook`` around ``forward``, ``register_full_backward_hook`` with the
+gradients of its inputs and outputs (captured by identity ops on both sides, whose backward
+runs the hooks), each returning a handle whose ``remove()`` unregisters the hook. A module
+without hooks is called with a single test of its hook tables.
 """
 from __future__ import annotations
 
@@ -455,11 +461,33 @@ class Module:
         """The module at dotted path ``target`` (``""``: this module)."""
         module = self
         for item in target.split(".") if target else ():
-            child = module._modules.get(item)
-            if child is None:
+            if not hasattr(module, item):
                 raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
-            module = child
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
         return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"encoder.0.weight"``)."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
 
     # ---- modes and gradients ----------------------------------------------------------------
     def train(self, mode: bool = True):

@@ -394,3 +394,17 @@ def _non_leaf_param(w):
     out = w * 2
     out.__class__ = nn.Parameter
     return out
+
+
+def test_get_submodule_parameter_and_buffer_as_torch():
+    for mod in (nn, torch.nn):
+        net = mod.Sequential(mod.Linear(2, 2), mod.BatchNorm1d(2))
+        assert net.get_submodule("1") is net[1] and net.get_submodule("") is net
+        assert net.get_parameter("0.weight") is net[0].weight
+        assert net.get_buffer("1.running_mean") is net[1].running_mean
+        for method, target, message in (
+                ("get_submodule", "5", "has no attribute `5`"),
+                ("get_parameter", "1.running_mean", "`running_mean` is not an nn.Parameter"),
+                ("get_buffer", "0.weight", "`weight` is not a buffer")):
+            with pytest.raises(AttributeError, match=message):
+                getattr(net, method)(target)
