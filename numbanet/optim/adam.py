@@ -3,7 +3,7 @@
 PyTorch's algorithm, for each parameter p with gradient g, at step t = 1, 2, ...::
 
     g = -g if maximize
-    p = p * (1 - lr * weight_decay)               AdamW (decoupled decay)
+    p = p * (1 - lr * weight_decay)               AdamW, or decoupled_weight_decay=True
     g = g + weight_decay * p                      Adam, if weight_decay != 0
     m = beta1 * m + (1 - beta1) * g               (first moment)
     v = beta2 * v + (1 - beta2) * g * g           (second moment)
@@ -24,17 +24,20 @@ class Adam(Optimizer):
     >>> optimizer = optim.Adam(model.parameters(), lr=1e-4)
     """
 
-    _decoupled_weight_decay = False
     _checked_options = {"lr": "learning rate", "eps": "epsilon value",
                         "betas": ("beta parameter", 1.0), "weight_decay": "weight_decay value"}
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _required_state = ("step", "exp_avg", "exp_avg_sq")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        # foreach only chooses between PyTorch's kernels; it is kept for the same options
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
@@ -42,7 +45,7 @@ class Adam(Optimizer):
         # amsgrad, maximize and AdamW's decay take the op by op path; so does a parameter
         # the fused op can't take (another dtype or device, a non-contiguous gradient...)
         fusable = not (amsgrad or group["maximize"] or
-                       (self._decoupled_weight_decay and weight_decay))
+                       (group["decoupled_weight_decay"] and weight_decay))
         params, states, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], [], []
         for p in group["params"]:
             if p.grad is None:
@@ -74,7 +77,7 @@ class Adam(Optimizer):
         weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
         g = -p.grad if group["maximize"] else p.grad
         if weight_decay != 0:
-            if self._decoupled_weight_decay:
+            if group["decoupled_weight_decay"]:
                 p.mul_(1 - lr * weight_decay)
             else:
                 g = g + weight_decay * p
@@ -101,9 +104,15 @@ class AdamW(Adam):
     >>> optimizer = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     """
 
-    _decoupled_weight_decay = True
-
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        # AdamW's decay is always decoupled, whatever the loaded groups say (as in PyTorch)
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -29,10 +29,12 @@ class RMSprop(Optimizer):
     _required_state = ("step", "square_avg")
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False):
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 foreach: bool | None = None, maximize: bool = False):
+        # foreach only chooses between PyTorch's kernels; it is kept for the same options
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                                      momentum=momentum, centered=centered, foreach=foreach,
+                                      maximize=maximize))
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]

@@ -1,6 +1,8 @@
 """Adadelta, Adamax, ASGD, NAdam, RAdam and LBFGS follow torch.optim: the same parameter
 trajectories in float64 for the same gradients, parameter groups added at any time (for
 every optimizer), state dicts that resume exactly, PyTorch's errors."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -107,14 +109,49 @@ def test_trajectory_matches_torch(name, kwargs, split_lr):
                                        rtol=1e-10, atol=1e-12)
 
 
+ALL_NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "ASGD",
+             "NAdam", "RAdam", "LBFGS"]
+
+
 def test_defaults_match_torch():
-    for name in ("Adadelta", "Adamax", "ASGD", "NAdam", "RAdam", "LBFGS"):
+    for name in ALL_NAMES:
         ours = getattr(optim, name)(nb_params()).defaults
         theirs = getattr(torch.optim, name)(torch_params()).defaults
         for key, value in ours.items():
             assert theirs[key] == value, (name, key)
         torch_only = {"capturable", "differentiable", "foreach", "fused"}
         assert set(theirs) - set(ours) <= torch_only, name
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_signature_is_torchs(name):
+    """The same parameters, in the same order, of the same kinds, with the same defaults
+    (less PyTorch's capturable, differentiable and fused, which are about its kernels)."""
+    def parameters(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()
+                if p.name not in ("capturable", "differentiable", "fused")]
+    assert parameters(getattr(optim, name)) == parameters(getattr(torch.optim, name))
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_with_decoupled_weight_decay_is_adamw(amsgrad):
+    kwargs = dict(lr=0.05, weight_decay=0.2, amsgrad=amsgrad)
+    ours, theirs, adamw = nb_params(), torch_params(), nb_params()
+    a = optim.Adam(ours, decoupled_weight_decay=True, **kwargs)
+    b = torch.optim.Adam(theirs, decoupled_weight_decay=True, **kwargs)
+    c = optim.AdamW(adamw, **kwargs)
+    for _ in range(10):
+        for opt, params, loss in ((a, ours, nb_loss), (b, theirs, torch_loss),
+                                  (c, adamw, nb_loss)):
+            train(opt, params, loss, 1)
+        assert_same(ours, theirs)
+    for x, y in zip(ours, adamw):
+        np.testing.assert_array_equal(as_numpy(x), as_numpy(y))
+    saved = a.state_dict()
+    saved["param_groups"][0]["decoupled_weight_decay"] = False
+    loaded = optim.AdamW(nb_params())
+    loaded.load_state_dict(saved)  # AdamW's decay stays decoupled, as in PyTorch
+    assert loaded.param_groups[0]["decoupled_weight_decay"] is True
 
 
 # ---- parameter groups, for every optimizer ---------------------------------------------------
