@@ -730,3 +730,9 @@ def test_more_batches_than_the_reported_length_of_a_stream_warn_as_in_pytorch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(list(nd.DataLoader(Range(0, 4, sharded=False), num_workers=2))) == 8
+
+
+def test_tensor_dataset_size_mismatch_is_pytorchs_error():
+    assert_same_error(lambda: nd.TensorDataset(nb.zeros(3), nb.zeros(2)),
+                      lambda: td.TensorDataset(torch.zeros(3), torch.zeros(2)))
+    assert isinstance(raised(lambda: nd.TensorDataset(nb.zeros(3), nb.zeros(2))), ValueError)

@@ -98,10 +98,10 @@ class TensorDataset(Dataset):
         sizes = [t.shape[0] for t in tensors]
         if len(set(sizes)) > 1:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-            raise ValueError(f"TensorDataset: all tensors must have the same size in the first "
-                             f"dimension, got sizes {', '.join(map(str, sizes))} (shapes "
-                             f"{shapes}); each row is one sample, so every tensor needs one row "
-                             "per sample")
+            raise _AssertionValueError(
+                f"Size mismatch between tensors: TensorDataset needs all tensors of one size in "
+                f"the first dimension, got sizes {', '.join(map(str, sizes))} (shapes "
+                f"{shapes}); each row is one sample, so every tensor needs one row per sample")
         self.tensors = tensors
 
     def __getitem__(self, index):
