@@ -1,6 +1,7 @@
 """The learning-rate schedulers follow torch.optim.lr_scheduler: the same rates (and
 cycled momenta) epoch after epoch, state dicts that resume the schedule exactly, no
 warning in normal use, PyTorch's errors."""
+import inspect
 import warnings
 
 import numpy as np
@@ -176,10 +177,12 @@ def test_a_state_dict_saved_by_torch_resumes_the_schedule(name, make, opt):
         ours.step()
 
 
-def test_every_scheduler_of_torch_exists():
+def test_every_scheduler_of_torch_exists_with_its_signature():
     assert set(TL.__all__) <= set(L.__all__)
-    for name in L.__all__:
-        assert isinstance(getattr(L, name), type)
+    for name in TL.__all__:
+        ours, theirs = (inspect.signature(getattr(m, name)).parameters.values() for m in (L, TL))
+        assert [(p.name, p.kind, p.default) for p in ours] == \
+            [(p.name, p.kind, p.default) for p in theirs], name
 
 
 def test_lambda_state_dict_saves_a_callable_objects_attributes_not_functions():
