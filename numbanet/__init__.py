@@ -6,15 +6,17 @@
 >>> x.grad.shape
 (3, 4)
 """
-from . import autograd, cuda, datasets, nn, optim, utils
+from . import accelerator, autograd, backends, cuda, datasets, nn, optim, utils
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (
     all,
     any,
     argmax,
     argmin,
+    bernoulli,
     cat,
     clamp,
+    diag,
     flatten,
     index_select,
     log_softmax,
@@ -23,7 +25,9 @@ from .autograd.ops import (
     mean,
     min,
     mm,
+    multinomial,
     narrow,
+    normal,
     permute,
     reshape,
     softmax,
@@ -32,12 +36,18 @@ from .autograd.ops import (
     std,
     sum,
     transpose,
+    tril,
+    triu,
     unsqueeze,
     var,
     where,
 )
 from .autograd.ops.registry import functions as _registered
 from .creation import (
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    LongTensor,
     arange,
     empty,
     empty_like,
@@ -45,6 +55,8 @@ from .creation import (
     from_numpy,
     full,
     full_like,
+    linspace,
+    logspace,
     ones,
     ones_like,
     rand,
@@ -60,11 +72,13 @@ from .creation import (
 from .device import device, get_default_device, set_default_device
 from .dtypes import DType as dtype
 from .dtypes import bool_ as bool
-from .dtypes import float32, float64, int64
+from .dtypes import float32, float64, get_default_dtype, int64, set_default_dtype
 from .interop import from_dlpack
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
+from .shapes import Size
 from .tensor import Tensor
+from .threads import get_num_threads, set_num_threads
 
 globals().update(_registered())  # nb.exp, nb.sin, nb.add, nb.eq, nb.logical_and...
 

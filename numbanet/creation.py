@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes as dt
 from .device import CPU, as_device
-from .random import host_generator
+from .random import draws, host_generator
 from .shapes import check_extent, check_layout, size_args
 from .tensor import ForeignVersion, Tensor
 
@@ -238,28 +238,68 @@ def eye(n: int, m: int | None = None, dtype=None, device=None,
                    requires_grad)
 
 
-def _random(kind, size, dtype, device, requires_grad):
+def linspace(start, end, steps: int, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end``, both included."""
+    _check_steps(steps, "linspace")
+    if dtype is not None and not dt.as_dtype(dtype).is_floating_point:
+        start, end = math.trunc(start), math.trunc(end)  # as PyTorch: the ends in the dtype
+    return _spaced(np.linspace(float(start), float(end), steps), dtype, device, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    _check_steps(steps, "logspace")
+    values = np.power(float(base), np.linspace(float(start), float(end), steps))
+    return _spaced(values, dtype, device, requires_grad)
+
+
+def _check_steps(steps, op: str):
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"{op}(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError(f"{op}: number of steps must be non-negative, got {steps}")
+
+
+def _spaced(values: np.ndarray, dtype, device, requires_grad) -> Tensor:
+    dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
+    if not dtype.is_floating_point:
+        values = np.trunc(values)  # PyTorch truncates toward zero for integer dtypes
+    device = as_device(device)
+    return _finish(_on_device(values.astype(dtype.numpy), device), device, dtype,
+                   requires_grad)
+
+
+def _random(kind, size, dtype, device, requires_grad, generator=None):
     shape = size_args(size, kind)
     device = as_device(device)
     dtype = dt.as_dtype(dtype or dt.DEFAULT_FLOAT)
     if not dtype.is_floating_point:
         raise TypeError(f"{kind}: random floats need a floating point dtype, got {dtype}; "
                         "use randint for integers")
+    if generator is not None:  # the generator's own stream, drawn on the host
+        rng = draws(generator)
+        values = rng.random(shape, dtype=dtype.numpy) if kind == "rand" else \
+            rng.standard_normal(shape, dtype=dtype.numpy)
+        return _finish(_on_device(values, device), device, dtype, requires_grad)
     data = _allocate(kind, shape, dtype, lambda: getattr(device.backend, kind)(shape, dtype))
     return _finish(data, device, dtype, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1)."""
-    return _random("rand", size, dtype, device, requires_grad)
+    return _random("rand", size, dtype, device, requires_grad, generator)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers."""
-    return _random("randn", size, dtype, device, requires_grad)
+    return _random("randn", size, dtype, device, requires_grad, generator)
 
 
-def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
     """Random integers in [low, high): ``randint(10, (3,))`` or ``randint(0, 10, (3,))``."""
     if size is None:
         if not isinstance(high, (tuple, list)):
@@ -271,9 +311,13 @@ def randint(low, high=None, size=None, dtype=None, device=None) -> Tensor:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     shape = size_args((size,), "randint")
     device = as_device(device)
-    data = device.backend.randint(low, high, shape)
+    if generator is not None:
+        data = _on_device(draws(generator).integers(low, high, shape, dtype=np.int64), device)
+    else:
+        data = device.backend.randint(low, high, shape)
     t = Tensor._wrap(data, device, dt.int64)
-    return t if dtype is None else t.to(dtype)
+    t = t if dtype is None else t.to(dtype)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def _like(fn, t: Tensor, dtype, device, requires_grad):
@@ -307,7 +351,7 @@ def full_like(t: Tensor, fill_value, dtype=None, device=None,
                 requires_grad=requires_grad)
 
 
-def randperm(n: int, *, dtype=None, device=None):
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False):
     """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise).
 
     >>> nb.manual_seed(0); nb.randperm(5)
@@ -315,4 +359,59 @@ def randperm(n: int, *, dtype=None, device=None):
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
         raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
-    return tensor(host_generator().permutation(int(n)), dtype=dtype or dt.int64, device=device)
+    rng = host_generator() if generator is None else draws(generator)
+    return tensor(rng.permutation(int(n)), dtype=dtype or dt.int64, device=device,
+                  requires_grad=requires_grad)
+
+
+# ---- the legacy typed constructors: nb.FloatTensor([1, 2]), nb.LongTensor(2, 3) -------------
+
+class _LegacyType(type):
+    """``FloatTensor(data)`` makes a tensor of that dtype from data, ``FloatTensor(2, 3)`` an
+    uninitialised one of that shape; ``isinstance(x, FloatTensor)`` tests the dtype."""
+
+    dtype: dt.DType
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+    def __call__(cls, *args, device=None):
+        if not args:
+            return empty(0, dtype=cls.dtype, device=device)
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            return empty(*args, dtype=cls.dtype, device=device)
+        if len(args) == 1:
+            if isinstance(args[0], Tensor):
+                return args[0].to(cls.dtype)
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        raise TypeError(f"{cls.__name__}(): expects data (a list, array or tensor) or sizes "
+                        f"(ints), got {', '.join(type(a).__name__ for a in args)}")
+
+    def __repr__(cls) -> str:
+        return f"<class 'numbanet.{cls.__name__}'>"
+
+
+def _legacy(name: str, dtype: dt.DType) -> type:
+    return _LegacyType(name, (), {"dtype": dtype, "__doc__": f"Legacy constructor of "
+                                  f"{dtype.name} tensors; prefer numbanet.tensor(data, "
+                                  f"dtype=numbanet.{dtype.name})."})
+
+
+FloatTensor = _legacy("FloatTensor", dt.float32)
+DoubleTensor = _legacy("DoubleTensor", dt.float64)
+LongTensor = _legacy("LongTensor", dt.int64)
+BoolTensor = _legacy("BoolTensor", dt.bool_)
+LEGACY_TYPES = {t.__name__: t for t in (FloatTensor, DoubleTensor, LongTensor, BoolTensor)}
+
+
+def new(t: Tensor, kind: str, size, fill=None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """``t.new_zeros(size)`` and the like: ``t``'s dtype and device unless given."""
+    dtype = t.dtype if dtype is None else dtype
+    device = t.device if device is None else device
+    if kind == "tensor":
+        return tensor(size, dtype=dtype, device=device, requires_grad=requires_grad)
+    if kind == "full":
+        return full(size, fill, dtype=dtype, device=device, requires_grad=requires_grad)
+    make = {"zeros": zeros, "ones": ones, "empty": empty}[kind]
+    return make(*size, dtype=dtype, device=device, requires_grad=requires_grad)

@@ -43,8 +43,23 @@ _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"float": float32, "double": float64, "long": int64, "int": int64,
                  "float32": float32, "float64": float64, "int64": int64, "bool": bool_})
 
-DEFAULT_FLOAT = float32
+DEFAULT_FLOAT = float32  # set_default_dtype changes it
 DEFAULT_INT = int64
+
+
+def set_default_dtype(d) -> None:
+    """The dtype of new floating-point tensors (float32 at start; float64 possible), and
+    the type Python floats promote integer tensors to, as PyTorch's."""
+    global DEFAULT_FLOAT
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got "
+                        f"{d}")
+    DEFAULT_FLOAT = d
+
+
+def get_default_dtype() -> DType:
+    return DEFAULT_FLOAT
 # the integers numbanet holds, and takes as operands: [INT64_LOW, INT64_END)
 INT64_LOW, INT64_END = -(1 << 63), 1 << 63
 

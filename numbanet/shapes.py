@@ -5,6 +5,29 @@ import math
 import operator
 
 
+class Size(tuple):
+    """The shape of a tensor, ``x.shape`` and ``x.size()``: a tuple of ints (it compares
+    equal to one) with PyTorch's repr and ``numel()``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"numbanet.Size({list(self)})"
+
+    def numel(self) -> int:
+        return math.prod(self)
+
+    def __getitem__(self, key):
+        got = tuple.__getitem__(self, key)
+        return Size(got) if isinstance(key, slice) else got
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
 def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
     """The shape that ``shapes`` broadcast to, or a ValueError naming ``op`` and the shapes."""
     first = shapes[0]

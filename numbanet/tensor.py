@@ -21,6 +21,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import CPU, as_device
+from .shapes import Size
 
 
 class ForeignVersion(list):
@@ -98,8 +99,8 @@ class Tensor:
 
     # ---- attributes -----------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._shape
+    def shape(self) -> Size:
+        return Size(self._shape)
 
     @property
     def output_nr(self) -> int:
@@ -127,7 +128,7 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self._shape
+            return Size(self._shape)
         from .shapes import normalize_dim
         return self._shape[normalize_dim(dim, len(self._shape), "size")]
 
@@ -227,6 +228,32 @@ class Tensor:
 
     def is_contiguous(self) -> bool:
         return self._device.backend.is_contiguous(self._data)
+
+    def element_size(self) -> int:
+        """The size of one element in bytes."""
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the elements (``numel() * element_size()``)."""
+        return self.numel() * self._dtype.itemsize
+
+    def data_ptr(self) -> int:
+        """The address of the first element (of the host or of the device memory)."""
+        if self._device.type == "cpu":
+            return int(self._data.ctypes.data)
+        return int(self._data.__cuda_array_interface__["data"][0])
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the memory this tensor views and its first one
+        (0 for a tensor that owns its memory)."""
+        if self._base is None:
+            return 0
+        return (self.data_ptr() - self._base.data_ptr()) // self._dtype.itemsize
 
     def stride(self, dim: int | None = None):
         strides = tuple(s // self._dtype.itemsize for s in self._data.strides)
@@ -355,9 +382,36 @@ class Tensor:
         return self.to(_dt.bool_)
 
     def type(self, dtype=None):
+        """Without an argument the legacy type name (``'numbanet.FloatTensor'``); with a
+        dtype, a legacy type or its name, the tensor converted to it."""
+        from .creation import LEGACY_TYPES
         if dtype is None:
-            return f"numbanet.{self._dtype.name}"
-        return self.to(dtype)
+            name = next(n for n, t in LEGACY_TYPES.items() if t.dtype is self._dtype)
+            return f"numbanet.{'cuda.' if self._device.type == 'cuda' else ''}{name}"
+        if isinstance(dtype, str) and dtype.split(".")[-1] in LEGACY_TYPES:
+            dtype = LEGACY_TYPES[dtype.split(".")[-1]]
+        return self.to(getattr(dtype, "dtype", dtype))
+
+    # ---- new tensors like this one: its dtype and device unless given ----------------------
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import new
+        return new(self, "zeros", size, None, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import new
+        return new(self, "ones", size, None, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import new
+        return new(self, "empty", size, None, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import new
+        return new(self, "full", size, fill_value, dtype, device, requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False):
+        from .creation import new
+        return new(self, "tensor", data, None, dtype, device, requires_grad)
 
     # ---- printing --------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -43,7 +43,7 @@ def _seed_grads(outputs, grad_outputs, what: str):
         if g is None:
             if o.numel() != 1:
                 raise RuntimeError(f"{what}: a gradient can only be created implicitly for a "
-                                   f"scalar output, but this output has shape {o.shape}; pass "
+                                   f"scalar output, but this output has shape {o._shape}; pass "
                                    "gradient= (a tensor of that shape), or reduce it first, "
                                    "e.g. loss.sum().backward()")
             dev = o._device
@@ -53,8 +53,8 @@ def _seed_grads(outputs, grad_outputs, what: str):
             raise TypeError(f"{what}: gradients must be Tensors or None, got "
                             f"{type(g).__name__} for output {i}")
         if g._shape != o._shape:
-            raise RuntimeError(f"{what}: the gradient has shape {g.shape} but the output has "
-                               f"shape {o.shape} (output {i}); pass a gradient of the output's "
+            raise RuntimeError(f"{what}: the gradient has shape {g._shape} but the output has "
+                               f"shape {o._shape} (output {i}); pass a gradient of the output's "
                                "shape")
         if g._device is not o._device:
             raise device_mismatch(f"{what} (output {i} and its gradient)", o._device, g._device)

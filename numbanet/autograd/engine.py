@@ -144,7 +144,7 @@ class _Capture:
     def result(self, allow_unused: bool):
         for i, t in enumerate(self.inputs):
             if i not in self.found and not allow_unused:
-                raise RuntimeError(f"input {i} (shape {t.shape}) was not used to compute the "
+                raise RuntimeError(f"input {i} (shape {t._shape}) was not used to compute the "
                                    "outputs, so it has no gradient; pass allow_unused=True to "
                                    "get None for it")
         return tuple(self.found.get(i) for i in range(len(self.inputs)))

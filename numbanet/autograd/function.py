@@ -105,7 +105,7 @@ class Node:
             if version is not None and t._vc[0] != version:
                 raise RuntimeError(
                     f"one of the tensors needed by {self.name()} to compute gradients has been "
-                    f"modified by an in-place operation: a tensor of shape {t.shape} is at "
+                    f"modified by an in-place operation: a tensor of shape {t._shape} is at "
                     f"version {t._vc[0]}; expected version {version}. Use an out-of-place op "
                     "(x = x + y instead of x += y) or clone() the tensor before changing it.")
         if self._saved_outputs:

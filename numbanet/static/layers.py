@@ -22,7 +22,8 @@ def dense(inputs, units: int, activation=None, use_bias: bool = True,
     if not isinstance(inputs, Tensor):
         raise TypeError(f"dense: inputs must be a graph tensor, got {type(inputs).__name__}")
     if len(inputs.shape) < 1:
-        raise ValueError(f"dense: inputs need at least one dimension, got shape {inputs.shape}")
+        raise ValueError(f"dense: inputs need at least one dimension, got shape "
+                         f"{tuple(inputs.shape)}")
     if not isinstance(units, int) or units <= 0:
         raise ValueError(f"dense: units must be a positive int, got {units!r}")
     graph = get_default_graph()

@@ -24,6 +24,7 @@ def mean_squared_error(labels, predictions, weights=1.0, scope=None, loss_collec
         return (sq if w is None else sq * w).mean()
     if isinstance(labels, Tensor) and isinstance(predictions, Tensor) and \
             labels.shape != predictions.shape:
-        raise ValueError(f"mean_squared_error: labels of shape {labels.shape} and predictions "
-                         f"of shape {predictions.shape} must have the same shape")
+        raise ValueError(f"mean_squared_error: labels of shape {tuple(labels.shape)} and "
+                         f"predictions of shape {tuple(predictions.shape)} must have the same "
+                         "shape")
     return _binary(mse, labels, predictions, "mean_squared_error", None)

@@ -167,7 +167,7 @@ class Session:
                             f"(value.astype(np.{target.numpy.name}))")
         if tuple(shape) != ph.shape:
             raise ValueError(f"cannot feed a value of shape {tuple(shape)} to placeholder "
-                             f"'{ph.name}', which has shape {ph.shape}")
+                             f"'{ph.name}', which has shape {tuple(ph.shape)}")
         return to_device_array(self.device, value, ph.shape, target)
 
     def _missing(self, name: str, items) -> str:
@@ -175,8 +175,8 @@ class Session:
         needing = [x.name for x in items if _depends_on(x._value, ph._value.node)]
         which = f"fetch {', '.join(repr(n) for n in needing)} needs it" if needing else \
             "the fetches need it"
-        return (f"you must feed a value for placeholder '{ph.name}' (shape {ph.shape}, dtype "
-                f"{ph.dtype.name}): {which}. Add it to feed_dict, e.g. "
+        return (f"you must feed a value for placeholder '{ph.name}' (shape {tuple(ph.shape)}, "
+                f"dtype {ph.dtype.name}): {which}. Add it to feed_dict, e.g. "
                 f"sess.run(..., feed_dict={{{name.lower()}: array}})")
 
     def __repr__(self) -> str:

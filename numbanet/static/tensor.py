@@ -52,7 +52,7 @@ class Tensor:
         return len(self._value.shape)
 
     def __repr__(self) -> str:
-        return (f"<numbanet.static.Tensor '{self.name}' shape={self.shape} "
+        return (f"<numbanet.static.Tensor '{self.name}' shape={tuple(self.shape)} "
                 f"dtype={self.dtype.name}>")
 
     def eval(self, feed_dict=None, session=None):
@@ -262,8 +262,8 @@ def assign(ref, value, name: str | None = None) -> Tensor:
                 except ValueError:
                     pass
         if t.shape != ref.shape:
-            raise ValueError(f"assign: the value has shape {t.shape} but variable "
-                             f"'{ref.name}' has shape {ref.shape}")
+            raise ValueError(f"assign: the value has shape {tuple(t.shape)} but variable "
+                             f"'{ref.name}' has shape {tuple(ref.shape)}")
     if t.dtype is not ref.dtype:
         t = t.to(ref.dtype)
     rec = graph._recorder
@@ -351,7 +351,7 @@ class Variable(Tensor):
         return self.initial_value
 
     def __repr__(self) -> str:
-        return (f"<numbanet.static.Variable '{self.name}' shape={self.shape} "
+        return (f"<numbanet.static.Variable '{self.name}' shape={tuple(self.shape)} "
                 f"dtype={self.dtype.name}>")
 
 

@@ -33,7 +33,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     if truth.shape != guess.shape or truth.ndim != 1:
         raise ValueError(f"confusion_matrix: y_true and y_pred should be 1-D labels of the "
                          f"same length (or y_pred scores of shape (n, classes)), got shapes "
-                         f"{truth.shape} and {guess.shape}")
+                         f"{tuple(truth.shape)} and {tuple(guess.shape)}")
     for name, labels in (("y_true", truth), ("y_pred", guess)):
         if labels.size and (labels.dtype.kind not in "iub" or labels.min() < 0):
             raise ValueError(f"confusion_matrix: {name} should hold class labels 0, 1, 2, ..., "
@@ -60,7 +60,7 @@ def plot_confusion_matrix(matrix, labels=None, ax=None, normalize: bool = False,
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"plot_confusion_matrix: expected a square matrix, got shape "
-                         f"{matrix.shape}")
+                         f"{tuple(matrix.shape)}")
     n = matrix.shape[0]
     shown = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalize else matrix
     labels = [str(c) for c in (labels if labels is not None else range(n))]

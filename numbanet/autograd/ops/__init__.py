@@ -6,51 +6,62 @@ import sys as _sys
 
 from ... import tensor as _tensor
 from .elementwise import (
-                          clamp,
-                          invert,
-                          logical_not,
-                          sign,
-                          where,
+    clamp,
+    invert,
+    logical_not,
+    sign,
+    where,
 )
 from .indexing import getitem, index_select, narrow
 from .inplace import add_into, copy_, fill_, inplace, inplace_unary, setitem, zeros_on
 from .linalg import matmul, mm
+from .matrices import diag, tril, triu
 from .reduction import (
-                          all,
-                          amax,
-                          any,
-                          argmax,
-                          argmin,
-                          log_softmax,
-                          max,
-                          mean,
-                          min,
-                          softmax,
-                          std,
-                          sum,
-                          sum_to_shape,
-                          var,
+    all,
+    amax,
+    any,
+    argmax,
+    argmin,
+    log_softmax,
+    max,
+    mean,
+    min,
+    softmax,
+    std,
+    sum,
+    sum_to_shape,
+    var,
 )
 from .registry import attach_binary_methods as _attach_binary_methods
 from .registry import attach_methods as _attach_methods
 from .registry import functions as _functions
+from .sampling import (
+    bernoulli,
+    bernoulli_,
+    exponential_,
+    multinomial,
+    normal,
+    normal_,
+    random_,
+    uniform_,
+)
 from .shape import (
-                          cast,
-                          cat,
-                          clone,
-                          contiguous,
-                          expand,
-                          flatten,
-                          permute,
-                          reshape,
-                          set_data_,
-                          squeeze,
-                          stack,
-                          t,
-                          to_device,
-                          transpose,
-                          unsqueeze,
-                          view,
+    cast,
+    cat,
+    clone,
+    contiguous,
+    expand,
+    flatten,
+    permute,
+    reshape,
+    set_data_,
+    squeeze,
+    stack,
+    t,
+    to_device,
+    transpose,
+    unsqueeze,
+    view,
 )
 
 globals().update(_functions())  # exp, relu, sin, add, mul, eq, logical_and...
@@ -59,7 +70,9 @@ _attach_binary_methods()
 # Tensor methods that are the op's function itself: x.sum(1) is sum(x, 1)
 _METHODS = {fn.__name__: fn for fn in (
     clamp, softmax, log_softmax, sum, mean, var, std, max, min, argmax, argmin, any, all, t,
-    transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow)}
+    transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow, tril,
+    triu, diag, bernoulli, multinomial, uniform_, normal_, bernoulli_, exponential_,
+    random_)}
 for _name, _fn in {**_METHODS, "clip": clamp}.items():
     setattr(_tensor.Tensor, _name, _fn)
 _tensor._ops = _sys.modules[__name__]  # Tensor's methods call the ops through it

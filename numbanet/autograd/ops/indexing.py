@@ -85,7 +85,7 @@ def _parse(x: Tensor, key):
         raise IndexError("an index can only have a single ellipsis ('...')")
     if used > x.ndim:
         raise IndexError(f"too many indices for a tensor of dimension {x.ndim} (shape "
-                         f"{x.shape}): the index uses {used}")
+                         f"{x._shape}): the index uses {used}")
     be = x._device.backend
     bkey, view_shape, adv = [], [], []
     d = 0
@@ -117,8 +117,8 @@ def _parse(x: Tensor, key):
         elif k.dtype is dt.bool_:
             span = x.shape[d:d + k.ndim]
             if k.shape != span:
-                raise IndexError(f"the shape of the mask {k.shape} does not match the shape "
-                                 f"{span} of the indexed tensor {x.shape} at dimension {d}")
+                raise IndexError(f"the shape of the mask {k._shape} does not match the shape "
+                                 f"{span} of the indexed tensor {x._shape} at dimension {d}")
             coords = be.nonzero(k._data)
             for j in range(k.ndim):
                 col = be.basic_index(coords, (slice(None), j))
@@ -473,11 +473,11 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     d = normalize_dim(dim, len(input._shape), "index_select")
     if index._dtype is not dt.int64:
         raise RuntimeError(f"index_select(): Expected dtype int64 for index, got "
-                           f"{index._dtype.name} with shape {index.shape}; convert it with "
+                           f"{index._dtype.name} with shape {index._shape}; convert it with "
                            ".long()")
     if len(index._shape) > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector (1-D or 0-d), got "
-                         f"shape {index.shape}; flatten it with .reshape(-1)")
+                         f"shape {index._shape}; flatten it with .reshape(-1)")
     same_device("index_select", input, index)
     count = index._shape[0] if index._shape else 1
     size = input._shape[d] if input._shape else 1  # a 0-d tensor: the one entry of dim 0
@@ -486,12 +486,12 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
                            f"{count} value(s)")
     if count and not size:
         raise RuntimeError(f"index_select(): self indexing axis dim should be positive: "
-                           f"dimension {d} of the input of shape {input.shape} is empty, so "
+                           f"dimension {d} of the input of shape {input._shape} is empty, so "
                            f"none of the {count} indices can be picked")
 
     def out_of_range(bad):
         return IndexError(f"index_select(): index {bad} is out of range for dimension {d} "
-                          f"with size {size} of the input of shape {input.shape} (indices "
+                          f"with size {size} of the input of shape {input._shape} (indices "
                           f"must be in [0, {size - 1}])")
     lin = _checked_index(index, size, out_of_range)
     if not index._shape:
@@ -518,7 +518,7 @@ def embedding(weight: Tensor, indices: Tensor) -> Tensor:
         raise not_a_tensor("embedding", "indices", 2, indices)
     if len(weight._shape) != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
-                         f"shape {weight.shape}")
+                         f"shape {weight._shape}")
     if indices._dtype is not dt.int64:
         raise TypeError(f"embedding: input must be an int64 tensor of indices, got "
                         f"{indices._dtype.name}; convert it with .long()")
@@ -553,7 +553,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if isinstance(start, Tensor):
         if start._shape or start._dtype is not dt.int64:
             raise TypeError(f"narrow(): start must be an int or a 0-d int64 tensor, got a "
-                            f"{start._dtype.name} tensor of shape {start.shape}")
+                            f"{start._dtype.name} tensor of shape {start._shape}")
         start = start.item()
     values = []
     for name, v in (("start", start), ("length", length)):
@@ -567,7 +567,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if not -size <= start <= size:
         raise IndexError(f"narrow(): start out of range (expected to be in range of "
                          f"[{-size}, {size}], but got {start}) for dimension {d} of a tensor "
-                         f"of shape {input.shape}")
+                         f"of shape {input._shape}")
     if start < 0:
         start += size
     if length < 0:
@@ -575,7 +575,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if start + length > size:
         raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension "
                            f"size ({size}) of dimension {d} of a tensor of shape "
-                           f"{input.shape}.")
+                           f"{input._shape}.")
     key = (slice(None),) * d + (slice(start, start + length, 1),)
     return BasicIndex.apply(input, key, input._shape[:d] + (length,) + input._shape[d + 1:])
 
@@ -597,8 +597,8 @@ def pick_classes(logp: Tensor, target: Tensor) -> Tensor:
     if len(logp._shape) != 2 or target._dtype is not dt.int64 or \
             target._shape != logp._shape[:1]:
         raise ValueError(f"pick_classes: expects scores of shape (N, C) and int64 targets of "
-                         f"shape (N,), got {logp.shape} and {target._dtype.name} "
-                         f"{target.shape}")
+                         f"shape (N,), got {logp._shape} and {target._dtype.name} "
+                         f"{target._shape}")
     same_device("pick_classes", logp, target)
     n, n_classes = logp._shape
     be = target._device.backend

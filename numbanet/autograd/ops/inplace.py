@@ -37,10 +37,10 @@ def _check_writable(x: Tensor, op: str):
     if writable(x):
         return
     if _overlaps(x):
-        raise RuntimeError(f"{op}: {OVERLAP} (the tensor of shape {x.shape} has strides "
+        raise RuntimeError(f"{op}: {OVERLAP} (the tensor of shape {x._shape} has strides "
                            f"{x.stride()}: an expand()ed view or memory laid out with "
                            "overlapping strides)")
-    raise RuntimeError(f"{op}: the tensor of shape {x.shape} can't be written in place: its "
+    raise RuntimeError(f"{op}: the tensor of shape {x._shape} can't be written in place: its "
                        "memory is read-only (e.g. a read-only NumPy array); clone() it first")
 
 

@@ -96,10 +96,10 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices: (n, k) @ (k, m) -> (n, m)."""
     _check("mm", a, b)
     if len(a._shape) != 2 or len(b._shape) != 2:
-        raise ValueError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}; "
+        raise ValueError(f"mm: expects two matrices, got shapes {a._shape} and {b._shape}; "
                          "use matmul for vectors and batches")
     if a._shape[1] != b._shape[0]:
-        raise ValueError(f"mm: {a.shape} @ {b.shape}: inner dimensions {a.shape[1]} and "
+        raise ValueError(f"mm: {a._shape} @ {b._shape}: inner dimensions {a.shape[1]} and "
                          f"{b.shape[0]} differ")
     return MatMul.apply(a, b)
 
@@ -109,11 +109,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     _check("matmul", a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes "
-                         f"{a.shape} and {b.shape}; use * to multiply by a scalar")
+                         f"{a._shape} and {b._shape}; use * to multiply by a scalar")
     inner_a = a.shape[-1]
     inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if inner_a != inner_b:
-        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {inner_a} and "
+        raise ValueError(f"matmul: {a._shape} @ {b._shape}: inner dimensions {inner_a} and "
                          f"{inner_b} differ")
     a2 = unsqueeze(a, 0) if a.ndim == 1 else a
     b2 = unsqueeze(b, -1) if b.ndim == 1 else b
@@ -244,7 +244,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"shape {w_shape} (out_features, in_features): the input's last "
                          "dimension must equal in_features")
     if bias is not None and bias._shape != (w_shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
+        raise ValueError(f"linear: bias of shape {bias._shape} does not fit a weight of shape "
                          f"{w_shape}; expected ({w_shape[0]},)")
     dtype = input._dtype
     if weight._dtype is not dtype or (bias is not None and bias._dtype is not dtype) or \

@@ -163,12 +163,12 @@ def _check_reducible(name, x, dims):
     if dims is None:
         raise (IndexError if name.startswith("arg") else RuntimeError)(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0 (the "
-            f"tensor of shape {x.shape} has no elements). Specify the reduction dim with the "
+            f"tensor of shape {x._shape} has no elements). Specify the reduction dim with the "
             "'dim' argument")
     for d in dims:
         if x._shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size "
-                             f"(the tensor has shape {x.shape})")
+                             f"(the tensor has shape {x._shape})")
 
 
 def _extreme(op, x, dim, keepdim):

@@ -134,7 +134,7 @@ def permute(x: Tensor, dims) -> Tensor:
     dims = tuple(dims)
     if sorted(normalize_dim(d, x.ndim, "permute") for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {dims} must be a permutation of the {x.ndim} "
-                         f"dimensions of a tensor of shape {x.shape}")
+                         f"dimensions of a tensor of shape {x._shape}")
     dims = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
     if dims == tuple(range(x.ndim)):
         return Reshape.apply(x, x._shape, False)
@@ -153,7 +153,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 def t(x: Tensor) -> Tensor:
     """Transpose of a matrix (a tensor of at most 2 dimensions, like PyTorch's ``t``)."""
     if x.ndim > 2:
-        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {x.shape}; "
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {x._shape}; "
                          "use transpose(dim0, dim1) or .T")
     return permute(x, tuple(range(x.ndim - 1, -1, -1)))
 
@@ -206,7 +206,7 @@ def expand(x: Tensor, sizes) -> Tensor:
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: the target shape {sizes} has fewer dimensions than the "
-                         f"tensor's shape {x.shape}")
+                         f"tensor's shape {x._shape}")
     sized = []
     for i, s in enumerate(sizes):
         own = x.shape[i - lead] if i >= lead else None
@@ -218,7 +218,7 @@ def expand(x: Tensor, sizes) -> Tensor:
             raise RuntimeError(f"expand: invalid size {s} at dimension {i} of {sizes}; sizes "
                                "are non-negative, or -1 to keep a dimension's size")
         elif own is not None and own != 1 and own != s:
-            raise ValueError(f"expand: the tensor's shape {x.shape} cannot be expanded to "
+            raise ValueError(f"expand: the tensor's shape {x._shape} cannot be expanded to "
                              f"{sizes}: dimension {i} has size {own}, not 1 or {s}")
         sized.append(s)
     shape = tuple(sized)
@@ -250,7 +250,7 @@ def _tensor_list(tensors, op: str) -> list:
     """The tensors of cat/stack as a list: all Tensors, on one device."""
     if isinstance(tensors, Tensor):
         raise TypeError(f"{op}: expected a sequence of Tensors, got a Tensor of shape "
-                        f"{tensors.shape}; pass a list, e.g. nb.{op}([a, b])")
+                        f"{tensors._shape}; pass a list, e.g. nb.{op}([a, b])")
     tensors = list(tensors)
     if not tensors:
         raise ValueError(f"{op}: expected a non-empty list of tensors")
@@ -274,8 +274,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     for i, t_ in enumerate(tensors):
         if t_.ndim != first.ndim or any(a != b for j, (a, b) in
                                         enumerate(zip(t_.shape, first.shape)) if j != d):
-            raise ValueError(f"cat: tensor {i} has shape {t_.shape}, which does not match "
-                             f"{first.shape} outside dimension {d}")
+            raise ValueError(f"cat: tensor {i} has shape {t_._shape}, which does not match "
+                             f"{first._shape} outside dimension {d}")
     return Cat.apply(d, *tensors)
 
 
@@ -286,7 +286,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     for i, t_ in enumerate(tensors):
         if t_.shape != tensors[0].shape:
             raise ValueError(f"stack: all tensors must have one shape; tensor 0 has shape "
-                             f"{tensors[0].shape} and tensor {i} has shape {t_.shape}")
+                             f"{tuple(tensors[0].shape)} and tensor {i} has shape {t_._shape}")
     return cat([unsqueeze(t_, d) for t_ in tensors], d)
 
 
