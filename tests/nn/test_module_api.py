@@ -408,3 +408,40 @@ def test_get_submodule_parameter_and_buffer_as_torch():
                 ("get_buffer", "0.weight", "`weight` is not a buffer")):
             with pytest.raises(AttributeError, match=message):
                 getattr(net, method)(target)
+
+
+def _container_story(lib, mod):
+    """The same container operations in numbanet and torch; what each step leaves."""
+    out = []
+    d = mod.ParameterDict({"b": lib.ones(1), "a": lib.ones(2)})
+    out.append(list(d))
+    out += [d.popitem()[0], list(d)]
+    d.setdefault("c", lib.ones(3))
+    out.append(list(d))
+    e = d.fromkeys(["x", "y"])
+    out.append((list(e), e["x"]))
+    f = d | mod.ParameterDict({"z": lib.ones(1)})
+    g = d.copy()
+    out += [list(f), list(g), g["a"] is d["a"], list(reversed(f))]
+    d.clear()
+    out.append(len(d))
+    layers = mod.ModuleList([mod.ReLU(), mod.Tanh(), mod.Sigmoid()])
+    layers.insert(1, mod.Identity())
+    out.append([type(m).__name__ for m in layers])
+    del layers[1:3]
+    out += [[type(m).__name__ for m in layers], [n for n, _ in layers.named_children()]]
+    seq = mod.Sequential(mod.ReLU(), mod.Tanh(), mod.Sigmoid())
+    seq[1] = mod.Identity()
+    out += [[type(m).__name__ for m in seq], type(seq.pop(0)).__name__,
+            [n for n, _ in seq.named_children()]]
+    del seq[:1]
+    out.append([n for n, _ in seq.named_children()])
+    plist = mod.ParameterList([lib.ones(1), lib.ones(2)])
+    plist += [lib.ones(3)]
+    plist[0] = lib.zeros(5)
+    out += [len(plist), tuple(plist[0].shape), tuple(plist[-1].shape)]
+    return out
+
+
+def test_container_operations_leave_what_torch_leaves():
+    assert _container_story(nb, nn) == _container_story(torch, torch.nn)
