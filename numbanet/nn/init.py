@@ -2,7 +2,8 @@
 
 Each function draws on the tensor's own device (``nb.rand``/``nb.randn``), copies the
 values in under ``no_grad`` (so it works on a Parameter that requires grad) and returns
-the tensor::
+the tensor (``orthogonal_``'s QR decomposition and the fixed patterns of ``dirac_`` are
+computed on the host and copied in)::
 
     w = nn.Parameter(nb.empty(100, 1000))
     nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu")   # std sqrt(2/1000)
@@ -262,7 +263,9 @@ def _host_to(values: np.ndarray, like: Tensor) -> Tensor:
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of the QR decomposition of
     a Gaussian matrix, its columns' signs fixed so that it is uniformly distributed
-    (Saxe et al., 2013). Dimensions after the first are flattened."""
+    (Saxe et al., 2013). Dimensions after the first are flattened. The Gaussian matrix is
+    drawn from numbanet's generator; the decomposition runs on the host (NumPy's QR), once,
+    and the result is copied to the tensor's device."""
     _floating(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
@@ -282,7 +285,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
     """Fill a 2-D tensor from N(0, std**2) and set ``ceil(sparsity * rows)`` randomly
-    chosen entries of every column to zero (Martens, 2010)."""
+    chosen entries of every column to zero (Martens, 2010). The rows to zero come from
+    ranking uniform draws of numbanet's generator in each column (on the host)."""
     _floating(tensor, "sparse_")
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
