@@ -5,6 +5,7 @@ ModuleDict, Sequential, ParameterList, ParameterDict), against PyTorch where it 
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 from collections import OrderedDict
 
@@ -445,3 +446,27 @@ def _container_story(lib, mod):
 
 def test_container_operations_leave_what_torch_leaves():
     assert _container_story(nb, nn) == _container_story(torch, torch.nn)
+
+
+@pytest.mark.cuda
+def test_hooks_copies_and_clipping_on_cuda():
+    nb.manual_seed(4)
+    net = nn.Linear(3, 2).double()
+    seen = []
+    handle = net.register_full_backward_hook(lambda m, gi, go: seen.append((gi[0], go[0])))
+    x = nb.randn(2, 3, dtype=nb.float64)
+    expected = host(net(x))
+    net.cuda()
+    xc = x.cuda().requires_grad_(True)
+    net(xc).sum().backward()
+    gi, go = seen[-1]
+    assert gi.device.type == "cuda" and host(go).tolist() == [[1.0, 1.0]] * 2
+    np.testing.assert_allclose(host(gi), host(xc.grad))
+    handle.remove()  # a lambda does not pickle (in torch neither)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert clone.weight.device.type == "cuda"
+        np.testing.assert_allclose(host(clone(x.cuda())), expected, rtol=1e-12)
+    total = nn.utils.clip_grad_norm_(net.parameters(), 0.1)
+    assert total.device.type == "cuda"
+    norm = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in net.parameters()))
+    assert norm == pytest.approx(0.1, rel=1e-4)
