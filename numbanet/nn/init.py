@@ -71,7 +71,7 @@ def _number(value, fn: str, name: str, position: int) -> float:
     return float(value)
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from U(a, b)."""
     dtype = _floating(tensor, "uniform_")
     a, b = _number(a, "uniform_", "from", 1), _number(b, "uniform_", "to", 2)
@@ -82,17 +82,19 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={a} > to={b}; give the smaller bound first")
-    return _fill_from(tensor, rand(tensor.shape, dtype=dtype, device=tensor.device)
+    return _fill_from(tensor, rand(tensor.shape, generator=generator, dtype=dtype,
+                                    device=tensor.device)
                       * (b - a) + a)
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std**2)."""
     dtype = _floating(tensor, "normal_")
     mean, std = _number(mean, "normal_", "mean", 1), _number(std, "normal_", "std", 2)
     if not std >= 0.0:  # NaN too
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _fill_from(tensor, randn(tensor.shape, dtype=dtype, device=tensor.device)
+    return _fill_from(tensor, randn(tensor.shape, generator=generator, dtype=dtype,
+                                     device=tensor.device)
                       * std + mean)
 
 
@@ -144,19 +146,19 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
@@ -167,7 +169,7 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan), gain from
     ``calculate_gain(nonlinearity, a)``. ``nn.Linear`` uses it with a = sqrt(5), which
     gives bound = 1 / sqrt(in_features)."""
@@ -176,24 +178,25 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu", generator=None) -> Tensor:
     """He normal: N(0, std**2) with std = gain / sqrt(fan)."""
     _floating(tensor, "kaiming_normal_")
     if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def _norm_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def _truncated_standard_normal(n: int, lo: float, hi: float, dtype, device) -> Tensor:
+def _truncated_standard_normal(n: int, lo: float, hi: float, dtype, device,
+                               generator) -> Tensor:
     """``n`` draws of N(0, 1) conditioned on [lo, hi], by exact rejection sampling: from
     N(0, 1) itself when [lo, hi] holds a fair share of the mass; otherwise (a tail, or a
     narrow interval) from a shifted exponential (Robert, 1995) or a uniform proposal, so
@@ -203,25 +206,29 @@ def _truncated_standard_normal(n: int, lo: float, hi: float, dtype, device) -> T
     if mass < 0.3 and hi <= 0:  # sample the mirrored interval on the positive side
         lo, hi, sign = -hi, -lo, -1.0
     rate = 0.3  # a first guess of the share of proposals accepted (refined as they come)
+
+    def uniform(m):
+        return rand(m, generator=generator, dtype=dtype, device=device)
+
     if mass >= 0.3:
         rate = mass
 
         def propose(m):
-            z = randn(m, dtype=dtype, device=device)
+            z = randn(m, generator=generator, dtype=dtype, device=device)
             return z, (z >= lo) & (z <= hi)
     elif lo > 0 and (hi - lo) * (hi + lo) >= 2:  # a long tail: exponential proposal
         lam = (lo + math.sqrt(lo * lo + 4.0)) / 2
 
         def propose(m):
-            z = lo - (1.0 - rand(m, dtype=dtype, device=device)).log() / lam
-            keep = rand(m, dtype=dtype, device=device) <= (-((z - lam) ** 2) / 2).exp()
+            z = lo - (1.0 - uniform(m)).log() / lam
+            keep = uniform(m) <= (-((z - lam) ** 2) / 2).exp()
             return z, keep & (z <= hi)
     else:  # a short interval: uniform proposal, accepted with the density's ratio
         top = max(lo, 0.0)  # the point of [lo, hi] nearest 0, where the density peaks
 
         def propose(m):
-            z = rand(m, dtype=dtype, device=device) * (hi - lo) + lo
-            keep = rand(m, dtype=dtype, device=device) <= ((top * top - z * z) / 2).exp()
+            z = uniform(m) * (hi - lo) + lo
+            keep = uniform(m) <= ((top * top - z * z) / 2).exp()
             return z, keep
     found, have = [], 0
     while have < n:
@@ -236,7 +243,7 @@ def _truncated_standard_normal(n: int, lo: float, hi: float, dtype, device) -> T
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0) -> Tensor:
+                  b: float = 2.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std**2) truncated to [a, b] (exactly, by
     rejection sampling, also far in a tail)."""
     dtype = _floating(tensor, "trunc_normal_")
@@ -252,7 +259,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if n == 0:
         return tensor
     z = _truncated_standard_normal(n, (a - mean) / std, (b - mean) / std, dtype,
-                                   tensor.device)
+                                   tensor.device, generator)
     return _fill_from(tensor, (z * std + mean).clamp(a, b).reshape(tensor.shape))
 
 
@@ -260,7 +267,7 @@ def _host_to(values: np.ndarray, like: Tensor) -> Tensor:
     return tensor(values, dtype=like.dtype, device=like.device)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of the QR decomposition of
     a Gaussian matrix, its columns' signs fixed so that it is uniformly distributed
     (Saxe et al., 2013). Dimensions after the first are flattened. The Gaussian matrix is
@@ -273,7 +280,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = randn(rows, cols, dtype="float64").numpy()
+    flat = randn(rows, cols, generator=generator, dtype="float64").numpy()
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -283,7 +290,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _fill_from(tensor, _host_to(q * gain, tensor).reshape(tensor.shape))
 
 
-def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator=None) -> Tensor:
     """Fill a 2-D tensor from N(0, std**2) and set ``ceil(sparsity * rows)`` randomly
     chosen entries of every column to zero (Martens, 2010). The rows to zero come from
     ranking uniform draws of numbanet's generator in each column (on the host)."""
@@ -292,9 +300,10 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    normal_(tensor, 0.0, std)
+    normal_(tensor, 0.0, std, generator)
     # each column's rows in a random order; its first num_zeros rows become zeros
-    order = rand(rows, cols, dtype="float64").numpy().argsort(axis=0).argsort(axis=0)
+    draws = rand(rows, cols, generator=generator, dtype="float64").numpy()
+    order = draws.argsort(axis=0).argsort(axis=0)
     keep = _host_to((order >= num_zeros).astype(np.float64), tensor)
     with no_grad():
         tensor.mul_(keep)

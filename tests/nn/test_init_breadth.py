@@ -156,3 +156,34 @@ def test_eye_dirac_and_constant_fills_are_exact():
                         (lambda t: nn.init.constant_(t, 0.25), 0.25)):
         p = nn.Parameter(nb.empty(3, 2))
         assert fill(p) is p and (host(p) == value).all() and p.grad_fn is None
+
+
+INITIALISERS = ["uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                "kaiming_normal_", "orthogonal_", "sparse_", "calculate_gain"]
+
+
+@pytest.mark.parametrize("name", INITIALISERS)
+def test_signatures_are_torchs(name):
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert params(getattr(nn.init, name)) == params(getattr(torch.nn.init, name))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, g: nn.init.uniform_(t, generator=g), lambda t, g: nn.init.normal_(t, generator=g),
+    lambda t, g: nn.init.trunc_normal_(t, generator=g),
+    lambda t, g: nn.init.trunc_normal_(t, a=3.0, b=math.inf, generator=g),
+    lambda t, g: nn.init.xavier_normal_(t, generator=g),
+    lambda t, g: nn.init.kaiming_uniform_(t, generator=g),
+    lambda t, g: nn.init.orthogonal_(t, generator=g),
+    lambda t, g: nn.init.sparse_(t, 0.5, generator=g)])
+def test_a_generator_makes_the_fill_reproducible(call):
+    first = host(call(nb.empty(6, 5), nb.Generator().manual_seed(7)))
+    nb.manual_seed(123)  # the global stream does not matter
+    again = host(call(nb.empty(6, 5), nb.Generator().manual_seed(7)))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, host(call(nb.empty(6, 5), nb.Generator().manual_seed(8))))
