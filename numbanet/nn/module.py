@@ -347,8 +347,8 @@ class Module:
                 yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name,
                                                remove_duplicate)
 
-    def modules(self):
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True):
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self):
@@ -457,7 +457,7 @@ class Module:
                     owner._buffers[name] = value
         return IncompatibleKeys(missing, unexpected)
 
-    def get_submodule(self, target: str = "") -> Module:
+    def get_submodule(self, target: str) -> Module:
         """The module at dotted path ``target`` (``""``: this module)."""
         module = self
         for item in target.split(".") if target else ():

@@ -470,3 +470,18 @@ def test_hooks_copies_and_clipping_on_cuda():
     assert total.device.type == "cuda"
     norm = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in net.parameters()))
     assert norm == pytest.approx(0.1, rel=1e-4)
+
+
+@pytest.mark.parametrize("name", [
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_buffer", "register_parameter", "add_module",
+    "named_modules", "named_buffers", "named_parameters", "modules", "load_state_dict",
+    "zero_grad", "requires_grad_", "apply", "get_submodule", "get_parameter", "get_buffer",
+    "train", "half", "bfloat16", "extra_repr"])
+def test_module_method_signatures_are_torchs(name):
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+    assert params(getattr(nn.Module, name)) == params(getattr(torch.nn.Module, name))

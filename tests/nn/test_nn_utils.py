@@ -102,3 +102,15 @@ def test_parameters_to_vector_and_back():
         np.testing.assert_array_equal(host(p), q.detach().numpy())
     with pytest.raises(TypeError, match="expected Tensor, but got: list"):
         nn.utils.vector_to_parameters([1.0], ours)
+
+
+@pytest.mark.parametrize("name", ["clip_grad_norm_", "clip_grad_value_", "get_total_norm",
+                                  "clip_grads_with_norm_", "parameters_to_vector",
+                                  "vector_to_parameters"])
+def test_signatures_are_torchs(name):
+    import inspect
+
+    def params(fn):
+        return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+    assert params(getattr(nn.utils, name)) == params(getattr(torch.nn.utils, name))
