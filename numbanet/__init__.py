@@ -42,6 +42,19 @@ from .autograd.ops import (
     var,
     where,
 )
+from .autograd.ops.pieces import (
+    chunk,
+    flip,
+    movedim,
+    repeat_interleave,
+    roll,
+    select,
+    split,
+    swapaxes,
+    tile,
+    unbind,
+    unflatten,
+)
 from .autograd.ops.registry import functions as _registered
 from .creation import (
     BoolTensor,
@@ -82,6 +95,7 @@ from .threads import get_num_threads, set_num_threads
 
 globals().update(_registered())  # nb.exp, nb.sin, nb.add, nb.eq, nb.logical_and...
 
+moveaxis, swapdims = movedim, swapaxes
 float = float32
 double = float64
 long = int64

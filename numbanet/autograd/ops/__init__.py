@@ -16,6 +16,21 @@ from .indexing import getitem, index_select, narrow
 from .inplace import add_into, copy_, fill_, inplace, inplace_unary, setitem, zeros_on
 from .linalg import matmul, mm
 from .matrices import diag, tril, triu
+from .pieces import (
+    chunk,
+    flip,
+    movedim,
+    mT,
+    repeat,
+    repeat_interleave,
+    roll,
+    select,
+    split,
+    swapaxes,
+    tile,
+    unbind,
+    unflatten,
+)
 from .reduction import (
     all,
     amax,
@@ -72,9 +87,13 @@ _METHODS = {fn.__name__: fn for fn in (
     clamp, softmax, log_softmax, sum, mean, var, std, max, min, argmax, argmin, any, all, t,
     transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow, tril,
     triu, diag, bernoulli, multinomial, uniform_, normal_, bernoulli_, exponential_,
-    random_)}
-for _name, _fn in {**_METHODS, "clip": clamp}.items():
+    random_, chunk, flip, movedim, repeat, repeat_interleave, roll, select, split, swapaxes, tile,
+    unbind, unflatten)}
+_ALIASES = {"clip": clamp, "moveaxis": movedim, "swapdims": swapaxes}
+for _name, _fn in {**_METHODS, **_ALIASES}.items():
     setattr(_tensor.Tensor, _name, _fn)
+_tensor.Tensor.mT = _tensor.Tensor.mH = property(mT)  # type: ignore[attr-defined]
+moveaxis, swapdims = movedim, swapaxes
 _tensor._ops = _sys.modules[__name__]  # Tensor's methods call the ops through it
 
 __all__ = [name for name in dir() if not name.startswith("_")]
