@@ -441,9 +441,29 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._shape[0]))
 
-    def __reduce__(self):
-        raise TypeError("numbanet tensors are not pickled (a pickle can run code when it is "
-                        "loaded); use nb.save(obj, path) and nb.load(path)")
+    def __reduce_ex__(self, protocol):
+        """In-process pickling (``pickle.dumps``, ``copy``, multiprocessing): the values on
+        the host, the dtype, the device and ``requires_grad``. Files are written with
+        ``nb.save``, and ``nb.load`` never unpickles."""
+        values = self.detach().cpu().numpy()
+        return (_rebuild, (values, self._dtype.name, str(self._device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        """A leaf tensor's copy: new memory, the same ``requires_grad``, a copy of ``.grad``;
+        as in PyTorch, a tensor made by an op (not a leaf) cannot be deep-copied."""
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment; deep-copy "
+                               "x.detach() instead, or the leaves it was computed from")
+        new = _rebuild(self.detach().cpu().numpy().copy(), self._dtype.name, str(self._device),
+                       self._requires_grad)
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
 
     # ---- autograd -------------------------------------------------------------------------
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
@@ -535,6 +555,11 @@ class Tensor:
 
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
+
+
+def _rebuild(values, dtype: str, device: str, requires_grad: bool) -> Tensor:
+    from .creation import tensor
+    return tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 # The layers above bind these when they are imported (``numbanet/__init__.py`` imports them

@@ -144,3 +144,22 @@ def test_tril_and_diag_errors_as_torch():
         nb.tril(nb.ones(3))
     with pytest.raises(RuntimeError, match="1D or 2D"):
         nb.diag(nb.ones(2, 2, 2))
+
+
+def test_tensors_pickle_in_process_and_deep_copy_as_torch():
+    import copy
+    for device in ("cpu", "cuda"):
+        x = nb.tensor([1.5, -2.0], dtype=nb.float64, device=device, requires_grad=True)
+        (x * 3).sum().backward()
+        y = pickle.loads(pickle.dumps(x))
+        assert y.tolist() == x.tolist() and y.dtype == x.dtype and y.device == x.device
+        assert y.requires_grad and y.grad is None
+        z = copy.deepcopy(x)
+        assert z.tolist() == x.tolist() and z.grad.tolist() == [3.0, 3.0]
+        z.detach().zero_()
+        assert x.tolist() == [1.5, -2.0]  # new memory
+        with pytest.raises(RuntimeError, match="graph leaves"):
+            copy.deepcopy(x * 2)
+    both = [nb.ones(2)] * 2
+    copied = copy.deepcopy(both)
+    assert copied[0] is copied[1]

@@ -240,6 +240,7 @@ def _record(cls, ctx: Node, args, kwargs):
 
 def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
     """Output ``o`` of ``ctx``'s forward, made to point back at ``ctx``."""
+    marked = bool(ctx._non_differentiable) and id(o) in ctx._non_differentiable
     for a in args:
         if o is a:  # an input returned as is: a new identity, unless changed in place
             if id(o) not in ctx._dirty:
@@ -249,8 +250,7 @@ def _own(ctx: Node, o: Tensor, nr: int, args) -> Tensor:
                                    f"in-place operation ({ctx._fn.__name__}, which called "
                                    "mark_dirty); clone() it first")
             break
-    if o._dtype.is_floating_point and not (ctx._non_differentiable and
-                                           id(o) in ctx._non_differentiable):
+    if o._dtype.is_floating_point and not marked:
         o._requires_grad = True
         o.grad_fn = ctx
         o._output_nr = nr

@@ -141,16 +141,16 @@ class Optimizer:
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
                                 f"{type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"can't optimize a non-leaf Tensor (shape {p.shape}, made by "
-                                 f"{p.grad_fn.name()}); optimize the leaf it was computed from, "
-                                 "or detach() it and set requires_grad=True")
+                raise ValueError(f"can't optimize a non-leaf Tensor (shape {tuple(p.shape)}, "
+                                 f"made by {p.grad_fn.name()}); optimize the leaf it was "
+                                 "computed from, or detach() it and set requires_grad=True")
             if not p.requires_grad:
                 raise ValueError(f"can't optimize a Tensor that does not require grad (shape "
-                                 f"{p.shape}); create it with requires_grad=True or wrap it in "
-                                 "nn.Parameter")
+                                 f"{tuple(p.shape)}); create it with requires_grad=True or "
+                                 "wrap it in nn.Parameter")
             if id(p) in seen:
-                raise ValueError(f"a parameter (shape {p.shape}) appears twice in the same "
-                                 "parameter group; list each tensor once")
+                raise ValueError(f"a parameter (shape {tuple(p.shape)}) appears twice in the "
+                                 "same parameter group; list each tensor once")
             seen.add(id(p))
         group = dict(param_group)
         group["params"] = params

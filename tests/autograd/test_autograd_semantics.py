@@ -408,3 +408,19 @@ def test_a_none_saved_beside_a_none_output_is_kept_as_none():
     y, _ = _SavesNone.apply(x)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_an_input_returned_as_is_and_marked_non_differentiable_does_not_require_grad():
+    class Passthrough(nb.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.mark_non_differentiable(a)
+            return a
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = nb.ones(2, requires_grad=True)
+    y = Passthrough.apply(x)
+    assert y is not x and not y.requires_grad and y.grad_fn is None

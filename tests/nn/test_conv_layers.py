@@ -328,7 +328,7 @@ def test_embedding_argument_mistakes_are_refused_with_or_without_padding(padding
         F.embedding(nb.tensor([1.0]), nb.randn(5, 2), padding_idx)
     for weight in (nb.randn(5), nb.randn(5, 2, 1), nb.tensor(1.0)):
         message = "embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape " \
-                  f"{weight.shape}"
+                  f"{tuple(weight.shape)}"
         with pytest.raises(ValueError, match=re.escape(message)):
             F.embedding(nb.tensor([1]), weight, padding_idx)
     with pytest.raises(IndexError, match="index 5 is out of range for 5 embeddings"):

@@ -458,7 +458,8 @@ class Endless:
 def test_an_endless_sampler_is_drawn_only_as_far_as_batches_are_used(num_workers):
     sampler = Endless()
     loader = DataLoader(TensorDataset(nb.arange(10)), batch_size=2, sampler=sampler,
-                        num_workers=num_workers, prefetch_factor=2)
+                        num_workers=num_workers,
+                        prefetch_factor=2 if num_workers else None)
     batches = [b.tolist() for (b,) in itertools.islice(loader, 7)]
     assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [0, 1], [2, 3]]
     assert sampler.drawn <= 2 * (7 + 2 * num_workers)  # what was used, and what is prefetched

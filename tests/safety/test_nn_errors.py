@@ -370,7 +370,8 @@ LAYERS = {  # every layer of nn, made with small valid arguments
     "Sequential": lambda: nn.Sequential(nn.Linear(1, 1)),
 }
 LOSSES = ["MSELoss", "L1Loss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss"]
-NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "Parameter", "Identity"}
+NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "Parameter", "Identity", "ParameterList",
+              "ParameterDict"}
 
 
 def test_the_layer_tables_list_every_module_of_nn():

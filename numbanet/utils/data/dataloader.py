@@ -86,8 +86,8 @@ class DataLoader:
       and a ``TypeError``; it is never rounded.
     - ``num_workers``: threads that load batches in the background (0: load each batch
       in the loop, when it is asked for); ``prefetch_factor`` (only with workers,
-      default 2): batches each worker may load ahead. Without workers, PyTorch 2 refuses
-      any ``prefetch_factor``; numbanet still takes 2, PyTorch 1's default.
+      default 2): batches each worker may load ahead. Without workers it must be None, as
+      in PyTorch 2.
     - ``collate_fn(samples) -> batch``: how a list of samples becomes a batch
       (``default_collate``: stack tensors, arrays and numbers, keep tuples and dicts).
       A data set with ``__getitems__(indices)`` is asked for a batch's samples at once.
@@ -141,9 +141,7 @@ class DataLoader:
                              "non-negative; use num_workers=0 to disable multiprocessing.")
         _check_timeout(timeout)
         if prefetch_factor is not None:
-            if num_workers == 0 and prefetch_factor == 2 and not isinstance(prefetch_factor, bool):
-                prefetch_factor = None  # PyTorch 1's default, which it accepted without workers
-            elif num_workers == 0:
+            if num_workers == 0:
                 raise ValueError("prefetch_factor option could only be specified in "
                                  "multiprocessing.let num_workers > 0 to enable "
                                  "multiprocessing, otherwise set prefetch_factor to None.")
