@@ -31,6 +31,7 @@ from .autograd.ops import (
     permute,
     reshape,
     softmax,
+    square,
     squeeze,
     stack,
     std,

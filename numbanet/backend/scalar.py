@@ -91,6 +91,241 @@ def cos(x):
     return math.cos(x)
 
 
+# Guards first: NumPy's and C's answers at poles, overflow and outside the domain (NaN, inf),
+# where plain Python's math, which the CUDA simulator runs, would raise instead.
+_BIG = 4503599627370496.0  # 2**52: floats at least this large are integers already
+
+
+@float_result
+def tan(x):
+    if x - x != 0:
+        return math.nan
+    return math.tan(x)
+
+
+@float_result
+def asin(x):
+    if not -1.0 <= x <= 1.0:
+        return math.nan
+    return math.asin(x)
+
+
+@float_result
+def acos(x):
+    if not -1.0 <= x <= 1.0:
+        return math.nan
+    return math.acos(x)
+
+
+@float_result
+def atan(x):
+    return math.atan(x)
+
+
+@float_result
+def sinh(x):
+    if x > 710.0:
+        return math.inf
+    if x < -710.0:
+        return -math.inf
+    return math.sinh(x)
+
+
+@float_result
+def cosh(x):
+    if x > 710.0 or x < -710.0:
+        return math.inf
+    return math.cosh(x)
+
+
+@float_result
+def asinh(x):
+    return math.asinh(x)
+
+
+@float_result
+def acosh(x):
+    if x < 1.0:
+        return math.nan
+    return math.acosh(x)
+
+
+@float_result
+def atanh(x):
+    if x == 1.0:
+        return math.inf
+    if x == -1.0:
+        return -math.inf
+    if not -1.0 < x < 1.0:
+        return math.nan
+    return math.atanh(x)
+
+
+@float_result
+def rsqrt(x):
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return math.copysign(math.inf, x)
+    return 1.0 / math.sqrt(x)
+
+
+@float_result
+def reciprocal(x):
+    if x == 0:
+        return math.copysign(math.inf, x)
+    return 1.0 / x
+
+
+@float_result
+def exp2(x):
+    if x >= 1024.0:
+        return math.inf
+    return 2.0 ** x
+
+
+@float_result
+def expm1(x):
+    if x > 709.0:
+        return math.inf
+    return math.expm1(x)
+
+
+@float_result
+def log2(x):
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    return math.log2(x)
+
+
+@float_result
+def log10(x):
+    if x < 0:
+        return math.nan
+    if x == 0:
+        return -math.inf
+    return math.log10(x)
+
+
+@float_result
+def log1p(x):
+    if x < -1.0:
+        return math.nan
+    if x == -1.0:
+        return -math.inf
+    return math.log1p(x)
+
+
+# Rounding keeps integers as they are (and NaN, inf and zeros with their sign).
+def floor(x):
+    if not abs(x) < _BIG or x == 0:
+        return x
+    return math.floor(x)
+
+
+def ceil(x):
+    if not abs(x) < _BIG or x == 0:
+        return x
+    return math.ceil(x)
+
+
+def trunc(x):
+    if not abs(x) < _BIG or x == 0:
+        return x
+    return math.floor(x) if x > 0 else math.ceil(x)  # (the simulator's NumPy scalars lack
+    # math.trunc)
+
+
+def round_(x):
+    """To the nearest integer, ties to the even one (as NumPy and PyTorch)."""
+    if not abs(x) < _BIG or x == 0:
+        return x
+    below = math.floor(x)
+    rest = x - below  # exact below 2**52
+    if rest > 0.5 or (rest == 0.5 and below % 2 != 0):
+        return below + 1
+    return below
+
+
+def frac(x):
+    if x - x != 0:
+        return math.nan
+    if not abs(x) < _BIG:
+        return x - x
+    return x - (math.floor(x) if x > 0 else math.ceil(x))
+
+
+@float_result
+def erf(x):
+    return math.erf(x)
+
+
+@float_result
+def erfc(x):
+    return math.erfc(x)
+
+
+@float_result
+def lgamma(x):
+    if x - x != 0:  # inf at both infinities, NaN stays NaN
+        return abs(x)
+    if (x <= 0 and x % 1.0 == 0) or x > 2.5e305:  # the poles, and overflow
+        return math.inf
+    return math.lgamma(x)
+
+
+@float_result
+def digamma(x):
+    """The logarithmic derivative of the gamma function: the recurrence up to 10, then the
+    asymptotic series (error below 1e-13); the reflection formula below 0."""
+    if x != x or x == -math.inf:
+        return math.nan
+    if x == math.inf:
+        return math.inf
+    if x == 0:
+        return -math.inf  # as PyTorch
+    result = 0.0
+    if x < 0:
+        if x % 1.0 == 0:
+            return math.nan
+        near = x - math.floor(x + 0.5)  # tan has period pi: pi * near keeps the digits
+        result = -math.pi / math.tan(math.pi * near)
+        x = 1.0 - x
+    while x < 10.0:
+        result -= 1.0 / x
+        x += 1.0
+    inv2 = 1.0 / (x * x)
+    series = inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
+        1.0 / 240 - inv2 / 132))))
+    return result + math.log(x) - 0.5 / x - series
+
+
+@float_result
+def trigamma(x):
+    """The derivative of digamma (PyTorch's polygamma(1, x)), by the same method."""
+    if x != x or x == -math.inf:
+        return math.nan
+    if x == math.inf:
+        return 0.0
+    if x <= 0 and x % 1.0 == 0:
+        return math.inf
+    result, sign = 0.0, 1.0
+    if x < 0:  # trigamma(x) = pi^2 / sin^2(pi x) - trigamma(1 - x)
+        s = math.sin(math.pi * (x - math.floor(x + 0.5)))  # sin^2 has period pi
+        result, sign, x = math.pi * math.pi / s / s, -1.0, 1.0 - x  # (s * s) may underflow
+    total = 0.0
+    while x < 10.0:
+        total += 1.0 / x / x  # (x * x) may underflow to 0
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    total += inv + 0.5 * inv2 + inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (
+        1.0 / 42 - inv2 * (1.0 / 30 - inv2 * 5.0 / 66))))
+    return result + sign * total
+
+
 def logical_not(x):
     return not x
 
@@ -196,8 +431,10 @@ def logical_xor(x, y):
 
 
 UNARY = {f.__name__.rstrip("_"): f for f in
-         (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, sin, cos, logical_not,
-          to_bool)}
+         (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, sin, cos, tan, asin,
+          acos, atan, sinh, cosh, asinh, acosh, atanh, rsqrt, reciprocal, exp2, expm1,
+          log2, log10, log1p, floor, ceil, trunc, round_, frac, erf, erfc, lgamma, digamma,
+          trigamma, logical_not, to_bool)}
 FLOAT_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "float_result", False))
 BINARY = {f.__name__: f for f in
           (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,

@@ -1093,15 +1093,19 @@ GRADGRAD_OPS = {
 
 
 def _inside_domain(spec):
-    """The registry's op on inputs it takes smoothly: x * x + 1 (at least 1) where its domain
-    is not the default or it has a kink; the inputs drawn are in (-2, 2) off -1 and 1. A
-    linear op (its gradient reads neither input nor output) gets x * x, so that its first
-    gradient depends on x."""
+    """The registry's op on inputs it takes smoothly. An op with a domain of its own gets
+    ``mid + half * tanh(x)``, inside that domain; one with a kink at ``avoid`` gets
+    ``x * x + 1`` (at least 1); a linear op (its gradient reads neither input nor output)
+    gets ``x * x``, so that its first gradient depends on x."""
+    if spec.domain != (-3.0, 3.0):
+        low, high = spec.domain
+        mid, half = (low + high) / 2, (high - low) / 2 * 0.9
+        return lambda x: spec.function(mid + half * x.tanh())
+    if spec.avoid is not None:
+        return lambda x: spec.function(x * x + 1)
     if spec.saves is None:
         return lambda x: spec.function(x * x)
-    if spec.domain == (-3.0, 3.0) and spec.avoid is None:
-        return spec.function
-    return lambda x: spec.function(x * x + 1)
+    return spec.function
 
 
 GRADGRAD_OPS.update({name: _inside_domain(spec) for name, spec in UNARY.items()

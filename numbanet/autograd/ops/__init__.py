@@ -10,6 +10,8 @@ from .elementwise import (
     invert,
     logical_not,
     sign,
+    square,
+    square_,
     where,
 )
 from .indexing import getitem, index_select, narrow
@@ -88,7 +90,7 @@ _METHODS = {fn.__name__: fn for fn in (
     transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow, tril,
     triu, diag, bernoulli, multinomial, uniform_, normal_, bernoulli_, exponential_,
     random_, chunk, flip, movedim, repeat, repeat_interleave, roll, select, split, swapaxes, tile,
-    unbind, unflatten)}
+    unbind, unflatten, square, square_)}
 _ALIASES = {"clip": clamp, "moveaxis": movedim, "swapdims": swapaxes}
 for _name, _fn in {**_METHODS, **_ALIASES}.items():
     setattr(_tensor.Tensor, _name, _fn)

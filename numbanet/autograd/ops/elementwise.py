@@ -44,6 +44,47 @@ def _check_pow(a, b):
         _check_integer_power(a, b)
 
 
+_LN2, _LN10, _TWO_OVER_SQRT_PI = math.log(2.0), math.log(10.0), 2.0 / math.sqrt(math.pi)
+
+
+def _zero_grad(g, x, y):
+    return g * 0.0
+
+
+def _mp_ref(name: str, *first):
+    """A NumPy reference for the tests from mpmath (installed with PyTorch), with PyTorch's
+    values at the poles; it imports mpmath only when called."""
+    def ref(x):
+        import mpmath
+
+        def one(v):
+            if v != v or v in (math.inf, -math.inf) or (v <= 0 and v == math.floor(v)):
+                return _AT_POLES[name](v)
+            value = getattr(mpmath, name)(*first, v)
+            return float(mpmath.re(value)) if name == "loggamma" else float(value)
+        return np.vectorize(one, otypes=[float])(x)
+    return ref
+
+
+# What lgamma, digamma and trigamma give at NaN, the infinities and the non-positive
+# integers (mpmath has poles there), as PyTorch gives them.
+_AT_POLES = {
+    "loggamma": lambda v: math.fabs(v) if v - v != 0 else math.inf,
+    "digamma": lambda v: (math.nan if v != v or v == -math.inf else math.inf
+                          if v == math.inf else -math.inf if v == 0 else math.nan),
+    "psi": lambda v: (math.nan if v != v or v == -math.inf else 0.0 if v == math.inf
+                      else math.inf),
+}
+
+
+def _refuse_non_float(op):
+    def check(x):
+        if not x._dtype.is_floating_point:
+            raise NotImplementedError(f"{op} is not implemented for {x._dtype.name} tensors "
+                                      f"(as in PyTorch); convert first: x.float().{op}()")
+    return check
+
+
 def _refuse_bool_input(op):
     def check(x):
         if x._dtype is dt.bool_:
@@ -144,6 +185,64 @@ sin = unary_op("sin", lambda g, x, y: g * cos(x), "input", np.sin, doc="The sine
 # annotated, so that the type checker knows it in sin's gradient above
 cos: Callable = unary_op("cos", lambda g, x, y: -g * sin(x), "input", np.cos,
                          doc="The cosine (radians).")
+tan = unary_op("tan", lambda g, x, y: g * (1 + y * y), "output", np.tan, domain=(-1.2, 1.2),
+               doc="The tangent (radians).")
+asin = unary_op("asin", lambda g, x, y: g / sqrt(1 - x * x), "input", np.arcsin,
+                domain=(-0.9, 0.9), aliases=("arcsin",), doc="The inverse sine (nan outside "
+                "[-1, 1]).")
+acos = unary_op("acos", lambda g, x, y: -g / sqrt(1 - x * x), "input", np.arccos,
+                domain=(-0.9, 0.9), aliases=("arccos",), doc="The inverse cosine.")
+atan = unary_op("atan", lambda g, x, y: g / (1 + x * x), "input", np.arctan,
+                aliases=("arctan",), doc="The inverse tangent.")
+sinh = unary_op("sinh", lambda g, x, y: g * cosh(x), "input", np.sinh,
+                doc="The hyperbolic sine.")
+cosh: Callable = unary_op("cosh", lambda g, x, y: g * sinh(x), "input", np.cosh,
+                          doc="The hyperbolic cosine.")
+asinh = unary_op("asinh", lambda g, x, y: g / sqrt(x * x + 1), "input", np.arcsinh,
+                 aliases=("arcsinh",), doc="The inverse hyperbolic sine.")
+acosh = unary_op("acosh", lambda g, x, y: g / sqrt(x * x - 1), "input", np.arccosh,
+                 domain=(1.1, 3.0), aliases=("arccosh",),
+                 doc="The inverse hyperbolic cosine (nan below 1).")
+atanh = unary_op("atanh", lambda g, x, y: g / (1 - x * x), "input", np.arctanh,
+                 domain=(-0.9, 0.9), aliases=("arctanh",),
+                 doc="The inverse hyperbolic tangent (nan outside [-1, 1]).")
+rsqrt = unary_op("rsqrt", lambda g, x, y: -0.5 * g * y * y * y, "output",
+                 lambda x: 1 / np.sqrt(x), domain=(0.1, 3.0), doc="1 / sqrt(x).")
+reciprocal = unary_op("reciprocal", lambda g, x, y: -g * y * y, "output",
+                      lambda x: 1 / x, avoid=0.0, doc="1 / x (integers give floats).")
+exp2 = unary_op("exp2", lambda g, x, y: g * y * _LN2, "output", np.exp2, doc="2 to the power x.")
+expm1 = unary_op("expm1", lambda g, x, y: g * (y + 1), "output", np.expm1,
+                 doc="e^x - 1, exact for small x.")
+log2 = unary_op("log2", lambda g, x, y: g / (x * _LN2), "input", np.log2, domain=(0.1, 3.0),
+                doc="The base-2 logarithm.")
+log10 = unary_op("log10", lambda g, x, y: g / (x * _LN10), "input", np.log10,
+                 domain=(0.1, 3.0), doc="The base-10 logarithm.")
+log1p = unary_op("log1p", lambda g, x, y: g / (1 + x), "input", np.log1p, domain=(-0.9, 3.0),
+                 doc="log(1 + x), exact for small x.")
+# Rounding: flat between integers, so the gradient is 0, as in PyTorch; the gradient tests
+# draw inside (0, 1), where there is no step.
+floor = unary_op("floor", _zero_grad, None, np.floor, domain=(0.1, 0.9),
+                 check=_refuse_bool_input("floor"), doc="The largest integer <= x.")
+ceil = unary_op("ceil", _zero_grad, None, np.ceil, domain=(0.1, 0.9),
+                check=_refuse_bool_input("ceil"), doc="The smallest integer >= x.")
+trunc = unary_op("trunc", _zero_grad, None, np.trunc, domain=(0.1, 0.9), aliases=("fix",),
+                 check=_refuse_bool_input("trunc"), doc="x rounded toward zero.")
+round = unary_op("round", _zero_grad, None, np.round, domain=(0.1, 0.4),
+                 check=_refuse_bool_input("round"),
+                 doc="x rounded to the nearest integer, ties to the even one.")
+frac = unary_op("frac", lambda g, x, y: g, None, lambda x: x - np.trunc(x),
+                domain=(0.1, 0.9), check=_refuse_non_float("frac"),
+                doc="The fractional part, x - trunc(x).")
+erf = unary_op("erf", lambda g, x, y: g * _TWO_OVER_SQRT_PI * exp(-x * x), "input",
+               np.vectorize(math.erf, otypes=[float]), doc="The error function.")
+erfc = unary_op("erfc", lambda g, x, y: -g * _TWO_OVER_SQRT_PI * exp(-x * x), "input",
+                np.vectorize(math.erfc, otypes=[float]), doc="1 - erf(x), exact for large x.")
+trigamma = unary_op("trigamma", None, None, _mp_ref("psi", 1), method=False, inplace=False,
+                    doc="The derivative of digamma (polygamma(1, x)).")
+digamma = unary_op("digamma", lambda g, x, y: g * trigamma(x), "input", _mp_ref("digamma"),
+                   domain=(0.2, 3.0), doc="The derivative of lgamma (psi).")
+lgamma = unary_op("lgamma", lambda g, x, y: g * digamma(x), "input", _mp_ref("loggamma"),
+                  domain=(0.2, 3.0), doc="The logarithm of |gamma(x)|.")
 
 
 class Clamp(Function):
@@ -321,3 +420,12 @@ bitwise_xor = binary_op("bitwise_xor", None, "", np.logical_xor, kernel="logical
                         kind="bool", operator="__xor__", reflected="__rxor__",
                         inplace_operator="__ixor__", check=_check_bitwise("bitwise_xor"),
                         doc="a ^ b of bool tensors (masks).")
+
+
+def square(x):
+    """``x ** 2`` (integers stay integers; bools become int64, as in PyTorch)."""
+    return pow(x, 2)
+
+
+def square_(x):
+    return x.pow_(2)
