@@ -57,6 +57,21 @@ from .autograd.ops.pieces import (
     unflatten,
 )
 from .autograd.ops.registry import functions as _registered
+from .autograd.ops.tests_and_blends import (
+    addcdiv,
+    addcmul,
+    allclose,
+    equal,
+    hypot,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    lerp,
+    nan_to_num,
+)
 from .creation import (
     BoolTensor,
     DoubleTensor,

@@ -5,13 +5,20 @@ CPU, ``cuda.jit(device=True)`` on CUDA. Use only arithmetic, comparisons and
 the ``math`` module here, so that both compilers accept the code.
 
 ``@float_result`` marks the ops whose result is a float for any input, as in PyTorch
-(``exp`` of an int64 tensor is float32); the op layer and the graph checks read it.
+(``exp`` of an int64 tensor is float32), ``@bool_result`` those whose result is a bool
+(``isnan``); the op layer and the graph checks read them.
 """
 import math
 
 
 def float_result(fn):
     fn.float_result = True
+    return fn
+
+
+def bool_result(fn):
+    """Marks the unary ops whose result is a bool (isnan, logical_not...)."""
+    fn.bool_result = True
     return fn
 
 # ---- unary: one value in, one value out ------------------------------------------------
@@ -326,10 +333,37 @@ def trigamma(x):
     return result + sign * total
 
 
+@bool_result
+def isnan(x):
+    return x != x
+
+
+@bool_result
+def isinf(x):
+    return x == math.inf or x == -math.inf
+
+
+@bool_result
+def isposinf(x):
+    return x == math.inf
+
+
+@bool_result
+def isneginf(x):
+    return x == -math.inf
+
+
+@bool_result
+def isfinite(x):
+    return x - x == 0  # False for inf and NaN; integers are finite
+
+
+@bool_result
 def logical_not(x):
     return not x
 
 
+@bool_result
 def to_bool(x):
     return x != 0
 
@@ -434,8 +468,9 @@ UNARY = {f.__name__.rstrip("_"): f for f in
          (identity, neg, exp, log, sqrt, abs_, sign, relu, sigmoid, tanh, sin, cos, tan, asin,
           acos, atan, sinh, cosh, asinh, acosh, atanh, rsqrt, reciprocal, exp2, expm1,
           log2, log10, log1p, floor, ceil, trunc, round_, frac, erf, erfc, lgamma, digamma,
-          trigamma, logical_not, to_bool)}
+          trigamma, isnan, isinf, isposinf, isneginf, isfinite, logical_not, to_bool)}
 FLOAT_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "float_result", False))
+BOOL_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "bool_result", False))
 BINARY = {f.__name__: f for f in
           (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,
            pass_if_positive, pass_if_nonnegative, logical_and, logical_or, logical_xor)}

@@ -160,7 +160,7 @@ def _operand(x, out_shape, what):
 
 
 _FLOAT_MATH = scalar.FLOAT_RESULT  # exp, sin...: float results (backend/scalar.py marks them)
-_TO_BOOL = {"to_bool", "logical_not"}
+_TO_BOOL = scalar.BOOL_RESULT  # to_bool, logical_not, isnan...
 _COMPARE = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor"}
 
 

@@ -473,15 +473,18 @@ UNARY_REF = {
     "sign": np.sign,
     "logical_not": np.logical_not,
     "to_bool": lambda x: x != 0,
+    "isnan": np.isnan, "isinf": np.isinf, "isposinf": np.isposinf, "isneginf": np.isneginf,
+    "isfinite": np.isfinite,
     **{name: spec.ref for name, spec in UNARY_OPS.items()},
     "relu": _relu_ref,  # the registry's reference, with NaN kept
 }
 UNARY_DTYPES = {
     "identity": ALL, "sign": NUMERIC, "logical_not": ALL, "to_bool": ALL,
+    **dict.fromkeys(["isnan", "isinf", "isposinf", "isneginf", "isfinite"], NUMERIC),
     **{name: FLOATS if spec.float_result else NUMERIC for name, spec in UNARY_OPS.items()},
 }
-BOOL_RESULT = {"logical_not", "to_bool", "eq", "ne", "lt", "le", "gt", "ge",
-               "logical_and", "logical_or", "logical_xor"}
+BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
+               *scalar.BOOL_RESULT}
 UNARY_PARAMS = [pytest.param(op, dt, id=f"{op}-{dt.name}")
                 for op, dts in UNARY_DTYPES.items() for dt in dts]
 

@@ -80,6 +80,24 @@ from .shape import (
     unsqueeze,
     view,
 )
+from .tests_and_blends import (
+    addcdiv,
+    addcdiv_,
+    addcmul,
+    addcmul_,
+    allclose,
+    equal,
+    hypot,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    lerp,
+    lerp_,
+    nan_to_num,
+)
 
 globals().update(_functions())  # exp, relu, sin, add, mul, eq, logical_and...
 _attach_methods()
@@ -90,7 +108,9 @@ _METHODS = {fn.__name__: fn for fn in (
     transpose, flatten, squeeze, unsqueeze, clone, contiguous, index_select, narrow, tril,
     triu, diag, bernoulli, multinomial, uniform_, normal_, bernoulli_, exponential_,
     random_, chunk, flip, movedim, repeat, repeat_interleave, roll, select, split, swapaxes, tile,
-    unbind, unflatten, square, square_)}
+    unbind, unflatten, square, square_, addcdiv, addcdiv_, addcmul, addcmul_, allclose,
+    equal, hypot, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, lerp_,
+    nan_to_num)}
 _ALIASES = {"clip": clamp, "moveaxis": movedim, "swapdims": swapaxes}
 for _name, _fn in {**_METHODS, **_ALIASES}.items():
     setattr(_tensor.Tensor, _name, _fn)
