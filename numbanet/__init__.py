@@ -6,7 +6,7 @@
 >>> x.grad.shape
 (3, 4)
 """
-from . import accelerator, autograd, backends, cuda, datasets, nn, optim, utils
+from . import accelerator, autograd, backends, cuda, datasets, linalg, nn, optim, utils
 from .autograd import enable_grad, no_grad, set_grad_enabled
 from .autograd.ops import (
     all,
@@ -55,6 +55,16 @@ from .autograd.ops.pieces import (
     tile,
     unbind,
     unflatten,
+)
+from .autograd.ops.reduction import amax
+from .autograd.ops.reductions_more import (
+    amin,
+    aminmax,
+    count_nonzero,
+    logsumexp,
+    norm,
+    std_mean,
+    var_mean,
 )
 from .autograd.ops.registry import functions as _registered
 from .autograd.ops.tests_and_blends import (

@@ -49,6 +49,16 @@ from .reduction import (
     sum_to_shape,
     var,
 )
+from .reductions_more import (
+    amin,
+    aminmax,
+    count_nonzero,
+    logsumexp,
+    norm,
+    std_mean,
+    var_mean,
+    vector_norm,
+)
 from .registry import attach_binary_methods as _attach_binary_methods
 from .registry import attach_methods as _attach_methods
 from .registry import functions as _functions
@@ -110,7 +120,7 @@ _METHODS = {fn.__name__: fn for fn in (
     random_, chunk, flip, movedim, repeat, repeat_interleave, roll, select, split, swapaxes, tile,
     unbind, unflatten, square, square_, addcdiv, addcdiv_, addcmul, addcmul_, allclose,
     equal, hypot, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, lerp_,
-    nan_to_num)}
+    nan_to_num, amax, amin, aminmax, count_nonzero, logsumexp, norm)}
 _ALIASES = {"clip": clamp, "moveaxis": movedim, "swapdims": swapaxes}
 for _name, _fn in {**_METHODS, **_ALIASES}.items():
     setattr(_tensor.Tensor, _name, _fn)
