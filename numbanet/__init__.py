@@ -67,6 +67,19 @@ from .autograd.ops.reductions_more import (
     var_mean,
 )
 from .autograd.ops.registry import functions as _registered
+from .autograd.ops.scatter import (
+    argwhere,
+    gather,
+    index_add,
+    index_copy,
+    index_fill,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    take,
+)
 from .autograd.ops.tests_and_blends import (
     addcdiv,
     addcmul,

@@ -72,6 +72,25 @@ from .sampling import (
     random_,
     uniform_,
 )
+from .scatter import (
+    argwhere,
+    gather,
+    index_add,
+    index_add_,
+    index_copy,
+    index_copy_,
+    index_fill,
+    index_fill_,
+    masked_fill,
+    masked_fill_,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_,
+    scatter_add,
+    scatter_add_,
+    take,
+)
 from .shape import (
     cast,
     cat,
@@ -120,7 +139,9 @@ _METHODS = {fn.__name__: fn for fn in (
     random_, chunk, flip, movedim, repeat, repeat_interleave, roll, select, split, swapaxes, tile,
     unbind, unflatten, square, square_, addcdiv, addcdiv_, addcmul, addcmul_, allclose,
     equal, hypot, isclose, isfinite, isinf, isnan, isneginf, isposinf, lerp, lerp_,
-    nan_to_num, amax, amin, aminmax, count_nonzero, logsumexp, norm)}
+    nan_to_num, amax, amin, aminmax, count_nonzero, logsumexp, norm, argwhere, gather,
+    index_add, index_add_, index_copy, index_copy_, index_fill, index_fill_, masked_fill,
+    masked_fill_, masked_select, nonzero, scatter, scatter_, scatter_add, scatter_add_, take)}
 _ALIASES = {"clip": clamp, "moveaxis": movedim, "swapdims": swapaxes}
 for _name, _fn in {**_METHODS, **_ALIASES}.items():
     setattr(_tensor.Tensor, _name, _fn)

@@ -314,8 +314,17 @@ def clamp(x, min=None, max=None):
     return Clamp.apply(x, min, max)
 
 
-def where(cond, a, b):
-    """Elements of ``a`` where ``cond`` is true, else of ``b`` (tensors or numbers)."""
+_ONLY_CONDITION = object()
+
+
+def where(cond, a=_ONLY_CONDITION, b=_ONLY_CONDITION):
+    """Elements of ``a`` where ``cond`` is true, else of ``b`` (tensors or numbers); with the
+    condition alone, ``nonzero(cond, as_tuple=True)``, as in PyTorch."""
+    if a is _ONLY_CONDITION and b is _ONLY_CONDITION:
+        from .scatter import nonzero  # scatter.py is made of this module's ops
+        return nonzero(cond, as_tuple=True)
+    if a is _ONLY_CONDITION or b is _ONLY_CONDITION:
+        raise TypeError("where() takes the condition alone, or the condition, input and other")
     if not isinstance(cond, Tensor):
         raise TypeError(f"where: the condition must be a bool Tensor, got {type(cond).__name__}")
     if cond._dtype is not dt.bool_:
