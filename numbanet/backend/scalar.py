@@ -406,6 +406,11 @@ def power(x, y):
     return x ** y
 
 
+def atan2(y, x):
+    """The angle of the point (x, y), in (-pi, pi]; C's values at zeros and infinities."""
+    return math.atan2(y, x)
+
+
 def maximum(x, y):
     if x != x:
         return x
@@ -472,7 +477,7 @@ UNARY = {f.__name__.rstrip("_"): f for f in
 FLOAT_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "float_result", False))
 BOOL_RESULT = frozenset(name for name, f in UNARY.items() if getattr(f, "bool_result", False))
 BINARY = {f.__name__: f for f in
-          (add, sub, mul, div, power, maximum, minimum, eq, ne, lt, le, gt, ge,
+          (add, sub, mul, div, power, atan2, maximum, minimum, eq, ne, lt, le, gt, ge,
            pass_if_positive, pass_if_nonnegative, logical_and, logical_or, logical_xor)}
 
 # Reductions combine two values into one; ``sum`` accumulates in float64/int64.

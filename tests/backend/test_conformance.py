@@ -560,7 +560,7 @@ def test_unary_broadcasts_its_input_and_scalars_to_the_output(be, dtype, data):
 
 BINARY_REF = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
-    "power": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "power": np.power, "atan2": np.arctan2, "maximum": np.maximum, "minimum": np.minimum,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
     "gt": np.greater, "ge": np.greater_equal,
     "logical_and": np.logical_and, "logical_or": np.logical_or, "logical_xor": np.logical_xor,
@@ -568,7 +568,7 @@ BINARY_REF = {
     "pass_if_nonnegative": lambda g, y: np.where(y >= 0, g, 0).astype(g.dtype),
 }
 BINARY_DTYPES = {
-    "add": ALL, "sub": NUMERIC, "mul": ALL, "div": FLOATS, "power": NUMERIC,
+    "add": ALL, "sub": NUMERIC, "mul": ALL, "div": FLOATS, "power": NUMERIC, "atan2": FLOATS,
     "maximum": ALL, "minimum": ALL, "eq": ALL, "ne": ALL, "lt": ALL, "le": ALL, "gt": ALL,
     "ge": ALL, "logical_and": ALL, "logical_or": ALL, "logical_xor": ALL,
     "pass_if_positive": FLOATS, "pass_if_nonnegative": FLOATS,

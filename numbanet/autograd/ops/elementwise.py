@@ -392,6 +392,11 @@ pow = binary_op("pow", (_pow_grad_base, _pow_grad_exponent), "aby", np.power, ke
                 inplace_operator="__ipow__", check=_check_pow,
                 domains=(dict(low=0.2, high=2.0), dict(low=-2.0, high=2.0)),
                 doc="a to the power b (integers to negative integer powers are refused).")
+atan2 = binary_op("atan2", (lambda g, a, b, y: g * b / (a * a + b * b),
+                           lambda g, a, b, y: -g * a / (a * a + b * b)), "ab", np.arctan2,
+                  kind="float", inplace=True, aliases=("arctan2",),
+                  domains=(dict(avoid=0.0), dict(avoid=0.0)),
+                  doc="The angle of the point (other, input) in radians, in (-pi, pi].")
 maximum = binary_op("maximum", (lambda g, a, b, y: g * _larger_share(a, b, g),
                                 lambda g, a, b, y: g * (1 - _larger_share(a, b, g))), "ab",
                     np.maximum, untied=True, doc="The larger of a and b; NaN if either is NaN.")
