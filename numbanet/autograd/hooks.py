@@ -28,22 +28,27 @@ class _Table(dict):
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook (also as a
-    context manager: the hook is removed on leaving the ``with`` block)."""
+    """What ``Tensor.register_hook`` and the modules' ``register_*_hook`` methods return:
+    ``handle.remove()`` unregisters the hook (from ``hooks_dict`` and any ``extra_dict``);
+    used as a context manager, the hook is removed on leaving the ``with`` block."""
 
-    def __init__(self, hooks: _Table):
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
         self.id = next(_ids)
-        self._hooks = weakref.ref(hooks)
+        extras = [] if extra_dict is None else (
+            extra_dict if isinstance(extra_dict, list) else [extra_dict])
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
 
-    def remove(self):
-        hooks = self._hooks()
-        if hooks is not None:
-            hooks.pop(self.id, None)
+    def remove(self) -> None:
+        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
+            hooks = ref()
+            if hooks is not None and self.id in hooks:
+                del hooks[self.id]
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.remove()
 
 
