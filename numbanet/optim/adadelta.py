@@ -42,8 +42,7 @@ class Adadelta(Optimizer):
                              "number in [0, 1])")
 
     def _update_group(self, group: dict) -> None:
-        lr, rho, eps, weight_decay = group["lr"], group["rho"], group["eps"], \
-            group["weight_decay"]
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -53,9 +52,7 @@ class Adadelta(Optimizer):
                 state["square_avg"] = zeros_like(p)
                 state["acc_delta"] = zeros_like(p)
             state["step"] += 1
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             square_avg.mul_(rho)
             square_avg.add_(g * g * (1 - rho))

@@ -50,16 +50,13 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay = group["weight_decay"]
         for p in group["params"]:
             if p.grad is None:
                 continue
             self._init_state(p, group)
             state = self._state_of(p)
             state["step"] += 1
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             state_sum = state["sum"]
             state_sum.add_(g * g)

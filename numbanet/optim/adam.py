@@ -74,13 +74,8 @@ class Adam(Optimizer):
 
     def _update_op_by_op(self, group: dict, p, state: dict, step: int) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-        g = -p.grad if group["maximize"] else p.grad
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p.mul_(1 - lr * weight_decay)
-            else:
-                g = g + weight_decay * p
+        amsgrad = group["amsgrad"]
+        g = self._decayed_grad(p, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
         exp_avg_sq.mul_(beta2)

@@ -35,7 +35,6 @@ class Adamax(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -45,9 +44,7 @@ class Adamax(Optimizer):
                 state["exp_avg"] = zeros_like(p)
                 state["exp_inf"] = zeros_like(p)
             state["step"] += 1
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
             exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
             exp_inf.mul_(beta2)

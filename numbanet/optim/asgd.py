@@ -42,7 +42,6 @@ class ASGD(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
-        weight_decay = group["weight_decay"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -54,9 +53,7 @@ class ASGD(Optimizer):
                 state["ax"] = zeros_like(p)
             state["step"] += 1
             step, eta, mu = state["step"], state["eta"], state["mu"]
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             p.mul_(1 - lambd * eta)
             p.sub_(g, alpha=eta)
             ax = state["ax"]

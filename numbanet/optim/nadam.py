@@ -48,7 +48,7 @@ class NAdam(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+        momentum_decay = group["momentum_decay"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -60,12 +60,7 @@ class NAdam(Optimizer):
                 state["exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
             mu_product = state["mu_product"] = state["mu_product"] * mu

@@ -199,6 +199,20 @@ class Optimizer:
                 self._update_group(group)
         return loss
 
+    @staticmethod
+    def _decayed_grad(p: Tensor, group: dict) -> Tensor:
+        """The gradient a step follows: negated with ``maximize``, with L2 weight decay
+        added; with ``decoupled_weight_decay`` (AdamW's) the parameter is shrunk in place
+        instead, by ``lr * weight_decay``."""
+        g = -p.grad if group["maximize"] else p.grad
+        weight_decay = group["weight_decay"]
+        if weight_decay != 0:
+            if group.get("decoupled_weight_decay", False):
+                p.mul_(1 - group["lr"] * weight_decay)
+            else:
+                g = g + weight_decay * p
+        return g
+
     def _state_of(self, p: Tensor) -> dict:
         """``self.state[p]`` for an update, refusing state left on another device than its
         parameter (a model moved with ``model.cuda()`` after the optimizer made its state)

@@ -44,7 +44,6 @@ class RAdam(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay = group["weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         for p in group["params"]:
             if p.grad is None:
@@ -56,12 +55,7 @@ class RAdam(Optimizer):
                 state["exp_avg_sq"] = zeros_like(p)
             state["step"] += 1
             step = state["step"]
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             exp_avg.add_((g - exp_avg) * (1 - beta1))  # PyTorch's lerp_(g, 1 - beta1)
             exp_avg_sq.mul_(beta2)

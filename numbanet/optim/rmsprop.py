@@ -38,8 +38,7 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        weight_decay, momentum, centered = group["weight_decay"], group["momentum"], \
-            group["centered"]
+        momentum, centered = group["momentum"], group["centered"]
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -53,9 +52,7 @@ class RMSprop(Optimizer):
             if centered and "grad_avg" not in state:
                 state["grad_avg"] = zeros_like(p)
             state["step"] += 1
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             square_avg = state["square_avg"]
             square_avg.mul_(alpha)
             square_avg.add_(g * g * (1 - alpha))

@@ -38,13 +38,11 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        nesterov = group["nesterov"]
         for p in group["params"]:
             if p.grad is None:
                 continue
-            g = -p.grad if group["maximize"] else p.grad
-            if weight_decay != 0:
-                g = g + weight_decay * p
+            g = self._decayed_grad(p, group)
             if momentum != 0:
                 state = self._state_of(p)
                 buf = state.get("momentum_buffer")
