@@ -40,7 +40,7 @@ class _BackwardHook:
             return args
         self.input_index = index
         new = list(args)
-        for i, t in zip(index, _HookedInputs.apply(self, *(args[i] for i in index))):
+        for i, t in zip(index, _Hooked.apply(self, "input", *(args[i] for i in index))):
             new[i] = t
         return tuple(new)
 
@@ -53,7 +53,7 @@ class _BackwardHook:
             return result
         self.output_index = index
         new = list(outs)
-        for i, t in zip(index, _HookedOutputs.apply(self, *(outs[i] for i in index))):
+        for i, t in zip(index, _Hooked.apply(self, "output", *(outs[i] for i in index))):
             new[i] = t
         return new[0] if single else tuple(new)
 
@@ -101,31 +101,18 @@ class _BackwardHook:
         return tuple(grad_inputs[i] for i in self.input_index)
 
 
-class _HookedInputs(Function):
-    """Identity on a module's inputs whose backward hands their gradients to the hooks."""
+class _Hooked(Function):
+    """Identity on a module's inputs (``side`` "input") or outputs ("output"), whose
+    backward hands their gradients to the capture (the hooks)."""
 
     @staticmethod
-    def forward(ctx, capture, *tensors):
-        ctx.capture = capture
+    def forward(ctx, capture, side, *tensors):
+        ctx.capture, ctx.side = capture, side
         ctx.set_materialize_grads(False)
         return tensors
 
     @staticmethod
     def backward(ctx, *grads):
-        return (None, *ctx.capture.input_gradients(grads))
-
-
-class _HookedOutputs(Function):
-    """Identity on a module's outputs whose backward records their gradients."""
-
-    @staticmethod
-    def forward(ctx, capture, *tensors):
-        ctx.capture = capture
-        ctx.set_materialize_grads(False)
-        return tensors
-
-    @staticmethod
-    def backward(ctx, *grads):
-        return (None, *ctx.capture.output_gradients(grads))
-
-
+        take = ctx.capture.input_gradients if ctx.side == "input" else \
+            ctx.capture.output_gradients
+        return (None, None, *take(grads))
