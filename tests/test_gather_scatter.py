@@ -104,3 +104,12 @@ def test_errors_as_torch():
         x.masked_fill(nb.ones(2, 3), 1.0)
     with pytest.raises(IndexError, match="vector"):
         x.index_fill(0, nb.tensor([[0]]), 1.0)
+
+
+def test_an_in_place_scatter_records_a_source_that_requires_grad():
+    src = nb.tensor([[1.0, 2.0]], requires_grad=True)
+    x = nb.zeros(2, 3)  # does not require grad itself
+    x.scatter_(1, nb.tensor([[2, 0]]), src)
+    assert x.requires_grad
+    (x * nb.tensor([[5.0, 6.0, 7.0], [1.0, 1.0, 1.0]])).sum().backward()
+    assert src.grad.tolist() == [[7.0, 5.0]]

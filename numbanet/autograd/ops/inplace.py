@@ -108,10 +108,11 @@ def inplace(op: str, x: Tensor, other) -> Tensor:
     return x
 
 
-def inplace_unary(x: Tensor, fn, other=None) -> Tensor:
-    """``x`` replaced by ``fn(x)`` (for clamp_, relu_); ``other`` is a tensor that ``fn``
-    reads besides ``x`` (for pow_, lt_), recorded too if it requires grad."""
-    if _tracked(x, other):
+def inplace_unary(x: Tensor, fn, *others) -> Tensor:
+    """``x`` replaced by ``fn(x)`` (for clamp_, relu_); ``others`` are tensors that ``fn``
+    reads besides ``x`` (pow_'s exponent, scatter_'s source), recorded too where they
+    require grad."""
+    if _tracked(x) or any(_tracked(x, o) for o in others):
         return _rebase(x, fn, "in-place op")
     _check_writable(x, "in-place op")
     with no_grad():

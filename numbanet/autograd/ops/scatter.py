@@ -204,10 +204,8 @@ def argwhere(input: Tensor) -> Tensor:
 
 def _in_place(fn, name: str):
     def method(self, *args, **kwargs):
-        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)
-                   and a.dtype.is_floating_point]
-        return inplace_unary(self, lambda t: fn(t, *args, **kwargs),
-                             tensors[0] if tensors else None)
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        return inplace_unary(self, lambda t: fn(t, *args, **kwargs), *tensors)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place ``{name[:-1]}``."
     return method
